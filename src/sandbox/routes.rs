@@ -1,0 +1,585 @@
+//! HTTP routes of the sandbox: the FinCore contract, with strict input and the failures applied
+//! in the contract's order on the instrumented endpoints.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use super::audit::{self, Caller};
+use super::failures::{self, FailureConfig, KNOBS};
+use super::leak::LeakOutcome;
+use super::ledger::{DbFaults, LedgerError, SOURCE_ACCOUNT, TransferRequest, cents_to_amount};
+use super::metrics::ScrapeContext;
+use super::{Sandbox, iso_timestamp};
+
+const MAX_BODY_BYTES: usize = 64 * 1024;
+const MAX_TRANSFER_CENTS: i64 = 100_000_000;
+
+pub fn router(sandbox: Arc<Sandbox>) -> Router {
+    Router::new()
+        .route("/", get(discovery))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .route("/api/balance", get(balance))
+        .route("/api/transfer", post(transfer))
+        .route("/api/failures", get(read_failures).post(set_failures))
+        .route("/api/reset", post(reset))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(sandbox)
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    Refusal(status, message.into()).into_response()
+}
+
+/// A request refused before any work: its status and the reason, answered as `{"error": ...}`.
+struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let Refusal(status, message) = self;
+        let mut response = (status, axum::Json(json!({ "error": message }))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+async fn not_found() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "not found: see GET / for the endpoints",
+    )
+}
+
+async fn method_not_allowed() -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method not allowed: see GET / for the endpoints",
+    )
+}
+
+async fn discovery(State(sandbox): State<Arc<Sandbox>>) -> Response {
+    axum::Json(json!({
+        "service": "fintech-api",
+        "version": "2.0.0",
+        "implementation": format!("gameday-sandbox {}", env!("CARGO_PKG_VERSION")),
+        "endpoints": [
+            "/", "/health", "/metrics", "/api/balance", "/api/transfer",
+            "/api/failures", "/api/reset",
+        ],
+        "extensions": {
+            "failures": KNOBS.iter().map(|knob| knob.name()).collect::<Vec<_>>(),
+            "ttl_s": true,
+            "idempotency_key": true,
+            "control_token_required": sandbox.control_token.is_some(),
+            "workers": sandbox.worker_count,
+        },
+    }))
+    .into_response()
+}
+
+/// The instrumented endpoints, with the shape of their injected errors.
+#[derive(Clone, Copy)]
+enum Endpoint {
+    Health,
+    Balance,
+    Transfer,
+}
+
+impl Endpoint {
+    fn path(self) -> &'static str {
+        match self {
+            Endpoint::Health => "/health",
+            Endpoint::Balance => "/api/balance",
+            Endpoint::Transfer => "/api/transfer",
+        }
+    }
+
+    fn method(self) -> &'static str {
+        match self {
+            Endpoint::Transfer => "POST",
+            Endpoint::Health | Endpoint::Balance => "GET",
+        }
+    }
+
+    fn failure(self, status: StatusCode, reason: &str) -> Response {
+        let body = match self {
+            Endpoint::Health => json!({"status": "error", "error": reason}),
+            Endpoint::Balance => json!({"error": reason}),
+            Endpoint::Transfer => json!({"error": "Transfer failed", "details": reason}),
+        };
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+/// Counts itself in a gauge while alive, so a dropped request (client gone) is uncounted too.
+struct GaugeGuard<'a>(&'a AtomicI64);
+
+impl<'a> GaugeGuard<'a> {
+    fn new(gauge: &'a AtomicI64) -> Self {
+        gauge.fetch_add(1, Ordering::Relaxed);
+        GaugeGuard(gauge)
+    }
+}
+
+impl Drop for GaugeGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Runs `work` as one of the service's workers, after the injected latency, errors and leak,
+/// and records the request from its arrival (time queued for a worker included).
+async fn instrumented<F, Fut>(sandbox: &Sandbox, endpoint: Endpoint, work: F) -> Response
+where
+    F: FnOnce(FailureConfig) -> Fut,
+    Fut: Future<Output = Response>,
+{
+    let arrived = Instant::now();
+    let permit = {
+        let _queued = GaugeGuard::new(&sandbox.metrics.queued_requests);
+        sandbox.workers.acquire().await
+    };
+    let response = match permit {
+        Ok(_permit) => {
+            let _busy = GaugeGuard::new(&sandbox.metrics.busy_workers);
+            let config = sandbox.failures().config();
+            apply_failures(sandbox, endpoint, config, work).await
+        }
+        Err(_) => endpoint.failure(StatusCode::SERVICE_UNAVAILABLE, "shutting down"),
+    };
+    let status = response.status();
+    if status.is_server_error() {
+        tracing::warn!(
+            event = "request_failed",
+            endpoint = endpoint.path(),
+            status = status.as_u16(),
+            "request failed"
+        );
+    }
+    sandbox.metrics.record_request(
+        endpoint.method(),
+        endpoint.path(),
+        status.as_u16(),
+        arrived.elapsed(),
+    );
+    response
+}
+
+async fn apply_failures<F, Fut>(
+    sandbox: &Sandbox,
+    endpoint: Endpoint,
+    config: FailureConfig,
+    work: F,
+) -> Response
+where
+    F: FnOnce(FailureConfig) -> Fut,
+    Fut: Future<Output = Response>,
+{
+    if config.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(config.latency_ms)).await;
+    }
+    if config.error_rate > 0 && rand::random_range(0..100) < config.error_rate {
+        return endpoint.failure(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("Simulated error (error_rate={}%)", config.error_rate),
+        );
+    }
+    if config.memory_leak_mb > 0 {
+        match sandbox.leak.leak(config.memory_leak_mb) {
+            Ok(LeakOutcome::Leaked) => {}
+            Ok(LeakOutcome::CapReached) => tracing::debug!(
+                event = "leak_cap_reached",
+                cap_bytes = sandbox.leak.cap(),
+                "memory leak is at its cap"
+            ),
+            Err(err) => tracing::warn!(event = "leak_failed", %err, "could not map leak memory"),
+        }
+    }
+    work(config).await
+}
+
+fn db_faults(config: FailureConfig) -> DbFaults {
+    DbFaults {
+        slow: config.db_slow,
+        fail: config.db_fail,
+    }
+}
+
+async fn health(State(sandbox): State<Arc<Sandbox>>) -> Response {
+    let sandbox: &Sandbox = &sandbox;
+    instrumented(sandbox, Endpoint::Health, |config| async move {
+        let timestamp = iso_timestamp(chrono::Utc::now());
+        match sandbox.ledger.ping(db_faults(config)).await {
+            Ok(()) => axum::Json(json!({
+                "status": "healthy",
+                "database": "connected",
+                "timestamp": timestamp,
+            }))
+            .into_response(),
+            Err(err) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({
+                    "status": "unhealthy",
+                    "database": format!("error: {err}"),
+                    "timestamp": timestamp,
+                })),
+            )
+                .into_response(),
+        }
+    })
+    .await
+}
+
+async fn balance(State(sandbox): State<Arc<Sandbox>>) -> Response {
+    let sandbox: &Sandbox = &sandbox;
+    instrumented(sandbox, Endpoint::Balance, |config| async move {
+        match sandbox.ledger.balance(db_faults(config)).await {
+            Ok((cents, currency)) => axum::Json(json!({
+                "account": SOURCE_ACCOUNT,
+                "balance": cents_to_amount(cents),
+                "currency": currency,
+            }))
+            .into_response(),
+            Err(err) => ledger_failure(Endpoint::Balance, &err),
+        }
+    })
+    .await
+}
+
+fn ledger_failure(endpoint: Endpoint, err: &LedgerError) -> Response {
+    endpoint.failure(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        &format!("database error: {err}"),
+    )
+}
+
+async fn transfer(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let sandbox: &Sandbox = &sandbox;
+    instrumented(sandbox, Endpoint::Transfer, |config| async move {
+        let body = match read_json_body(&headers, body) {
+            Ok(body) => body,
+            Err(refusal) => return refusal.into_response(),
+        };
+        let request = match parse_transfer(&body) {
+            Ok(request) => request,
+            Err(message) => return error(StatusCode::BAD_REQUEST, message),
+        };
+        let key = match idempotency_key(&headers) {
+            Ok(key) => key,
+            Err(message) => return error(StatusCode::BAD_REQUEST, message),
+        };
+        match sandbox
+            .ledger
+            .transfer(&request, key.as_deref(), db_faults(config))
+            .await
+        {
+            Ok(outcome) => {
+                let status = StatusCode::from_u16(outcome.status)
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let mut response = (status, axum::Json(outcome.body)).into_response();
+                if outcome.replayed {
+                    response
+                        .headers_mut()
+                        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+                }
+                response
+            }
+            Err(err) => ledger_failure(Endpoint::Transfer, &err),
+        }
+    })
+    .await
+}
+
+/// The body of a JSON POST, or the response that refuses it (413, 415).
+fn read_json_body(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Bytes, Refusal> {
+    let body = body.map_err(|rejection| {
+        let status = rejection.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            Refusal(
+                status,
+                format!("request body is larger than {} KiB", MAX_BODY_BYTES / 1024),
+            )
+        } else {
+            Refusal(status, format!("cannot read the request body: {rejection}"))
+        }
+    })?;
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(Refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/json".to_string(),
+        ));
+    }
+    Ok(body)
+}
+
+fn parse_transfer(body: &[u8]) -> Result<TransferRequest, String> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|err| format!("body is not valid JSON: {err}"))?;
+    let Value::Object(fields) = value else {
+        return Err(
+            "body must be a JSON object such as {\"amount\": 100, \"to_account\": \"ACC-002\"}"
+                .to_string(),
+        );
+    };
+    if let Some(unknown) = fields
+        .keys()
+        .find(|key| !matches!(key.as_str(), "amount" | "to_account"))
+    {
+        return Err(format!(
+            "unknown field `{unknown}`: expected amount, to_account"
+        ));
+    }
+    let amount = fields
+        .get("amount")
+        .ok_or("field `amount` is missing: expected a positive number with at most 2 decimals")?;
+    let amount_cents = amount
+        .as_f64()
+        .map(|amount| amount * 100.0)
+        .filter(|cents| {
+            cents.is_finite()
+                && *cents >= 1.0 - 1e-6
+                && (cents - cents.round()).abs() < 1e-6
+                && cents.round() <= MAX_TRANSFER_CENTS as f64
+        })
+        .map(|cents| cents.round() as i64)
+        .ok_or_else(|| {
+            format!(
+                "field `amount`: expected a number from 0.01 to {} with at most 2 decimals; got {amount}",
+                MAX_TRANSFER_CENTS / 100
+            )
+        })?;
+    let to_account = fields
+        .get("to_account")
+        .ok_or("field `to_account` is missing: expected an account number such as \"ACC-002\"")?;
+    let to_account = to_account
+        .as_str()
+        .filter(|account| {
+            (1..=20).contains(&account.len())
+                && account
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+        .ok_or_else(|| {
+            format!(
+                "field `to_account`: expected 1 to 20 letters, digits, `-` or `_`; got {to_account}"
+            )
+        })?;
+    if to_account == SOURCE_ACCOUNT {
+        return Err(format!(
+            "field `to_account`: cannot transfer from {SOURCE_ACCOUNT} to itself"
+        ));
+    }
+    Ok(TransferRequest {
+        amount_cents,
+        to_account: to_account.to_string(),
+    })
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, String> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .filter(|key| (1..=255).contains(&key.len()) && key.chars().all(|c| c.is_ascii_graphic()))
+        .map(|key| Some(key.to_string()))
+        .ok_or_else(|| {
+            "header `Idempotency-Key`: expected 1 to 255 visible ASCII characters".to_string()
+        })
+}
+
+async fn metrics(State(sandbox): State<Arc<Sandbox>>) -> Response {
+    let (pool_in_use, pool_idle, pool_max) = sandbox.ledger.pool_usage();
+    let config = sandbox.failures().config();
+    let context = ScrapeContext {
+        workers: sandbox.worker_count,
+        pool_in_use,
+        pool_idle,
+        pool_max,
+        failures: KNOBS.map(|knob| (knob.name(), config.value(knob))),
+        leaked_bytes: sandbox.leak.held_bytes(),
+        leak_cap_bytes: sandbox.leak.cap(),
+    };
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        sandbox.metrics.render(&context),
+    )
+        .into_response()
+}
+
+async fn read_failures(State(sandbox): State<Arc<Sandbox>>) -> Response {
+    axum::Json(sandbox.failures().to_json(Instant::now())).into_response()
+}
+
+fn caller(remote: SocketAddr, headers: &HeaderMap, authenticated: bool) -> Caller {
+    Caller {
+        remote: remote.to_string(),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("-")
+            .to_string(),
+        authenticated,
+    }
+}
+
+/// Who sent a control request; refused (and logged) without the right bearer token when one is
+/// configured.
+fn authorize(
+    sandbox: &Sandbox,
+    remote: SocketAddr,
+    headers: &HeaderMap,
+    path: &str,
+) -> Result<Caller, Refusal> {
+    let Some(expected) = &sandbox.control_token else {
+        return Ok(caller(remote, headers, false));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+        return Ok(caller(remote, headers, true));
+    }
+    audit::refused(
+        &caller(remote, headers, false),
+        path,
+        401,
+        "missing or wrong token",
+    );
+    Err(Refusal(
+        StatusCode::UNAUTHORIZED,
+        "this sandbox requires `Authorization: Bearer <control token>` to change failures"
+            .to_string(),
+    ))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn set_failures(
+    State(sandbox): State<Arc<Sandbox>>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let who = match authorize(&sandbox, remote, &headers, "/api/failures") {
+        Ok(who) => who,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let update = match read_json_body(&headers, body).and_then(|body| {
+        failures::parse_update(&body).map_err(|m| Refusal(StatusCode::BAD_REQUEST, m))
+    }) {
+        Ok(update) => update,
+        Err(refusal) => {
+            audit::refused(&who, "/api/failures", refusal.0.as_u16(), &refusal.1);
+            return refusal.into_response();
+        }
+    };
+    let body = {
+        let mut state = sandbox.failures();
+        state.apply(&update, sandbox.default_ttl, Instant::now());
+        audit::injected(&who, &update, &state.config());
+        state.to_json(Instant::now())
+    };
+    sandbox.failures_changed.notify_one();
+    axum::Json(json!({
+        "status": "updated",
+        "config": body["current_config"],
+        "since": body["since"],
+        "ttl_remaining_s": body["ttl_remaining_s"],
+    }))
+    .into_response()
+}
+
+async fn reset(
+    State(sandbox): State<Arc<Sandbox>>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let who = match authorize(&sandbox, remote, &headers, "/api/reset") {
+        Ok(who) => who,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let previous = {
+        let mut state = sandbox.failures();
+        let previous = state.config();
+        state.reset();
+        previous
+    };
+    sandbox.failures_changed.notify_one();
+    let freed = sandbox.leak.free_all();
+    audit::reset(&who, &previous, freed);
+    axum::Json(json!({"status": "reset complete", "freed_bytes": freed})).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transfers_are_parsed_strictly() {
+        let ok = parse_transfer(br#"{"amount": 12.34, "to_account": "ACC-002"}"#).expect("valid");
+        assert_eq!(ok.amount_cents, 1234);
+        let cases = [
+            (r#"{"amount": 0, "to_account": "ACC-002"}"#, "`amount`"),
+            (r#"{"amount": 1.234, "to_account": "ACC-002"}"#, "`amount`"),
+            (r#"{"amount": "5", "to_account": "ACC-002"}"#, "`amount`"),
+            (r#"{"to_account": "ACC-002"}"#, "`amount` is missing"),
+            (r#"{"amount": 5}"#, "`to_account` is missing"),
+            (r#"{"amount": 5, "to_account": 7}"#, "`to_account`"),
+            (r#"{"amount": 5, "to_account": "ACC-001"}"#, "itself"),
+            (
+                r#"{"amount": 5, "to_account": "A", "memo": "x"}"#,
+                "unknown field `memo`",
+            ),
+            (r#"[]"#, "JSON object"),
+        ];
+        for (body, expected) in cases {
+            let err = parse_transfer(body.as_bytes()).expect_err(body);
+            assert!(err.contains(expected), "{body}: {err}");
+        }
+    }
+
+    #[test]
+    fn tokens_compare_whole() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret2"));
+    }
+}
