@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sqlx::any::{AnyPoolOptions, AnyQueryResult};
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyConnection, AnyPool, Connection, Row};
 
 use super::metrics::Metrics;
 
@@ -114,6 +114,13 @@ impl Ledger {
                 redact(&url)
             ));
         };
+        // One direct connection first, so a wrong URL or a server that is down fails at once
+        // instead of after the pool's acquire timeout.
+        let probe = tokio::time::timeout(Duration::from_secs(10), AnyConnection::connect(&url))
+            .await
+            .map_err(|_| format!("cannot open the database `{}`: no answer in 10 s", redact(&url)))?
+            .map_err(|err| format!("cannot open the database `{}`: {err}", redact(&url)))?;
+        let _ = probe.close().await;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .min_connections(1)
