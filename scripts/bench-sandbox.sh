@@ -11,6 +11,9 @@
 #   sandbox-pg     the same with --database-url on the private PostgreSQL
 #                  (skip with BENCH_SANDBOX_PG=0)
 #   flask          gunicorn + flask_fincore on the same PostgreSQL
+#   flask-pool     (opt-in: BENCH_TARGETS="... flask-pool") the same Flask app
+#                  with a per-process pool of 4 connections (FINCORE_DB_POOL),
+#                  to show how much of the gap is the connection per request
 #
 # For each: GET /api/balance and POST /api/transfer at 8/32/128 connections
 # (wrk -t2 --latency), then GET /api/balance with db_slow injected.
@@ -22,7 +25,8 @@
 #   BENCH_SLOW_DURATION   wrk duration per db_slow run    (default 6s)
 #   BENCH_CONNECTIONS     connection counts               (default "8 32 128")
 #   BENCH_SANDBOX_PG      1 = also run sandbox-pg          (default 1)
-#   BENCH_TARGETS         subset, e.g. "flask"            (default all)
+#   BENCH_TARGETS         targets in order (default "sandbox sandbox-pg flask";
+#                         add flask-pool for the pooled Flask variant)
 #
 # Results: printed as a markdown table and kept, with the raw wrk outputs and
 # service logs, in target/bench-sandbox/.
@@ -97,6 +101,7 @@ command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 [ -x "$PGBIN/initdb" ] || missing+=(postgresql)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+python3 -m venv --help >/dev/null 2>&1 || missing+=(python3-venv)
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing: ${missing[*]}"
   apt-get update -qq
@@ -159,7 +164,7 @@ LUA
 
 # ------------------------------------------------------------ postgresql ---
 need_pg=0
-case " $TARGETS " in *" flask "* | *" sandbox-pg "*) need_pg=1 ;; esac
+case " $TARGETS " in *" flask"* | *" sandbox-pg "*) need_pg=1 ;; esac
 PGPORT=""
 if [ "$need_pg" = 1 ]; then
   PGTMP="$(mktemp -d /tmp/bench-pg.XXXXXX)"
@@ -231,13 +236,13 @@ post_failures() { # base path json count -> posts `count` times concurrently
 # 10 times concurrently and check with 20 reads, up to 5 rounds.
 inject_db_slow() { # target base
   local target="$1" base="$2" n=1 round k
-  [ "$target" = flask ] && n=10
+  case "$target" in flask*) n=10 ;; esac
   for round in 1 2 3 4 5; do
     post_failures "$base" /api/failures '{"db_slow":true}' "$n"
     k="$(count_db_slow_reads "$base")"
     log "$target: db_slow posted $n time(s) (round $round); $k/20 reads of GET /api/failures show it"
     [ "$k" = 20 ] && return 0
-    [ "$target" = flask ] || break
+    [ "$n" = 10 ] || break
   done
   log "WARNING: $target: db_slow not seen by every read ($k/20); results below may mix workers"
   NOTES+=("$target: only $k/20 reads of GET /api/failures showed db_slow after injection")
@@ -245,7 +250,7 @@ inject_db_slow() { # target base
 
 reset_failures() { # target base
   local target="$1" base="$2" n=1 round k
-  [ "$target" = flask ] && n=10
+  case "$target" in flask*) n=10 ;; esac
   for round in 1 2 3 4 5; do
     post_failures "$base" /api/reset '' "$n"
     k="$(count_db_slow_reads "$base")"
@@ -282,6 +287,7 @@ parse_wrk() { # file
     /^STATUS / { if ($2 < 200 || $2 >= 300) { non += $3; det = det (det == "" ? "" : ",") $2 "x" $3 } }
     END {
       if (non == 0 && wrk_non > 0) { non = wrk_non; det = "(wrk: >=400)" }
+      if (reqs + 0 == 0) { p50 = "-"; p99 = "-" }  # nothing completed: no latency
       printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", rps, p50, p99, reqs, non, (det == "" ? "-" : det), sock
     }' "$1"
 }
@@ -317,9 +323,11 @@ start_target() { # target -> sets SVC_PID, BASE
         --database-url "postgres://postgres@127.0.0.1:$PGPORT/fincore_sandbox") >"$logf" 2>&1 &
       SVC_PID=$!
       ;;
-    flask)
+    flask | flask-pool)
+      local pool=0
+      [ "$target" = flask-pool ] && pool="$FLASK_THREADS"
       (cd "$ROOT/scripts/bench" && unset PROMETHEUS_MULTIPROC_DIR prometheus_multiproc_dir \
-        && FINCORE_DB_URL="postgresql://postgres@127.0.0.1:$PGPORT/fincore_flask" \
+        && FINCORE_DB_URL="postgresql://postgres@127.0.0.1:$PGPORT/fincore_flask" FINCORE_DB_POOL="$pool" \
         exec "$VENV/bin/gunicorn" -w "$FLASK_WORKERS" --threads "$FLASK_THREADS" -k gthread \
         -b "127.0.0.1:$port" flask_fincore:app) >"$logf" 2>&1 &
       SVC_PID=$!
@@ -346,7 +354,7 @@ for target in $TARGETS; do
   for c in $CONNS; do run_wrk "$target" "$BASE" "GET /api/balance" db_slow "$c" "$SLOW_DUR"; done
   reset_failures "$target" "$BASE"
   wait_drained "$BASE"
-  if [ "$target" != flask ]; then
+  if [ "${target#flask}" = "$target" ]; then
     bal="$(curl -s --max-time 5 "$BASE/api/balance" || true)"
     log "$target: balance after the run: $bal"
     NOTES+=("$target: GET /api/balance after its runs: $bal")
@@ -362,7 +370,10 @@ done
   echo
   echo "Machine: $(nproc) cores, load average at start $LOAD_AT_START, at end $(cut -d' ' -f1-3 /proc/loadavg); wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}') (-t2, --timeout $WRK_TIMEOUT) on the same cores."
   echo "Baseline runs ${DUR}, db_slow runs ${SLOW_DUR}. Flask: gunicorn -w $FLASK_WORKERS --threads $FLASK_THREADS -k gthread, PostgreSQL 15, new connection per request."
-  echo "sandbox: SQLite (default); sandbox-pg: --database-url on the same PostgreSQL server as Flask (own database)."
+  echo "sandbox: SQLite (default); sandbox-pg: --database-url on the same PostgreSQL server as Flask (own database); sandbox runs with its defaults (--workers 8, --db-pool 10)."
+  case " $TARGETS " in *" flask-pool "*)
+    echo "flask-pool: the same Flask app with a per-process psycopg2 pool of $FLASK_THREADS connections (FINCORE_DB_POOL) instead of a connection per request." ;;
+  esac
   echo "Transfer body: {\"amount\":0.01,\"to_account\":\"ACC-002\"}. Latencies in ms; p50/p99 from wrk --latency, over completed requests only. non-2xx by status: from a Lua response() counter on POST runs; GET runs use plain wrk (its counter: status >= 400)."
   echo
   echo "| target | endpoint | failure | conns | req/s | p50 ms | p99 ms | requests | non-2xx | non-2xx by status | socket errors |"
@@ -371,16 +382,27 @@ done
   echo
   echo "Ratio of req/s on GET /api/balance (no failure), sandbox / flask:"
   echo
-  echo "| conns | sandbox / flask | sandbox-pg / flask |"
-  echo "|---:|---:|---:|"
+  has_pool=0
+  case " $TARGETS " in *" flask-pool "*) has_pool=1 ;; esac
+  if [ "$has_pool" = 1 ]; then
+    echo "| conns | sandbox / flask | sandbox-pg / flask | sandbox / flask-pool | sandbox-pg / flask-pool |"
+    echo "|---:|---:|---:|---:|---:|"
+  else
+    echo "| conns | sandbox / flask | sandbox-pg / flask |"
+    echo "|---:|---:|---:|"
+  fi
   for c in $CONNS; do
-    awk -F'\t' -v c="$c" '
+    awk -F'\t' -v c="$c" -v pool="$has_pool" '
       $2 == "GET /api/balance" && $3 == "none" && $4 == c { r[$1] = $5 }
       function ratio(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "n/a" : sprintf("%.1fx", a / b) }
-      END { printf "| %s | %s | %s |\n", c, ratio(r["sandbox"], r["flask"]), ratio(r["sandbox-pg"], r["flask"]) }' "$RESULTS"
+      END {
+        printf "| %s | %s | %s |", c, ratio(r["sandbox"], r["flask"]), ratio(r["sandbox-pg"], r["flask"])
+        if (pool == 1) printf " %s | %s |", ratio(r["sandbox"], r["flask-pool"]), ratio(r["sandbox-pg"], r["flask-pool"])
+        printf "\n"
+      }' "$RESULTS"
   done
   echo
-  case " $TARGETS " in *" flask "*)
+  case " $TARGETS " in *" flask"*)
     echo "Note: Flask keeps its failure state per gunicorn worker; db_slow and reset were each POSTed 10 times concurrently per round and checked with 20 concurrent reads of GET /api/failures." ;;
   esac
   for n in "${NOTES[@]}"; do echo "Note: $n"; done

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs the test services if they are missing (Debian packages: Prometheus, PostgreSQL,
+# podman with runc and busybox-static for the Docker API,
 # tmux, curl), then runs every check and test: format, clippy, unit and integration tests.
 # Integration tests start their own private servers on free loopback ports and stop them by PID.
 set -euo pipefail
@@ -10,6 +11,9 @@ command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || 
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v podman >/dev/null 2>&1 || missing+=(podman)
+command -v runc >/dev/null 2>&1 || [ -x /usr/sbin/runc ] || missing+=(runc)
+dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 if ((${#missing[@]})); then
   echo "test.sh: installing ${missing[*]}" >&2
   sudo=""

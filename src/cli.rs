@@ -6,18 +6,75 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::{self, SettingsOverrides};
 use crate::sandbox::{self, SandboxConfig};
+use crate::theme::Themes;
 use crate::units::{ByteSize, HumanDuration};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "gameday",
     version,
-    about = "Incident-response practice on the FinCore payment API"
+    about = "Incident-response practice on the FinCore payment API",
+    long_about = "Incident-response practice on the FinCore payment API.\n\n\
+        With no target, gameday runs its own FinCore sandbox with a steady load and opens the \
+        live dashboard. With --api (and --prometheus, --docker) it watches the workshop stack.",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
+}
+
+/// The dashboard's flags; each overrides `config.toml` and the `GAMEDAY_*` variables.
+#[derive(Debug, Args, Default)]
+pub struct DashboardArgs {
+    /// The FinCore API to watch, e.g. http://localhost:5000 (default: the embedded sandbox).
+    #[arg(long, value_name = "URL")]
+    pub api: Option<String>,
+    /// Prometheus scraping that API, e.g. http://localhost:9090 (default: scrape /metrics).
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
+    /// Container figures from Docker or podman: `--docker` for DOCKER_HOST or the default
+    /// socket, `--docker=unix:///run/podman/podman.sock` for another.
+    #[arg(
+        long,
+        value_name = "HOST",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        require_equals = true
+    )]
+    pub docker: Option<String>,
+    /// The app container's name (default: every container of compose service `app`).
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+    /// Where the embedded sandbox listens (loopback; default: a free port).
+    #[arg(long, value_name = "ADDR")]
+    pub sandbox_listen: Option<String>,
+    /// Memory limit of the embedded sandbox; past it, it is killed and restarted.
+    #[arg(long, value_name = "SIZE")]
+    pub sandbox_memory: Option<String>,
+    /// Background load in requests per second, or `off` (default: 20 on the embedded sandbox,
+    /// none against another API).
+    #[arg(long, value_name = "RATE|off")]
+    pub load: Option<String>,
+    /// Interface language (default: from the locale).
+    #[arg(long, value_name = "en|ru")]
+    pub lang: Option<String>,
+    /// Colour theme: dark, light, projector, colorblind, or one of your own.
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// How often sources are polled.
+    #[arg(long, value_name = "DURATION")]
+    pub poll_interval: Option<String>,
+    /// Where logs and session records go.
+    #[arg(long, value_name = "PATH")]
+    pub data_dir: Option<PathBuf>,
+    /// Watch only: no load, no key changes the target.
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,15 +119,15 @@ pub struct SandboxArgs {
     /// Write the JSON log here instead of stderr.
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
+    /// Stop when stdin closes (used by the embedded supervisor).
+    #[arg(long, hide = true)]
+    pub exit_with_stdin: bool,
 }
 
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Some(Command::Sandbox(args)) => run_sandbox(args),
-        None => Err(
-            "the dashboard is not built yet; run `gameday sandbox` to serve the FinCore sandbox"
-                .to_string(),
-        ),
+        None => run_dashboard(cli.dashboard),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -79,6 +136,55 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn run_dashboard(args: DashboardArgs) -> Result<(), String> {
+    let config_file =
+        config::config_file_in_use(config::default_config_file().as_deref(), &env_var);
+    let theme_dir = config_file.as_deref().and_then(|file| file.parent());
+    let themes = Themes::load(theme_dir)?;
+    let overrides = SettingsOverrides {
+        lang: args.lang,
+        theme: args.theme,
+        api: args.api,
+        prometheus: args.prometheus,
+        docker: args.docker,
+        container: args.container,
+        sandbox_listen: args.sandbox_listen,
+        sandbox_memory: args.sandbox_memory,
+        load: args.load,
+        poll_interval: args.poll_interval,
+        data_dir: args.data_dir,
+        read_only: args.read_only.then_some(true),
+    };
+    let names = themes.names();
+    let settings = config::load(
+        config::default_config_file().as_deref(),
+        &env_var,
+        &overrides,
+        &names,
+    )
+    .map_err(|err| err.to_string())?;
+    let data_dir = settings
+        .data_dir
+        .clone()
+        .or_else(config::default_data_dir)
+        .ok_or("no data folder: set --data-dir or GAMEDAY_DATA_DIR")?;
+    std::fs::create_dir_all(&data_dir).map_err(|err| {
+        format!(
+            "cannot create the data folder {}: {err}",
+            data_dir.display()
+        )
+    })?;
+    crate::logging::init_json(Some(&data_dir.join("gameday.log")))?;
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return Err("the dashboard needs a terminal (stdout is not one)".to_string());
+    }
+    crate::app::run(settings, themes)
 }
 
 fn run_sandbox(args: SandboxArgs) -> Result<(), String> {
@@ -94,6 +200,7 @@ fn run_sandbox(args: SandboxArgs) -> Result<(), String> {
         memory_cap_bytes: args.memory_cap.0,
         default_ttl: (!args.failure_ttl.0.is_zero()).then_some(args.failure_ttl.0),
         control_token: args.control_token,
+        exit_with_stdin: args.exit_with_stdin,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,7 +1,17 @@
 //! `gameday`: a terminal dashboard for incident-response practice on the FinCore payment API.
 #![deny(clippy::unwrap_used)]
 
+pub mod alerts;
+pub mod app;
 pub mod cli;
+pub mod config;
+pub mod fincore;
+pub mod i18n;
+pub mod load;
 pub mod logging;
 pub mod sandbox;
+pub mod signals;
+pub mod sources;
+pub mod theme;
+pub mod ui;
 pub mod units;

@@ -174,11 +174,9 @@ async fn an_idempotency_key_makes_a_retry_return_the_first_answer_without_a_seco
     assert_eq!(api.get("/api/balance").await.1["balance"], 9895.0);
 }
 
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output>
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futures.map(tokio::spawn).collect();

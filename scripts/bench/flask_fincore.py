@@ -7,9 +7,12 @@ side by side on the same machine. It copies the workshop service's behaviour,
 including its sloppy parts (no validation of /api/failures, per-process
 failure state, 415/400/500 HTML errors), on purpose.
 
-Database access: a NEW psycopg2 connection per request (opened and closed in
-the handler), as a naive Flask app does; there is no pool. The DB URL comes
-from the environment variable FINCORE_DB_URL, e.g.
+Database access: by default a NEW psycopg2 connection per request (opened
+and closed in the handler), as a naive Flask app does; there is no pool. For
+comparison only, FINCORE_DB_POOL=N (N > 0) switches to a simple per-process
+psycopg2 ThreadedConnectionPool of at most N connections (autocommit) -- the
+bench script's "flask-pool" target. The DB URL comes from the environment
+variable FINCORE_DB_URL, e.g.
     postgresql://postgres@127.0.0.1:5432/fincore
 
 On import (i.e. once per gunicorn worker) the table
@@ -29,14 +32,20 @@ Run:  gunicorn -w 2 --threads 4 -k gthread -b 127.0.0.1:PORT flask_fincore:app
 
 import os
 import random
+import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import psycopg2
+import psycopg2.pool
 from flask import Flask, Response, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 DB_URL = os.environ.get("FINCORE_DB_URL", "postgresql://postgres@127.0.0.1:5432/fincore")
+DB_POOL_SIZE = int(os.environ.get("FINCORE_DB_POOL", "0") or "0")
+_db_pool = None  # created lazily, i.e. in each gunicorn worker after the fork
+_db_pool_lock = threading.Lock()
 
 app = Flask(__name__)
 
@@ -66,6 +75,35 @@ def utc_now_iso():
 
 def get_db_connection():
     return psycopg2.connect(DB_URL)
+
+
+@contextmanager
+def db_connection():
+    """A connection for one request: new and closed after (default), or
+    borrowed from the per-process pool when FINCORE_DB_POOL > 0."""
+    global _db_pool
+    if DB_POOL_SIZE <= 0:
+        conn = get_db_connection()
+        try:
+            yield conn
+        finally:
+            conn.close()
+        return
+    with _db_pool_lock:
+        if _db_pool is None:
+            # minconn == maxconn: psycopg2's pool closes returned connections
+            # beyond minconn, which would make it a connection per request again.
+            _db_pool = psycopg2.pool.ThreadedConnectionPool(DB_POOL_SIZE, DB_POOL_SIZE, DB_URL)
+    conn = _db_pool.getconn()
+    conn.autocommit = True
+    broken = False
+    try:
+        yield conn
+    except psycopg2.Error:
+        broken = True
+        raise
+    finally:
+        _db_pool.putconn(conn, close=broken)
 
 
 def init_db():
@@ -147,8 +185,8 @@ def health():
     try:
         apply_failures()
         try:
-            conn = get_db_connection()
-            conn.close()
+            with db_connection() as conn:
+                conn.cursor().execute("SELECT 1")
         except Exception as e:  # DB unreachable
             REQUEST_COUNT.labels("GET", "/health", "503").inc()
             return (
@@ -182,8 +220,7 @@ def balance():
     ACTIVE_TRANSACTIONS.inc()
     try:
         apply_failures()
-        conn = get_db_connection()
-        try:
+        with db_connection() as conn:
             cur = conn.cursor()
             cur.execute(
                 "SELECT balance, currency FROM accounts WHERE account_number = %s",
@@ -191,8 +228,6 @@ def balance():
             )
             row = cur.fetchone()
             cur.close()
-        finally:
-            conn.close()
         REQUEST_COUNT.labels("GET", "/api/balance", "200").inc()
         REQUEST_LATENCY.labels("/api/balance").observe(time.time() - start)
         return jsonify({"account": "ACC-001", "balance": float(row[0]), "currency": row[1]})

@@ -77,6 +77,9 @@ pub struct Ledger {
     backend: Backend,
     max_connections: u32,
     metrics: Arc<Metrics>,
+    /// SQLite has one writer at a time and its busy handler backs off in steps of up to
+    /// 100 ms; queueing writers here instead keeps a transfer's tail latency in milliseconds.
+    sqlite_writer: tokio::sync::Mutex<()>,
     /// Keeps the temporary SQLite file alive as long as the ledger.
     _temp_dir: Option<tempfile::TempDir>,
 }
@@ -118,7 +121,12 @@ impl Ledger {
         // instead of after the pool's acquire timeout.
         let probe = tokio::time::timeout(Duration::from_secs(10), AnyConnection::connect(&url))
             .await
-            .map_err(|_| format!("cannot open the database `{}`: no answer in 10 s", redact(&url)))?
+            .map_err(|_| {
+                format!(
+                    "cannot open the database `{}`: no answer in 10 s",
+                    redact(&url)
+                )
+            })?
             .map_err(|err| format!("cannot open the database `{}`: {err}", redact(&url)))?;
         let _ = probe.close().await;
         let pool = AnyPoolOptions::new()
@@ -151,6 +159,7 @@ impl Ledger {
             backend,
             max_connections,
             metrics,
+            sqlite_writer: tokio::sync::Mutex::new(()),
             _temp_dir: temp_dir,
         };
         ledger
@@ -269,6 +278,10 @@ impl Ledger {
     ) -> Result<TransferOutcome, LedgerError> {
         let fingerprint = format!("{}:{}", request.amount_cents, request.to_account);
         let (mut tx, _active) = self.begin(faults).await?;
+        let _writer = match self.backend {
+            Backend::Sqlite => Some(self.sqlite_writer.lock().await),
+            Backend::Postgres => None,
+        };
         if let Some(key) = idempotency_key {
             // Claiming the key first takes the write lock (SQLite) or waits for a concurrent
             // holder of the same key to finish (PostgreSQL), so a key is only ever used once.

@@ -8,6 +8,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod process_stats;
 mod routes;
+pub mod supervisor;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -32,6 +33,8 @@ pub struct SandboxConfig {
     pub memory_cap_bytes: u64,
     pub default_ttl: Option<Duration>,
     pub control_token: Option<String>,
+    /// Stop when stdin closes: a supervisor holds our stdin, so we never outlive it.
+    pub exit_with_stdin: bool,
 }
 
 /// The longest a shutdown waits for requests in flight (an injected 60 s delay must not hold
@@ -115,10 +118,13 @@ pub async fn run(config: SandboxConfig) -> Result<(), String> {
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal());
+    .with_graceful_shutdown(shutdown_signal(config.exit_with_stdin));
     let stopped = tokio::select! {
         result = server => result.map_err(|err| format!("server failed: {err}")),
-        () = async { shutdown_signal().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => Ok(()),
+        () = async {
+            shutdown_signal(config.exit_with_stdin).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => Ok(()),
     };
     expiry.abort();
     sandbox.ledger.close().await;
@@ -159,7 +165,21 @@ async fn expire_failures(sandbox: Arc<Sandbox>) {
     }
 }
 
-async fn shutdown_signal() {
+async fn shutdown_signal(exit_with_stdin: bool) {
+    let stdin_closed = async {
+        if exit_with_stdin {
+            let _ = tokio::io::copy(&mut tokio::io::stdin(), &mut tokio::io::sink()).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        () = stdin_closed => {}
+        () = interrupt_or_terminate() => {}
+    }
+}
+
+async fn interrupt_or_terminate() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

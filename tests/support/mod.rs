@@ -3,6 +3,8 @@
 //! when dropped. `scripts/test.sh` installs the Debian packages they need.
 #![allow(dead_code)]
 
+pub mod podman;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,273 @@
+//! Everything the screen shows, as plain data: updated by messages, rendered by `ui`, tested
+//! without a terminal.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use crate::alerts::{AlertStatus, LocalAlerts, workshop_rules};
+use crate::fincore::FailureView;
+use crate::signals::{Sample, Signal, UnixSeconds};
+use crate::sources::store::SeriesStore;
+use crate::sources::{LogLevel, LogLine, SourceKind, SourceStatus, Update};
+
+/// How long charts keep history.
+pub const RETENTION: Duration = Duration::from_secs(15 * 60);
+/// A value older than this is not shown as current (a few missed polls).
+const STALE_AFTER_S: f64 = 10.0;
+/// Log lines kept for the log panel.
+const LOG_CAPACITY: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PanelId {
+    Latency,
+    Traffic,
+    Memory,
+    Transactions,
+    Alerts,
+    Failures,
+    Logs,
+}
+
+impl PanelId {
+    pub const ORDER: [PanelId; 7] = [
+        PanelId::Latency,
+        PanelId::Traffic,
+        PanelId::Memory,
+        PanelId::Transactions,
+        PanelId::Alerts,
+        PanelId::Failures,
+        PanelId::Logs,
+    ];
+
+    pub fn next(self) -> PanelId {
+        let index = Self::ORDER.iter().position(|p| *p == self).unwrap_or(0);
+        Self::ORDER[(index + 1) % Self::ORDER.len()]
+    }
+
+    pub fn previous(self) -> PanelId {
+        let index = Self::ORDER.iter().position(|p| *p == self).unwrap_or(0);
+        Self::ORDER[(index + Self::ORDER.len() - 1) % Self::ORDER.len()]
+    }
+}
+
+/// What the dashboard watches, for the header.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetInfo {
+    pub embedded: bool,
+    pub api_url: String,
+    /// Which source the traffic and latency panels read, and over which window.
+    pub metrics_source: SourceKind,
+    pub metrics_window: String,
+    /// Which source gives memory, limit and restarts.
+    pub memory_source: Option<SourceKind>,
+}
+
+/// Which source each signal is taken from: the more direct source wins (Docker over the
+/// process over the API's own metrics), so two sources never draw one line.
+pub fn signal_owners(target: &TargetInfo) -> BTreeMap<Signal, SourceKind> {
+    let mut owners = BTreeMap::new();
+    for signal in Signal::ALL {
+        owners.insert(signal, target.metrics_source);
+    }
+    if let Some(memory) = target.memory_source {
+        for signal in [
+            Signal::MemoryBytes,
+            Signal::MemoryLimitBytes,
+            Signal::Restarts,
+            Signal::CpuCores,
+        ] {
+            owners.insert(signal, memory);
+        }
+    }
+    owners
+}
+
+pub struct AppState {
+    pub target: TargetInfo,
+    pub store: SeriesStore,
+    owners: BTreeMap<Signal, SourceKind>,
+    pub sources: BTreeMap<SourceKind, SourceStatus>,
+    pub alerts: Vec<AlertStatus>,
+    /// `None` when Prometheus evaluates the rules.
+    local_alerts: Option<LocalAlerts>,
+    pub failures: Option<FailureView>,
+    pub logs: VecDeque<LogLine>,
+    pub log_scroll: usize,
+    pub lifecycle: Option<(UnixSeconds, String)>,
+    pub focus: PanelId,
+    pub zoomed: bool,
+    pub help: bool,
+    pub theme_name: String,
+    pub now: UnixSeconds,
+}
+
+impl AppState {
+    pub fn new(
+        target: TargetInfo,
+        sources: &[SourceKind],
+        local_rules: bool,
+        now: UnixSeconds,
+    ) -> Self {
+        AppState {
+            owners: signal_owners(&target),
+            target,
+            store: SeriesStore::new(RETENTION),
+            sources: sources
+                .iter()
+                .map(|kind| (*kind, SourceStatus::Connecting))
+                .collect(),
+            alerts: Vec::new(),
+            local_alerts: local_rules.then(|| LocalAlerts::new(workshop_rules())),
+            failures: None,
+            logs: VecDeque::with_capacity(LOG_CAPACITY),
+            log_scroll: 0,
+            lifecycle: None,
+            focus: PanelId::Latency,
+            zoomed: false,
+            help: false,
+            theme_name: "dark".to_string(),
+            now,
+        }
+    }
+
+    pub fn uses_local_rules(&self) -> bool {
+        self.local_alerts.is_some()
+    }
+
+    /// Applies one update; returns whether anything on screen may have changed.
+    pub fn apply(&mut self, update: Update) -> bool {
+        match update {
+            Update::Status(kind, status) => {
+                let status = match (self.sources.get(&kind), status) {
+                    // Keep when it first went down, so the header says for how long.
+                    (Some(SourceStatus::Down { since, .. }), SourceStatus::Down { reason, .. }) => {
+                        SourceStatus::Down {
+                            reason,
+                            since: *since,
+                        }
+                    }
+                    (_, status) => status,
+                };
+                self.sources.insert(kind, status);
+            }
+            Update::Signals { source, at, values } => {
+                for (signal, value) in values {
+                    if self.owners.get(&signal) == Some(&source) {
+                        self.store.push(signal, Sample { at, value });
+                    }
+                }
+                if source == self.target.metrics_source {
+                    self.evaluate_local_alerts(at);
+                }
+                self.store.prune(at);
+            }
+            Update::History { signal, samples } => {
+                self.store.extend_history(signal, samples);
+            }
+            Update::Alerts(alerts) => {
+                if self.local_alerts.is_none() {
+                    self.alerts = alerts;
+                }
+            }
+            Update::Failures(view) => self.failures = Some(view),
+            Update::Logs(lines) => {
+                for line in lines {
+                    if self.logs.len() == LOG_CAPACITY {
+                        self.logs.pop_front();
+                    }
+                    self.logs.push_back(line);
+                }
+            }
+            Update::Lifecycle { event, restarts: _ } => {
+                self.lifecycle = Some((self.now, event));
+            }
+        }
+        true
+    }
+
+    fn evaluate_local_alerts(&mut self, at: UnixSeconds) {
+        let Some(rules) = self.local_alerts.as_mut() else {
+            return;
+        };
+        let store = &self.store;
+        // Only fresh values: a source that stopped must let its alerts resolve.
+        rules.evaluate(at, |signal| {
+            store
+                .latest(signal)
+                .filter(|sample| at - sample.at <= STALE_AFTER_S)
+                .map(|sample| sample.value)
+        });
+        self.alerts = rules.statuses().to_vec();
+    }
+
+    /// The latest value of a signal, if it is recent enough to show (three polls old at most).
+    pub fn current(&self, signal: Signal) -> Option<f64> {
+        self.store
+            .latest(signal)
+            .filter(|sample| self.now - sample.at <= STALE_AFTER_S)
+            .map(|sample| sample.value)
+    }
+
+    pub fn push_log(&mut self, at: UnixSeconds, level: LogLevel, text: String) {
+        self.apply(Update::Logs(vec![LogLine { at, level, text }]));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target() -> TargetInfo {
+        TargetInfo {
+            embedded: true,
+            api_url: "http://127.0.0.1:5000".to_string(),
+            metrics_source: SourceKind::Scrape,
+            metrics_window: "15 s".to_string(),
+            memory_source: Some(SourceKind::Process),
+        }
+    }
+
+    #[test]
+    fn memory_comes_from_the_more_direct_source_only() {
+        let mut state = AppState::new(
+            target(),
+            &[SourceKind::Scrape, SourceKind::Process],
+            true,
+            100.0,
+        );
+        state.apply(Update::Signals {
+            source: SourceKind::Scrape,
+            at: 100.0,
+            values: vec![(Signal::MemoryBytes, 1.0), (Signal::Rps, 20.0)],
+        });
+        state.apply(Update::Signals {
+            source: SourceKind::Process,
+            at: 100.0,
+            values: vec![(Signal::MemoryBytes, 2.0)],
+        });
+        assert_eq!(state.current(Signal::MemoryBytes), Some(2.0));
+        assert_eq!(state.current(Signal::Rps), Some(20.0));
+    }
+
+    #[test]
+    fn a_source_that_stays_down_keeps_its_first_failure_time() {
+        let mut state = AppState::new(target(), &[SourceKind::Scrape], true, 0.0);
+        let down = |since: f64| SourceStatus::Down {
+            reason: "connection refused".to_string(),
+            since,
+        };
+        state.apply(Update::Status(SourceKind::Scrape, down(10.0)));
+        state.apply(Update::Status(SourceKind::Scrape, down(15.0)));
+        assert_eq!(state.sources[&SourceKind::Scrape], down(10.0));
+    }
+
+    #[test]
+    fn focus_cycles_through_every_panel() {
+        let mut focus = PanelId::Latency;
+        for _ in 0..PanelId::ORDER.len() {
+            focus = focus.next();
+        }
+        assert_eq!(focus, PanelId::Latency);
+        assert_eq!(PanelId::Latency.previous(), PanelId::Logs);
+    }
+}

@@ -1,0 +1,287 @@
+//! Starts what a target needs: on the embedded default the supervised sandbox, its load and
+//! the pollers of its metrics; on the workshop stack the pollers of the API, Prometheus and
+//! Docker. Everything started here is stopped by [`Running::stop`].
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::embedded;
+use super::state::TargetInfo;
+use crate::config::{DockerSetting, Settings};
+use crate::fincore::FincoreClient;
+use crate::load::{self, Mix, SharedStats};
+use crate::sandbox::supervisor::{self, SupervisorConfig, SupervisorHandle};
+use crate::signals::{Signal, now_unix};
+use crate::sources::docker::{DockerSource, DockerTarget};
+use crate::sources::prometheus::{self, PrometheusSource};
+use crate::sources::{self, LogLine, SourceKind, Update, UpdateSender, api, scrape};
+
+pub struct Running {
+    pub target: TargetInfo,
+    pub sources: Vec<SourceKind>,
+    pub local_rules: bool,
+    /// Dropping it stops the load.
+    load_rate: Option<watch::Sender<f64>>,
+    tasks: Vec<JoinHandle<()>>,
+    supervisor: Option<SupervisorHandle>,
+    /// The embedded sandbox's database folder, removed after the sandbox stops.
+    _database_dir: Option<tempfile::TempDir>,
+}
+
+impl Running {
+    pub async fn stop(self) {
+        drop(self.load_rate);
+        for task in &self.tasks {
+            task.abort();
+        }
+        if let Some(supervisor) = self.supervisor {
+            supervisor.shutdown().await;
+        }
+    }
+}
+
+fn http_client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(crate::fincore::REQUEST_TIMEOUT)
+        .pool_max_idle_per_host(64)
+        .user_agent(concat!("gameday/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|err| format!("cannot build an HTTP client: {err}"))
+}
+
+/// A free port on loopback, chosen once so the sandbox keeps its address across restarts.
+fn free_loopback_address() -> Result<SocketAddr, String> {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|listener| listener.local_addr())
+        .map_err(|err| format!("cannot find a free loopback port: {err}"))
+}
+
+pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running, String> {
+    let http = http_client()?;
+    let interval = settings.poll_interval.0;
+    let mut tasks = Vec::new();
+    let mut supervisor_handle = None;
+    let mut database_dir = None;
+    let (api_url, target, sources, local_rules) = match &settings.api {
+        None => {
+            let listen = match settings.sandbox_listen {
+                Some(listen) => listen,
+                None => free_loopback_address()?,
+            };
+            let dir = tempfile::Builder::new()
+                .prefix("gameday-embedded-")
+                .tempdir()
+                .map_err(|err| format!("cannot create the sandbox's database folder: {err}"))?;
+            let exe = std::env::current_exe()
+                .map_err(|err| format!("cannot find the gameday executable: {err}"))?;
+            let (events, event_receiver) = mpsc::channel(256);
+            supervisor_handle = Some(supervisor::spawn(
+                SupervisorConfig {
+                    exe,
+                    listen,
+                    memory_limit: settings.sandbox_memory.0,
+                    database_path: dir.path().join("fincore.db"),
+                },
+                events,
+            ));
+            database_dir = Some(dir);
+            tasks.push(tokio::spawn(embedded::forward_supervisor(
+                event_receiver,
+                updates.clone(),
+            )));
+            let api_url = format!("http://{listen}");
+            tasks.push(tokio::spawn(scrape::run(
+                http.clone(),
+                api_url.clone(),
+                interval,
+                updates.clone(),
+            )));
+            let target = TargetInfo {
+                embedded: true,
+                api_url: api_url.clone(),
+                metrics_source: SourceKind::Scrape,
+                metrics_window: format!("{} s", scrape::SCRAPE_WINDOW.as_secs()),
+                memory_source: Some(SourceKind::Process),
+            };
+            (
+                api_url,
+                target,
+                vec![SourceKind::Scrape, SourceKind::Process, SourceKind::Api],
+                true,
+            )
+        }
+        Some(api_url) => {
+            let mut sources = vec![SourceKind::Api];
+            let (metrics_source, metrics_window) = match &settings.prometheus {
+                Some(url) => {
+                    let source = PrometheusSource::new(http.clone(), url);
+                    tasks.push(tokio::spawn(prometheus::run(
+                        source,
+                        interval,
+                        updates.clone(),
+                    )));
+                    (
+                        SourceKind::Prometheus,
+                        format!("rate[{}]", prometheus::RATE_WINDOW),
+                    )
+                }
+                None => {
+                    tasks.push(tokio::spawn(scrape::run(
+                        http.clone(),
+                        api_url.clone(),
+                        interval,
+                        updates.clone(),
+                    )));
+                    (
+                        SourceKind::Scrape,
+                        format!("{} s", scrape::SCRAPE_WINDOW.as_secs()),
+                    )
+                }
+            };
+            sources.push(metrics_source);
+            let docker_target = match &settings.docker {
+                DockerSetting::Off => None,
+                DockerSetting::Default => Some(None),
+                DockerSetting::Host(host) => Some(Some(host.clone())),
+            };
+            let memory_source = if let Some(host) = docker_target {
+                let target = DockerTarget {
+                    host,
+                    container: settings.container.clone(),
+                };
+                tasks.push(tokio::spawn(docker_poller(
+                    target,
+                    interval,
+                    updates.clone(),
+                )));
+                sources.push(SourceKind::Docker);
+                Some(SourceKind::Docker)
+            } else {
+                None
+            };
+            let target = TargetInfo {
+                embedded: false,
+                api_url: api_url.clone(),
+                metrics_source,
+                metrics_window,
+                memory_source,
+            };
+            let local_rules = settings.prometheus.is_none();
+            (api_url.clone(), target, sources, local_rules)
+        }
+    };
+    let client = FincoreClient::new(&api_url)?;
+    tasks.push(tokio::spawn(api::run(client, interval, updates.clone())));
+
+    let rate = settings.load.rate(settings.api.is_none());
+    let load_rate = match rate {
+        rate if rate > 0.0 && !settings.read_only => {
+            let (sender, receiver) = watch::channel(rate);
+            let stats: SharedStats = Arc::default();
+            tasks.push(tokio::spawn(load::run_open_loop(
+                http.clone(),
+                api_url.clone(),
+                Mix::default(),
+                receiver,
+                None,
+                Arc::clone(&stats),
+            )));
+            Some(sender)
+        }
+        _ => None,
+    };
+    Ok(Running {
+        target,
+        sources,
+        local_rules,
+        load_rate,
+        tasks,
+        supervisor: supervisor_handle,
+        _database_dir: database_dir,
+    })
+}
+
+/// Polls Docker: memory, limit, restarts and CPU of the app container (every replica added
+/// up), and the new lines of its log.
+async fn docker_poller(target: DockerTarget, interval: Duration, updates: UpdateSender) {
+    let connection: Arc<tokio::sync::Mutex<Option<DockerSource>>> = Arc::default();
+    let sender = updates.clone();
+    // The log tail starts a minute back, then continues from each poll's time.
+    let last_log_second = Arc::new(std::sync::atomic::AtomicI64::new(now_unix() as i64 - 60));
+    sources::poll_loop(SourceKind::Docker, interval, updates, move || {
+        let (connection, target, sender) =
+            (Arc::clone(&connection), target.clone(), sender.clone());
+        let last_log_second = Arc::clone(&last_log_second);
+        async move {
+            let mut guard = connection.lock().await;
+            if guard.is_none() {
+                *guard = Some(DockerSource::connect(&target).await?);
+            }
+            let Some(docker) = guard.as_mut() else {
+                return Err("not connected".to_string());
+            };
+            let snapshots = match docker.poll().await {
+                Ok(snapshots) => snapshots,
+                Err(reason) => {
+                    // Reconnect next time: the engine may have restarted.
+                    *guard = None;
+                    return Err(reason);
+                }
+            };
+            if snapshots.is_empty() {
+                return Err(match &target.container {
+                    Some(name) => format!("no container named {name}"),
+                    None => "no container labelled com.docker.compose.service=app".to_string(),
+                });
+            }
+            let at = now_unix();
+            let sum = |f: &dyn Fn(&crate::sources::docker::ContainerSnapshot) -> Option<f64>| {
+                let values: Vec<f64> = snapshots.iter().filter_map(f).collect();
+                (!values.is_empty()).then(|| values.iter().sum::<f64>())
+            };
+            let mut values = Vec::new();
+            for (signal, value) in [
+                (
+                    Signal::MemoryBytes,
+                    sum(&|s| s.memory_usage_bytes.map(|v| v as f64)),
+                ),
+                (
+                    Signal::MemoryLimitBytes,
+                    sum(&|s| s.memory_limit_bytes.map(|v| v as f64)),
+                ),
+                (Signal::Restarts, sum(&|s| Some(s.restart_count as f64))),
+                (Signal::CpuCores, sum(&|s| s.cpu_cores)),
+            ] {
+                if let Some(value) = value {
+                    values.push((signal, value));
+                }
+            }
+            let _ = sender
+                .send(Update::Signals {
+                    source: SourceKind::Docker,
+                    at,
+                    values,
+                })
+                .await;
+            let since = last_log_second.load(std::sync::atomic::Ordering::Relaxed);
+            if let Some(first) = snapshots.first() {
+                if let Ok(lines) = docker.log_tail(&first.id, since, 200).await {
+                    last_log_second.store(at as i64 + 1, std::sync::atomic::Ordering::Relaxed);
+                    let lines: Vec<LogLine> = lines
+                        .iter()
+                        .map(|line| embedded::parse_log_line(line))
+                        .collect();
+                    if !lines.is_empty() {
+                        let _ = sender.send(Update::Logs(lines)).await;
+                    }
+                }
+            }
+            Ok(())
+        }
+    })
+    .await;
+}

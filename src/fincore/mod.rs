@@ -1,0 +1,298 @@
+//! A typed client for the FinCore API: discovery, health, the failure state read back, and
+//! the calls that change it. It copes with the workshop service's quirks (0/1 for booleans,
+//! HTML error pages, per-worker state) as well as the sandbox's extensions.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// One request never waits longer than this: a stalled API must not hold a poller.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The failure knobs a FinCore API may have, in the contract's order.
+pub const KNOB_NAMES: [&str; 5] = [
+    "latency_ms",
+    "error_rate",
+    "memory_leak_mb",
+    "db_slow",
+    "db_fail",
+];
+
+/// What `GET /api/failures` says, normalised: booleans as 0/1, every knob as a number.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FailureView {
+    /// Knobs present in `current_config`, in contract order, with their values.
+    pub knobs: Vec<(String, f64)>,
+    /// Seconds left before a knob expires (sandbox only).
+    pub ttl_remaining_s: Vec<(String, f64)>,
+    /// When each active knob was set, as the service wrote it (sandbox only).
+    pub since: Vec<(String, String)>,
+}
+
+impl FailureView {
+    pub fn value(&self, knob: &str) -> Option<f64> {
+        self.knobs
+            .iter()
+            .find(|(name, _)| name == knob)
+            .map(|(_, value)| *value)
+    }
+
+    pub fn any_active(&self) -> bool {
+        self.knobs.iter().any(|(_, value)| *value != 0.0)
+    }
+
+    pub fn ttl_of(&self, knob: &str) -> Option<f64> {
+        self.ttl_remaining_s
+            .iter()
+            .find(|(name, _)| name == knob)
+            .map(|(_, left)| *left)
+    }
+
+    /// Parses the body of `GET /api/failures` (or the `config` of a POST answer).
+    pub fn from_json(body: &Value) -> Result<FailureView, String> {
+        let config = body
+            .get("current_config")
+            .or_else(|| body.get("config"))
+            .and_then(Value::as_object)
+            .ok_or("the answer has no `current_config` object")?;
+        let mut knobs = Vec::new();
+        for name in KNOB_NAMES {
+            if let Some(value) = config.get(name) {
+                knobs.push((name.to_string(), knob_number(value)));
+            }
+        }
+        // Knobs we don't know are shown too, after ours, so nothing the service has is hidden.
+        for (name, value) in config {
+            if !KNOB_NAMES.contains(&name.as_str()) {
+                knobs.push((name.clone(), knob_number(value)));
+            }
+        }
+        let numbers = |key: &str| -> Vec<(String, f64)> {
+            body.get(key)
+                .and_then(Value::as_object)
+                .map(|map| {
+                    map.iter()
+                        .filter_map(|(k, v)| v.as_f64().map(|v| (k.clone(), v)))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let since = body
+            .get("since")
+            .and_then(Value::as_object)
+            .map(|map| {
+                map.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(FailureView {
+            knobs,
+            ttl_remaining_s: numbers("ttl_remaining_s"),
+            since,
+        })
+    }
+}
+
+/// The workshop stores whatever it is sent: `true`, `1`, `"300"`. Show what a request would
+/// see: booleans and numbers as numbers, a number in a string as that number, anything else
+/// as NaN (the service would fail every request with it).
+fn knob_number(value: &Value) -> f64 {
+    match value {
+        Value::Bool(flag) => f64::from(u8::from(*flag)),
+        Value::Number(number) => number.as_f64().unwrap_or(f64::NAN),
+        Value::String(text) => text.trim().parse().unwrap_or(f64::NAN),
+        Value::Null => 0.0,
+        _ => f64::NAN,
+    }
+}
+
+/// What `GET /` tells about the service.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Discovery {
+    pub service: String,
+    pub version: String,
+    /// `Some` for the gameday sandbox, with its version.
+    pub implementation: Option<String>,
+    pub supports_ttl: bool,
+}
+
+/// Health as the API reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Health {
+    pub status_code: u16,
+    pub status: String,
+    pub database: String,
+}
+
+#[derive(Clone)]
+pub struct FincoreClient {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl FincoreClient {
+    pub fn new(base: &str) -> Result<FincoreClient, String> {
+        let http = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .user_agent(concat!("gameday/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|err| format!("cannot build an HTTP client: {err}"))?;
+        Ok(FincoreClient {
+            base: base.trim_end_matches('/').to_string(),
+            http,
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    async fn get_json(&self, path: &str) -> Result<(u16, Value), String> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .map_err(|err| describe_error(&err))?;
+        let status = response.status().as_u16();
+        let text = response.text().await.map_err(|err| describe_error(&err))?;
+        let body = serde_json::from_str(&text).map_err(|_| {
+            format!(
+                "GET {path} answered {status} with something that is not JSON: {}",
+                snippet(&text)
+            )
+        })?;
+        Ok((status, body))
+    }
+
+    pub async fn discover(&self) -> Result<Discovery, String> {
+        let (status, body) = self.get_json("/").await?;
+        if status != 200 {
+            return Err(format!("GET / answered {status}"));
+        }
+        let text = |key: &str| {
+            body.get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        Ok(Discovery {
+            service: text("service"),
+            version: text("version"),
+            implementation: body
+                .get("implementation")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            supports_ttl: body["extensions"]["ttl_s"].as_bool().unwrap_or(false),
+        })
+    }
+
+    pub async fn failures(&self) -> Result<FailureView, String> {
+        let (status, body) = self.get_json("/api/failures").await?;
+        if status != 200 {
+            return Err(format!("GET /api/failures answered {status}"));
+        }
+        FailureView::from_json(&body)
+    }
+
+    pub async fn health(&self) -> Result<Health, String> {
+        let (status_code, body) = self.get_json("/health").await?;
+        Ok(Health {
+            status_code,
+            status: body["status"].as_str().unwrap_or("unknown").to_string(),
+            database: body["database"].as_str().unwrap_or("").to_string(),
+        })
+    }
+
+    /// `POST /api/failures` with `body`; the answer's status and text, whatever it is.
+    pub async fn inject(&self, body: &Value) -> Result<(u16, String), String> {
+        self.post("/api/failures", Some(body)).await
+    }
+
+    pub async fn reset(&self) -> Result<(u16, String), String> {
+        self.post("/api/reset", None).await
+    }
+
+    async fn post(&self, path: &str, body: Option<&Value>) -> Result<(u16, String), String> {
+        let mut request = self.http.post(format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.map_err(|err| describe_error(&err))?;
+        let status = response.status().as_u16();
+        let text = response.text().await.map_err(|err| describe_error(&err))?;
+        Ok((status, text))
+    }
+}
+
+/// A short reason for a failed request, for a status line: refused, timed out, ...
+pub fn describe_error(err: &reqwest::Error) -> String {
+    if err.is_timeout() {
+        format!("no answer in {} s", REQUEST_TIMEOUT.as_secs())
+    } else if err.is_connect() {
+        "connection refused".to_string()
+    } else if err.is_decode() || err.is_body() {
+        "unreadable answer".to_string()
+    } else {
+        let text = err.to_string();
+        snippet(&text)
+    }
+}
+
+/// The first line of a text, at most 80 characters.
+pub fn snippet(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    let mut short: String = line.chars().take(80).collect();
+    if line.chars().count() > 80 {
+        short.push('…');
+    }
+    short
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_the_sandbox_answer_with_its_extensions() {
+        let body = json!({
+            "current_config": {"latency_ms": 2000, "error_rate": 0, "memory_leak_mb": 0, "db_slow": true, "db_fail": false},
+            "since": {"latency_ms": "2026-11-22T10:00:00.000000"},
+            "ttl_remaining_s": {"latency_ms": 42.5},
+        });
+        let view = FailureView::from_json(&body).expect("parses");
+        assert_eq!(view.value("latency_ms"), Some(2000.0));
+        assert_eq!(view.value("db_slow"), Some(1.0));
+        assert_eq!(view.ttl_of("latency_ms"), Some(42.5));
+        assert!(view.any_active());
+    }
+
+    #[test]
+    fn copes_with_the_workshop_quirks() {
+        // After a reset the workshop writes 0 for booleans; a bad POST leaves a string behind.
+        let body = json!({"current_config": {"latency_ms": "300", "error_rate": 0, "memory_leak_mb": 0, "db_slow": 0, "db_fail": 1, "extra": true}});
+        let view = FailureView::from_json(&body).expect("parses");
+        assert_eq!(view.value("latency_ms"), Some(300.0));
+        assert_eq!(view.value("db_slow"), Some(0.0));
+        assert_eq!(view.value("db_fail"), Some(1.0));
+        assert_eq!(view.value("extra"), Some(1.0));
+        let garbage = json!({"current_config": {"latency_ms": "abc"}});
+        let view = FailureView::from_json(&garbage).expect("parses");
+        assert!(view.value("latency_ms").is_some_and(f64::is_nan));
+        assert!(FailureView::from_json(&json!({"status": "ok"})).is_err());
+    }
+
+    #[test]
+    fn snippets_are_one_short_line() {
+        assert_eq!(snippet("<html>\n<body>"), "<html>");
+        assert_eq!(snippet(&"x".repeat(100)).chars().count(), 81);
+    }
+}

@@ -1,0 +1,147 @@
+//! Which endpoints the load sends to, in what proportion: `balance=70,transfer=20,health=10`.
+
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Balance,
+    Transfer,
+    Health,
+}
+
+impl Endpoint {
+    pub fn name(self) -> &'static str {
+        match self {
+            Endpoint::Balance => "balance",
+            Endpoint::Transfer => "transfer",
+            Endpoint::Health => "health",
+        }
+    }
+
+    /// The request for this endpoint. Transfers move one cent to one of a few accounts, so a
+    /// long run does not drain the source account.
+    pub fn request(self, http: &reqwest::Client, target: &str) -> reqwest::RequestBuilder {
+        match self {
+            Endpoint::Balance => http.get(format!("{target}/api/balance")),
+            Endpoint::Health => http.get(format!("{target}/health")),
+            Endpoint::Transfer => {
+                let to = ["ACC-002", "ACC-003", "ACC-004"][rand::random_range(0..3)];
+                http.post(format!("{target}/api/transfer"))
+                    .header("Content-Type", "application/json")
+                    .body(format!(r#"{{"amount": 0.01, "to_account": "{to}"}}"#))
+            }
+        }
+    }
+}
+
+/// Weights per endpoint; at least one is positive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mix {
+    weights: Vec<(Endpoint, u32)>,
+}
+
+impl Default for Mix {
+    /// What the embedded default sends: mostly reads, some transfers, a few health checks.
+    fn default() -> Self {
+        Mix {
+            weights: vec![
+                (Endpoint::Balance, 70),
+                (Endpoint::Transfer, 20),
+                (Endpoint::Health, 10),
+            ],
+        }
+    }
+}
+
+impl FromStr for Mix {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let expected = "expected endpoint=weight pairs such as balance=70,transfer=20,health=10";
+        let mut weights = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, weight) = part
+                .split_once('=')
+                .ok_or_else(|| format!("`{part}`: {expected}"))?;
+            let endpoint = match name.trim() {
+                "balance" => Endpoint::Balance,
+                "transfer" => Endpoint::Transfer,
+                "health" => Endpoint::Health,
+                other => {
+                    return Err(format!(
+                        "`{other}` is not an endpoint: expected balance, transfer or health"
+                    ));
+                }
+            };
+            let weight: u32 = weight
+                .trim()
+                .parse()
+                .map_err(|_| format!("`{part}`: the weight must be a whole number; {expected}"))?;
+            weights.push((endpoint, weight));
+        }
+        if weights.iter().all(|(_, weight)| *weight == 0) {
+            return Err(format!("`{text}` sends nothing: {expected}"));
+        }
+        Ok(Mix { weights })
+    }
+}
+
+impl Mix {
+    pub fn picker(&self) -> MixPicker {
+        MixPicker {
+            weights: self.weights.clone(),
+            credit: vec![0; self.weights.len()],
+        }
+    }
+}
+
+/// Picks endpoints in exact proportion (smooth weighted round robin), so short runs match the
+/// mix too.
+pub struct MixPicker {
+    weights: Vec<(Endpoint, u32)>,
+    credit: Vec<i64>,
+}
+
+impl MixPicker {
+    pub fn next_endpoint(&mut self) -> Endpoint {
+        let total: i64 = self.weights.iter().map(|(_, w)| i64::from(*w)).sum();
+        let mut best = 0;
+        for (index, (_, weight)) in self.weights.iter().enumerate() {
+            self.credit[index] += i64::from(*weight);
+            if self.credit[index] > self.credit[best] {
+                best = index;
+            }
+        }
+        self.credit[best] -= total;
+        self.weights[best].0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_in_exact_proportion() {
+        let mix: Mix = "balance=70,transfer=20,health=10".parse().expect("valid");
+        let mut picker = mix.picker();
+        let picks: Vec<Endpoint> = (0..100).map(|_| picker.next_endpoint()).collect();
+        let count = |e| picks.iter().filter(|p| **p == e).count();
+        assert_eq!(count(Endpoint::Balance), 70);
+        assert_eq!(count(Endpoint::Transfer), 20);
+        assert_eq!(count(Endpoint::Health), 10);
+    }
+
+    #[test]
+    fn bad_mixes_say_what_is_expected() {
+        for (text, expected) in [
+            ("balance", "expected endpoint=weight"),
+            ("login=5", "not an endpoint"),
+            ("balance=x", "whole number"),
+            ("balance=0", "sends nothing"),
+        ] {
+            let err = text.parse::<Mix>().expect_err(text);
+            assert!(err.contains(expected), "{text}: {err}");
+        }
+    }
+}

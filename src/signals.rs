@@ -1,0 +1,113 @@
+//! One vocabulary for every source: the named signals that panels, alerts and cases talk about,
+//! and their timestamped samples. Imports nothing of the rest of the crate.
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A named signal. Each source knows how to produce some of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Signal {
+    /// Latency quantiles in seconds.
+    LatencyP50,
+    LatencyP95,
+    LatencyP99,
+    /// Requests per second, every endpoint and status.
+    Rps,
+    /// Share of requests answered 5xx, 0..=1.
+    ErrorRatio,
+    /// Requests holding a database transaction.
+    ActiveTransactions,
+    /// Database pool connections in use and idle.
+    PoolInUse,
+    PoolIdle,
+    /// Requests waiting for a free worker.
+    QueuedRequests,
+    /// Memory in use by the application (container or process), and its limit.
+    MemoryBytes,
+    MemoryLimitBytes,
+    /// Times the application was restarted (container restarts, or sandbox restarts).
+    Restarts,
+    /// CPU in use, in cores.
+    CpuCores,
+    /// 1 when the API answers its health check, 0 when it does not.
+    Up,
+}
+
+impl Signal {
+    pub const ALL: [Signal; 14] = [
+        Signal::LatencyP50,
+        Signal::LatencyP95,
+        Signal::LatencyP99,
+        Signal::Rps,
+        Signal::ErrorRatio,
+        Signal::ActiveTransactions,
+        Signal::PoolInUse,
+        Signal::PoolIdle,
+        Signal::QueuedRequests,
+        Signal::MemoryBytes,
+        Signal::MemoryLimitBytes,
+        Signal::Restarts,
+        Signal::CpuCores,
+        Signal::Up,
+    ];
+
+    /// The name cases and configuration use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::LatencyP50 => "latency_p50",
+            Signal::LatencyP95 => "latency_p95",
+            Signal::LatencyP99 => "latency_p99",
+            Signal::Rps => "rps",
+            Signal::ErrorRatio => "error_ratio",
+            Signal::ActiveTransactions => "active_transactions",
+            Signal::PoolInUse => "pool_in_use",
+            Signal::PoolIdle => "pool_idle",
+            Signal::QueuedRequests => "queued_requests",
+            Signal::MemoryBytes => "memory_bytes",
+            Signal::MemoryLimitBytes => "memory_limit_bytes",
+            Signal::Restarts => "restarts",
+            Signal::CpuCores => "cpu_cores",
+            Signal::Up => "up",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Signal> {
+        Signal::ALL.into_iter().find(|signal| signal.name() == name)
+    }
+}
+
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Seconds since the Unix epoch, as a float: what charts plot and records store.
+pub type UnixSeconds = f64;
+
+pub fn now_unix() -> UnixSeconds {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// One value of a signal at the time the source observed it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    pub at: UnixSeconds,
+    pub value: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for signal in Signal::ALL {
+            assert_eq!(Signal::from_name(signal.name()), Some(signal));
+        }
+        assert_eq!(Signal::from_name("nope"), None);
+    }
+}

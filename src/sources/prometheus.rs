@@ -1,0 +1,285 @@
+//! The Prometheus source: one instant query per signal every poll, a range query per signal at
+//! start to fill the charts' history, and the alert rules' states. Queries aggregate with
+//! `sum` / `sum by (le)`, so several endpoints or replicas add up to one series.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{SourceKind, Update, UpdateSender, poll_loop};
+use crate::alerts::{AlertState, AlertStatus, Severity};
+use crate::fincore::{REQUEST_TIMEOUT, describe_error, snippet};
+use crate::signals::{Sample, Signal, UnixSeconds, now_unix};
+
+/// The rate window of every query; panel titles say so.
+pub const RATE_WINDOW: &str = "1m";
+/// How much history to fetch at start, and at what resolution.
+const HISTORY: Duration = Duration::from_secs(15 * 60);
+const HISTORY_STEP_S: u64 = 5;
+
+/// Memory of the FinCore processes only: `and on(job, instance)` keeps the targets that also
+/// export a FinCore metric, so Prometheus's own process is never counted.
+const FINCORE_RSS: &str =
+    "sum(process_resident_memory_bytes and on(job, instance) fintech_active_transactions)";
+
+pub fn queries() -> Vec<(Signal, String)> {
+    let quantile = |q: f64| {
+        format!(
+            "histogram_quantile({q}, sum by (le) (rate(fintech_request_latency_seconds_bucket[{RATE_WINDOW}])))"
+        )
+    };
+    vec![
+        (Signal::LatencyP50, quantile(0.5)),
+        (Signal::LatencyP95, quantile(0.95)),
+        (Signal::LatencyP99, quantile(0.99)),
+        (
+            Signal::Rps,
+            format!("sum(rate(fintech_requests_total[{RATE_WINDOW}]))"),
+        ),
+        (
+            Signal::ErrorRatio,
+            format!(
+                "sum(rate(fintech_requests_total{{status=~\"5..\"}}[{RATE_WINDOW}])) / sum(rate(fintech_requests_total[{RATE_WINDOW}]))"
+            ),
+        ),
+        (
+            Signal::ActiveTransactions,
+            "sum(fintech_active_transactions)".to_string(),
+        ),
+        (
+            Signal::PoolInUse,
+            "sum(fintech_db_pool_connections{state=\"in_use\"})".to_string(),
+        ),
+        (
+            Signal::PoolIdle,
+            "sum(fintech_db_pool_connections{state=\"idle\"})".to_string(),
+        ),
+        (
+            Signal::QueuedRequests,
+            "sum(fintech_queued_requests)".to_string(),
+        ),
+        (Signal::MemoryBytes, FINCORE_RSS.to_string()),
+        (
+            Signal::Up,
+            "max(up and on(job, instance) fintech_active_transactions)".to_string(),
+        ),
+    ]
+}
+
+#[derive(Clone)]
+pub struct PrometheusSource {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl PrometheusSource {
+    pub fn new(http: reqwest::Client, base: &str) -> PrometheusSource {
+        PrometheusSource {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+        }
+    }
+
+    async fn api(&self, path: &str, params: &[(&str, String)]) -> Result<Value, String> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .query(params)
+            .timeout(REQUEST_TIMEOUT)
+            .send()
+            .await
+            .map_err(|err| describe_error(&err))?;
+        let status = response.status();
+        let text = response.text().await.map_err(|err| describe_error(&err))?;
+        let body: Value = serde_json::from_str(&text)
+            .map_err(|_| format!("{path} answered {status} with non-JSON: {}", snippet(&text)))?;
+        if body["status"] != "success" {
+            return Err(format!(
+                "{path}: {}",
+                body["error"].as_str().unwrap_or("query failed")
+            ));
+        }
+        Ok(body["data"].clone())
+    }
+
+    /// Every signal's value at `at`. A query with no result (no traffic yet) gives no value.
+    pub async fn query_signals(&self, at: UnixSeconds) -> Result<Vec<(Signal, f64)>, String> {
+        let time = format!("{at:.3}");
+        let mut values = Vec::new();
+        for (signal, promql) in queries() {
+            let data = self
+                .api(
+                    "/api/v1/query",
+                    &[("query", promql), ("time", time.clone())],
+                )
+                .await?;
+            let value = data["result"]
+                .as_array()
+                .and_then(|result| result.first())
+                .and_then(|sample| sample["value"][1].as_str())
+                .and_then(|text| text.parse::<f64>().ok())
+                .filter(|value| value.is_finite());
+            if let Some(value) = value {
+                values.push((signal, value));
+            }
+        }
+        Ok(values)
+    }
+
+    /// History of every signal over the last 15 minutes.
+    pub async fn history(&self, now: UnixSeconds) -> Result<Vec<(Signal, Vec<Sample>)>, String> {
+        let start = format!("{:.3}", now - HISTORY.as_secs_f64());
+        let end = format!("{now:.3}");
+        let mut all = Vec::new();
+        for (signal, promql) in queries() {
+            let data = self
+                .api(
+                    "/api/v1/query_range",
+                    &[
+                        ("query", promql),
+                        ("start", start.clone()),
+                        ("end", end.clone()),
+                        ("step", HISTORY_STEP_S.to_string()),
+                    ],
+                )
+                .await?;
+            let samples: Vec<Sample> = data["result"]
+                .as_array()
+                .and_then(|result| result.first())
+                .and_then(|series| series["values"].as_array())
+                .map(|points| {
+                    points
+                        .iter()
+                        .filter_map(|point| {
+                            let at = point[0].as_f64()?;
+                            let value: f64 = point[1].as_str()?.parse().ok()?;
+                            value.is_finite().then_some(Sample { at, value })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            all.push((signal, samples));
+        }
+        Ok(all)
+    }
+
+    /// Every alerting rule with its state, from `/api/v1/rules` (which, unlike
+    /// `/api/v1/alerts`, also lists inactive rules and their `for` durations).
+    pub async fn alerts(&self) -> Result<Vec<AlertStatus>, String> {
+        let data = self
+            .api("/api/v1/rules", &[("type", "alert".to_string())])
+            .await?;
+        let mut statuses = Vec::new();
+        for group in data["groups"].as_array().into_iter().flatten() {
+            for rule in group["rules"].as_array().into_iter().flatten() {
+                statuses.push(alert_status(rule));
+            }
+        }
+        Ok(statuses)
+    }
+}
+
+fn alert_status(rule: &Value) -> AlertStatus {
+    let severity = match rule["labels"]["severity"].as_str() {
+        Some("critical") => Severity::Critical,
+        _ => Severity::Warning,
+    };
+    let for_seconds = rule["duration"].as_f64().unwrap_or(0.0);
+    // With several series, the alert that has been active longest speaks for the rule.
+    let earliest = rule["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|alert| {
+            let since = alert["activeAt"]
+                .as_str()
+                .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+                .map(|at| at.timestamp_millis() as f64 / 1000.0)?;
+            let value = alert["value"].as_str().and_then(|v| v.parse::<f64>().ok());
+            Some((since, value))
+        })
+        .min_by(|a, b| a.0.total_cmp(&b.0));
+    let state = match rule["state"].as_str() {
+        Some("firing") => AlertState::Firing,
+        Some("pending") => AlertState::Pending,
+        _ => AlertState::Inactive,
+    };
+    AlertStatus {
+        name: rule["name"].as_str().unwrap_or("?").to_string(),
+        severity,
+        state,
+        active_since: earliest.map(|(since, _)| since),
+        fired_at: match state {
+            AlertState::Firing => earliest.map(|(since, _)| since + for_seconds),
+            _ => None,
+        },
+        value: earliest.and_then(|(_, value)| value),
+    }
+}
+
+pub async fn run(source: PrometheusSource, interval: Duration, updates: UpdateSender) {
+    match source.history(now_unix()).await {
+        Ok(history) => {
+            for (signal, samples) in history {
+                if updates
+                    .send(Update::History { signal, samples })
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+        Err(reason) => tracing::warn!(%reason, "no Prometheus history at start"),
+    }
+    let sender = updates.clone();
+    poll_loop(SourceKind::Prometheus, interval, updates, move || {
+        let source = source.clone();
+        let sender = sender.clone();
+        async move {
+            let at = now_unix();
+            let values = source.query_signals(at).await?;
+            let alerts = source.alerts().await?;
+            let _ = sender
+                .send(Update::Signals {
+                    source: SourceKind::Prometheus,
+                    at,
+                    values,
+                })
+                .await;
+            let _ = sender.send(Update::Alerts(alerts)).await;
+            Ok(())
+        }
+    })
+    .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_firing_rule_reports_when_it_became_active_and_fired() {
+        let rule = json!({
+            "name": "HighErrorRate", "state": "firing", "duration": 60,
+            "labels": {"severity": "warning"},
+            "alerts": [{"activeAt": "2026-11-22T10:00:00Z", "value": "3.5e-01", "state": "firing"}]
+        });
+        let status = alert_status(&rule);
+        assert_eq!(status.state, AlertState::Firing);
+        let since = status.active_since.expect("since");
+        assert_eq!(status.fired_at, Some(since + 60.0));
+        assert_eq!(status.value, Some(0.35));
+    }
+
+    #[test]
+    fn an_inactive_rule_is_listed_without_times() {
+        let rule = json!({"name": "MemoryPressure", "state": "inactive", "duration": 60,
+                          "labels": {"severity": "critical"}, "alerts": []});
+        let status = alert_status(&rule);
+        assert_eq!(status.state, AlertState::Inactive);
+        assert_eq!(status.severity, Severity::Critical);
+        assert_eq!(status.active_since, None);
+    }
+}

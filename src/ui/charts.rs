@@ -1,0 +1,303 @@
+//! The chart panels: latency quantiles, traffic with its error ratio, and memory against its
+//! limit. Each shows its current figures on top (in large digits for the projector theme) and
+//! the last minutes below.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Chart, Dataset, Gauge, GraphType, Paragraph};
+
+use super::{View, big_digits, format};
+use crate::signals::Signal;
+
+/// Minutes shown normally, and when the panel is zoomed (all the history kept).
+const WINDOW_S: f64 = 300.0;
+const ZOOMED_WINDOW_S: f64 = 900.0;
+
+/// A headline figure: label, formatted value, colour.
+pub struct Figure {
+    pub label: String,
+    pub value: Option<String>,
+    pub color: Color,
+}
+
+/// Draws the figures in one line, or the first one in large digits when the theme asks for
+/// it and there is room; returns the area left below.
+pub fn headline(frame: &mut Frame, view: &View, area: Rect, figures: &[Figure]) -> Rect {
+    let big = view.theme.big_numbers && area.height >= 9;
+    let mut spans = Vec::new();
+    for (index, figure) in figures.iter().enumerate() {
+        if big && index == 0 {
+            continue;
+        }
+        spans.push(Span::styled(format!("{} ", figure.label), view.muted()));
+        let value = figure.value.clone().unwrap_or_else(|| "—".to_string());
+        spans.push(Span::styled(
+            value,
+            view.base_style()
+                .fg(figure.color)
+                .add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::raw("   "));
+    }
+    if big {
+        let first = &figures[0];
+        let value = first.value.clone().unwrap_or_else(|| "-".to_string());
+        let rows = big_digits::rows(&value.replace(' ', ""));
+        let mut lines: Vec<Line> = rows
+            .into_iter()
+            .map(|row| {
+                Line::styled(
+                    row,
+                    view.base_style()
+                        .fg(first.color)
+                        .add_modifier(Modifier::BOLD),
+                )
+            })
+            .collect();
+        lines[1].spans.insert(0, Span::raw(""));
+        lines.push(Line::from(
+            [
+                vec![Span::styled(format!("{}  ", first.label), view.muted())],
+                spans,
+            ]
+            .concat(),
+        ));
+        let [top, rest] = Layout::vertical([Constraint::Length(4), Constraint::Min(0)]).areas(area);
+        frame.render_widget(Paragraph::new(lines), top);
+        rest
+    } else {
+        let [top, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+        frame.render_widget(Paragraph::new(Line::from(spans)), top);
+        rest
+    }
+}
+
+/// One line of a chart: its name, colour and points (seconds before now, value).
+type Series<'a> = (&'a str, Color, Vec<(f64, f64)>);
+
+fn points(view: &View, signal: Signal, window: f64, scale: f64) -> Vec<(f64, f64)> {
+    let now = view.state.now;
+    view.state
+        .store
+        .since(signal, now - window)
+        .map(|sample| (sample.at - now, sample.value * scale))
+        .collect()
+}
+
+fn window(view: &View) -> f64 {
+    if view.state.zoomed {
+        ZOOMED_WINDOW_S
+    } else {
+        WINDOW_S
+    }
+}
+
+/// A line chart of several series sharing one y axis starting at zero.
+fn line_chart(
+    frame: &mut Frame,
+    view: &View,
+    area: Rect,
+    series: &[Series],
+    unit: &str,
+    floor_max: f64,
+) {
+    if area.height < 3 || area.width < 10 {
+        return;
+    }
+    let window = window(view);
+    let max = series
+        .iter()
+        .flat_map(|(_, _, points)| points.iter().map(|(_, y)| *y))
+        .fold(floor_max, f64::max)
+        * 1.15;
+    let datasets: Vec<Dataset> = series
+        .iter()
+        .map(|(name, color, points)| {
+            Dataset::default()
+                .name(name.to_string())
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(view.base_style().fg(*color))
+                .data(points)
+        })
+        .collect();
+    let axis_style = view.base_style().fg(view.theme.axis);
+    let minutes = (window / 60.0).round();
+    let chart = Chart::new(datasets)
+        .style(view.base_style())
+        .x_axis(
+            Axis::default()
+                .bounds([-window, 0.0])
+                .style(axis_style)
+                .labels([format!("-{minutes}m"), "now".to_string()]),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([0.0, max])
+                .style(axis_style)
+                .labels(["0".to_string(), format!("{max:.0}{unit}")]),
+        )
+        // The headline above names each series in its colour; a legend would cover the data.
+        .legend_position(None);
+    frame.render_widget(chart, area);
+}
+
+pub fn latency(frame: &mut Frame, view: &View, inner: Rect) {
+    let theme = view.theme;
+    let state = view.state;
+    let quantiles = [
+        ("p95", Signal::LatencyP95, theme.latency_p95),
+        ("p50", Signal::LatencyP50, theme.latency_p50),
+        ("p99", Signal::LatencyP99, theme.latency_p99),
+    ];
+    let figures: Vec<Figure> = quantiles
+        .iter()
+        .map(|(label, signal, color)| Figure {
+            label: label.to_string(),
+            value: state.current(*signal).map(format::latency),
+            color: *color,
+        })
+        .collect();
+    let rest = headline(frame, view, inner, &figures);
+    let window = window(view);
+    let series: Vec<Series> = [
+        ("p50", Signal::LatencyP50, theme.latency_p50),
+        ("p95", Signal::LatencyP95, theme.latency_p95),
+        ("p99", Signal::LatencyP99, theme.latency_p99),
+    ]
+    .into_iter()
+    .map(|(name, signal, color)| (name, color, points(view, signal, window, 1000.0)))
+    .collect();
+    line_chart(frame, view, rest, &series, " ms", 10.0);
+}
+
+pub fn traffic(frame: &mut Frame, view: &View, inner: Rect) {
+    let theme = view.theme;
+    let state = view.state;
+    let error_ratio = state.current(Signal::ErrorRatio);
+    let error_color = match error_ratio {
+        Some(ratio) if ratio > 0.1 => theme.critical,
+        Some(ratio) if ratio > 0.0 => theme.warning,
+        _ => theme.errors,
+    };
+    let figures = [
+        Figure {
+            label: view.text.requests_per_second.to_string(),
+            value: state.current(Signal::Rps).map(format::rate),
+            color: theme.requests,
+        },
+        Figure {
+            label: view.text.errors.to_string(),
+            value: error_ratio.map(format::percent),
+            color: error_color,
+        },
+    ];
+    let rest = headline(frame, view, inner, &figures);
+    let window = window(view);
+    let rps = points(view, Signal::Rps, window, 1.0);
+    let errors = points(view, Signal::ErrorRatio, window, 100.0);
+    if rest.height >= 10 {
+        let [top, bottom] =
+            Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(rest);
+        line_chart(
+            frame,
+            view,
+            top,
+            &[(view.text.requests_per_second, theme.requests, rps)],
+            "",
+            1.0,
+        );
+        line_chart(
+            frame,
+            view,
+            bottom,
+            &[(view.text.errors, theme.errors, errors)],
+            " %",
+            1.0,
+        );
+    } else {
+        line_chart(
+            frame,
+            view,
+            rest,
+            &[(view.text.requests_per_second, theme.requests, rps)],
+            "",
+            1.0,
+        );
+    }
+}
+
+pub fn memory(frame: &mut Frame, view: &View, inner: Rect) {
+    let theme = view.theme;
+    let state = view.state;
+    let used = state.current(Signal::MemoryBytes);
+    let limit = state
+        .current(Signal::MemoryLimitBytes)
+        .filter(|limit| *limit > 0.0);
+    let restarts = state.current(Signal::Restarts);
+    let ratio = match (used, limit) {
+        (Some(used), Some(limit)) => Some((used / limit).clamp(0.0, 1.0)),
+        _ => None,
+    };
+    let color = match ratio {
+        Some(ratio) if ratio > 0.9 => theme.critical,
+        Some(ratio) if ratio > 0.75 => theme.warning,
+        _ => theme.memory,
+    };
+    let restarts_color = if restarts.unwrap_or(0.0) > 0.0 {
+        theme.critical
+    } else {
+        theme.text
+    };
+    let figures = [
+        Figure {
+            label: view.text.memory.to_string(),
+            value: used.map(format::bytes),
+            color,
+        },
+        Figure {
+            label: view.text.limit.to_string(),
+            value: limit.map(format::bytes),
+            color: theme.memory_limit,
+        },
+        Figure {
+            label: view.text.restarts.to_string(),
+            value: restarts.map(|r| format!("{r:.0}")),
+            color: restarts_color,
+        },
+    ];
+    let rest = headline(frame, view, inner, &figures);
+    if rest.height == 0 {
+        return;
+    }
+    let [gauge_area, chart_area] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(rest);
+    if let Some(ratio) = ratio {
+        frame.render_widget(
+            Gauge::default()
+                .ratio(ratio)
+                .label(format::percent(ratio))
+                .gauge_style(view.base_style().fg(color).bg(theme.selection))
+                .use_unicode(true),
+            gauge_area,
+        );
+    }
+    let window = window(view);
+    let mib = 1.0 / 1_048_576.0;
+    let mut series = vec![(
+        view.text.memory,
+        color,
+        points(view, Signal::MemoryBytes, window, mib),
+    )];
+    if limit.is_some() {
+        series.push((
+            view.text.limit,
+            theme.memory_limit,
+            points(view, Signal::MemoryLimitBytes, window, mib),
+        ));
+    }
+    line_chart(frame, view, chart_area, &series, " MiB", 1.0);
+}

@@ -1,0 +1,297 @@
+//! Rendering from state only: no I/O here. `render` draws the whole dashboard for any size
+//! down to 60×20, and a clear message below that.
+
+pub mod big_digits;
+mod charts;
+pub mod format;
+mod frame;
+mod panels;
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+use crate::app::state::{AppState, PanelId};
+use crate::i18n::{Lang, Strings};
+use crate::sources::SourceStatus;
+use crate::theme::Theme;
+
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 20;
+
+/// Everything a panel needs to draw itself.
+pub struct View<'a> {
+    pub state: &'a AppState,
+    pub theme: &'a Theme,
+    pub text: &'static Strings,
+}
+
+pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, lang: Lang) {
+    let area = frame.area();
+    let view = View {
+        state,
+        theme,
+        text: crate::i18n::strings(lang),
+    };
+    frame.render_widget(Block::new().style(view.base_style()), area);
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        render_too_small(frame, &view, area);
+        return;
+    }
+    let [header, body, keys] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    render_header(frame, &view, header);
+    for (panel, rect) in panel_areas(body, state.focus, state.zoomed) {
+        panels::render_panel(frame, &view, panel, rect);
+    }
+    render_key_bar(frame, &view, keys);
+    if state.help {
+        render_help(frame, &view, area);
+    }
+}
+
+impl View<'_> {
+    pub fn base_style(&self) -> Style {
+        let style = Style::new().fg(self.theme.text).bg(self.theme.background);
+        if self.theme.bold_text {
+            style.add_modifier(Modifier::BOLD)
+        } else {
+            style
+        }
+    }
+
+    pub fn muted(&self) -> Style {
+        self.base_style().fg(self.theme.text_muted)
+    }
+}
+
+/// Where each panel goes. Zoomed: the focused panel alone. Otherwise two chart panels on top,
+/// four small panels in one row (or a 2×2 grid when narrow), and the log below when there is
+/// room; on a short terminal the log is reached by focusing and zooming it.
+pub fn panel_areas(body: Rect, focus: PanelId, zoomed: bool) -> Vec<(PanelId, Rect)> {
+    if zoomed {
+        return vec![(focus, body)];
+    }
+    let with_logs = body.height >= 28;
+    let [charts, middle, logs] = if with_logs {
+        Layout::vertical([
+            Constraint::Percentage(45),
+            Constraint::Min(9),
+            Constraint::Percentage(22),
+        ])
+        .areas(body)
+    } else {
+        let [charts, middle] =
+            Layout::vertical([Constraint::Percentage(55), Constraint::Min(8)]).areas(body);
+        [charts, middle, Rect::default()]
+    };
+    let [latency, traffic] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(charts);
+    let mut areas = vec![(PanelId::Latency, latency), (PanelId::Traffic, traffic)];
+    let small = [
+        PanelId::Memory,
+        PanelId::Transactions,
+        PanelId::Alerts,
+        PanelId::Failures,
+    ];
+    if middle.width >= 120 {
+        let columns = Layout::horizontal([Constraint::Ratio(1, 4); 4]).split(middle);
+        areas.extend(small.into_iter().zip(columns.iter().copied()));
+    } else {
+        let rows = Layout::vertical([Constraint::Ratio(1, 2); 2]).split(middle);
+        for (row, pair) in rows.iter().zip(small.chunks(2)) {
+            let columns = Layout::horizontal([Constraint::Ratio(1, 2); 2]).split(*row);
+            areas.extend(pair.iter().copied().zip(columns.iter().copied()));
+        }
+    }
+    if with_logs {
+        areas.push((PanelId::Logs, logs));
+    }
+    areas
+}
+
+fn render_too_small(frame: &mut Frame, view: &View, area: Rect) {
+    let lines = vec![
+        Line::styled(
+            view.text.too_small,
+            view.base_style().add_modifier(Modifier::BOLD),
+        ),
+        Line::styled(
+            format!(
+                "{}×{} — {} {MIN_WIDTH}×{MIN_HEIGHT}",
+                area.width, area.height, view.text.too_small_need
+            ),
+            view.muted(),
+        ),
+        Line::styled(format!("q: {}", view.text.key_quit), view.muted()),
+    ];
+    let top = area.height.saturating_sub(3) / 2;
+    let rect = Rect::new(area.x, area.y + top, area.width, area.height.min(3));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .alignment(Alignment::Center)
+            .wrap(Wrap { trim: true }),
+        rect,
+    );
+}
+
+fn render_header(frame: &mut Frame, view: &View, area: Rect) {
+    let state = view.state;
+    let theme = view.theme;
+    let mut spans = vec![
+        Span::styled(
+            " gameday ",
+            view.base_style()
+                .fg(theme.title)
+                .add_modifier(Modifier::BOLD),
+        ),
+        Span::styled(format!("{}: ", view.text.target), view.muted()),
+    ];
+    // On a narrow terminal the sources' status matters more than the full address.
+    let address = state.target.api_url.trim_start_matches("http://");
+    let target = match (state.target.embedded, area.width >= 140) {
+        (true, true) => format!("{} {}", view.text.embedded, state.target.api_url),
+        (true, false) => format!("sandbox {address}"),
+        (false, true) => state.target.api_url.clone(),
+        (false, false) => address.to_string(),
+    };
+    spans.push(Span::styled(target, view.base_style()));
+    for (kind, status) in &state.sources {
+        spans.push(Span::styled("  │ ", view.muted()));
+        spans.push(Span::styled(format!("{} ", kind.label()), view.muted()));
+        let (text, color) = match status {
+            SourceStatus::Connecting => (view.text.connecting.to_string(), theme.text_muted),
+            SourceStatus::Ok { at } => {
+                let age = state.now - at;
+                if age > 5.0 {
+                    (
+                        format!("{} {}", view.text.stale, format::age(age)),
+                        theme.warning,
+                    )
+                } else {
+                    (view.text.ok.to_string(), theme.ok)
+                }
+            }
+            SourceStatus::Down { reason, since } => (
+                format!(
+                    "{} {}: {reason}",
+                    view.text.down,
+                    format::age(state.now - since)
+                ),
+                theme.critical,
+            ),
+        };
+        spans.push(Span::styled(text, view.base_style().fg(color)));
+    }
+    if let Some((at, event)) = &state.lifecycle {
+        if state.now - at < 30.0 {
+            spans.push(Span::styled("  │ ", view.muted()));
+            spans.push(Span::styled(
+                event.clone(),
+                view.base_style().fg(theme.warning),
+            ));
+        }
+    }
+    let line = Line::from(spans);
+    let clock = format!("{} UTC ", format::clock(state.now));
+    // The clock only where it does not cover the sources' status.
+    if line.width() + clock.len() < usize::from(area.width) {
+        let [left, right] =
+            Layout::horizontal([Constraint::Min(0), Constraint::Length(clock.len() as u16)])
+                .areas(area);
+        frame.render_widget(Paragraph::new(line), left);
+        frame.render_widget(Paragraph::new(Span::styled(clock, view.muted())), right);
+    } else {
+        frame.render_widget(Paragraph::new(line), area);
+    }
+}
+
+/// The keys the focused view offers, most useful first.
+pub fn key_bar_entries(state: &AppState, text: &Strings) -> Vec<(&'static str, &'static str)> {
+    let mut keys = vec![
+        ("?", text.key_help),
+        ("q", text.key_quit),
+        ("Tab", text.key_focus),
+    ];
+    if state.zoomed {
+        keys.push(("z/Esc", text.key_unzoom));
+        if state.focus == PanelId::Logs {
+            keys.push(("↑↓", text.key_scroll));
+        }
+    } else {
+        keys.push(("z", text.key_zoom));
+    }
+    keys.push(("t", text.key_theme));
+    keys
+}
+
+fn render_key_bar(frame: &mut Frame, view: &View, area: Rect) {
+    let mut spans = Vec::new();
+    for (key, label) in key_bar_entries(view.state, view.text) {
+        spans.push(Span::styled(
+            format!(" {key} "),
+            view.base_style()
+                .fg(view.theme.key_bar_key)
+                .bg(view.theme.selection)
+                .add_modifier(Modifier::BOLD),
+        ));
+        spans.push(Span::styled(
+            format!(" {label}  "),
+            view.base_style().fg(view.theme.key_bar_label),
+        ));
+    }
+    spans.push(Span::styled(
+        format!("{}: {}", view.text.theme, view.state.theme_name),
+        view.muted(),
+    ));
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn render_help(frame: &mut Frame, view: &View, area: Rect) {
+    let text = view.text;
+    let rows = [
+        ("?", text.help_help),
+        ("q, Ctrl-C", text.help_quit),
+        ("Tab, Shift-Tab, ←↑→↓", text.help_focus),
+        ("z, Esc", text.help_zoom),
+        ("↑↓ PgUp PgDn", text.help_scroll),
+        ("t", text.help_theme),
+    ];
+    let mut lines: Vec<Line> = rows
+        .iter()
+        .map(|(key, what)| {
+            Line::from(vec![
+                Span::styled(
+                    format!("{key:>22}  "),
+                    view.base_style()
+                        .fg(view.theme.key_bar_key)
+                        .add_modifier(Modifier::BOLD),
+                ),
+                Span::styled(*what, view.base_style()),
+            ])
+        })
+        .collect();
+    lines.push(Line::default());
+    lines.push(Line::styled(format!("  {}", text.help_close), view.muted()));
+    let width = 80.min(area.width.saturating_sub(4));
+    let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
+    let rect = Rect::new(
+        area.x + (area.width - width) / 2,
+        area.y + (area.height - height) / 2,
+        width,
+        height,
+    );
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .style(view.base_style())
+            .block(frame::panel_block(view, text.help_title, true)),
+        rect,
+    );
+}

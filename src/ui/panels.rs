@@ -1,0 +1,311 @@
+//! The panels: a frame titled with what it shows and its source, and the content of the
+//! non-chart panels (transactions, alerts, failures, log).
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Sparkline};
+
+use super::{View, charts, format, frame};
+use crate::alerts::AlertState;
+use crate::app::state::PanelId;
+use crate::signals::Signal;
+use crate::sources::{LogLevel, SourceKind};
+
+pub fn render_panel(frame: &mut Frame, view: &View, panel: PanelId, area: Rect) {
+    let focused = view.state.focus == panel;
+    let text = view.text;
+    let target = &view.state.target;
+    let metrics = format!(
+        "{} · {} {}",
+        target.metrics_source.label(),
+        text.window,
+        target.metrics_window
+    );
+    let (title, source) = match panel {
+        PanelId::Latency => (format!("{} p50/p95/p99", text.latency), metrics),
+        PanelId::Traffic => (
+            format!(
+                "{}: {} & {}",
+                text.traffic, text.requests_per_second, text.errors
+            ),
+            metrics,
+        ),
+        PanelId::Memory => (
+            text.memory.to_string(),
+            target
+                .memory_source
+                .unwrap_or(target.metrics_source)
+                .label()
+                .to_string(),
+        ),
+        PanelId::Transactions => (
+            text.transactions.to_string(),
+            target.metrics_source.label().to_string(),
+        ),
+        PanelId::Alerts => (
+            text.alerts.to_string(),
+            if view.state.uses_local_rules() {
+                text.local_rules.to_string()
+            } else {
+                SourceKind::Prometheus.label().to_string()
+            },
+        ),
+        PanelId::Failures => (text.failures.to_string(), "GET /api/failures".to_string()),
+        PanelId::Logs => (text.logs.to_string(), log_source(view)),
+    };
+    let mut block = frame::panel_block(view, &title, focused);
+    // The source goes on the right only where it fits beside the title.
+    if title.chars().count() + source.chars().count() + 8 <= usize::from(area.width) {
+        block = frame::with_source(block, view, source);
+    }
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    match panel {
+        PanelId::Latency => charts::latency(frame, view, inner),
+        PanelId::Traffic => charts::traffic(frame, view, inner),
+        PanelId::Memory => charts::memory(frame, view, inner),
+        PanelId::Transactions => transactions(frame, view, inner),
+        PanelId::Alerts => alerts(frame, view, inner),
+        PanelId::Failures => failures(frame, view, inner),
+        PanelId::Logs => logs(frame, view, inner),
+    }
+}
+
+fn log_source(view: &View) -> String {
+    if view.state.target.embedded {
+        "sandbox".to_string()
+    } else if view.state.target.memory_source == Some(SourceKind::Docker) {
+        SourceKind::Docker.label().to_string()
+    } else {
+        "—".to_string()
+    }
+}
+
+fn transactions(frame: &mut Frame, view: &View, inner: Rect) {
+    let state = view.state;
+    let theme = view.theme;
+    let figure = |signal| {
+        state
+            .current(signal)
+            .map(|v: f64| format!("{v:.0}"))
+            .unwrap_or_else(|| "—".to_string())
+    };
+    let active = state.current(Signal::ActiveTransactions).unwrap_or(0.0);
+    let active_color = if active > 10.0 {
+        theme.critical
+    } else if active > 5.0 {
+        theme.warning
+    } else {
+        theme.ok
+    };
+    let queued = state.current(Signal::QueuedRequests).unwrap_or(0.0);
+    let lines = vec![
+        Line::from(vec![
+            Span::styled(format!("{} ", view.text.active), view.muted()),
+            Span::styled(
+                figure(Signal::ActiveTransactions),
+                view.base_style()
+                    .fg(active_color)
+                    .add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(format!("   {} ", view.text.queued), view.muted()),
+            Span::styled(
+                figure(Signal::QueuedRequests),
+                view.base_style()
+                    .fg(if queued > 0.0 {
+                        theme.warning
+                    } else {
+                        theme.text
+                    })
+                    .add_modifier(Modifier::BOLD),
+            ),
+        ]),
+        Line::from(vec![
+            Span::styled(format!("{} ", view.text.pool), view.muted()),
+            Span::styled(
+                figure(Signal::PoolInUse),
+                view.base_style().add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(format!(" {} / ", view.text.in_use), view.muted()),
+            Span::styled(
+                figure(Signal::PoolIdle),
+                view.base_style().add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(format!(" {}", view.text.idle), view.muted()),
+        ]),
+    ];
+    let text_height = 2.min(inner.height);
+    frame.render_widget(
+        Paragraph::new(lines),
+        Rect {
+            height: text_height,
+            ..inner
+        },
+    );
+    let spark_area = Rect {
+        y: inner.y + text_height,
+        height: inner.height.saturating_sub(text_height),
+        ..inner
+    };
+    if spark_area.height == 0 {
+        return;
+    }
+    // One bar per sample, newest on the right.
+    let width = usize::from(spark_area.width);
+    let values: Vec<u64> = state
+        .store
+        .since(Signal::ActiveTransactions, state.now - 900.0)
+        .map(|sample| sample.value.max(0.0).round() as u64)
+        .collect();
+    let start = values.len().saturating_sub(width);
+    frame.render_widget(
+        Sparkline::default()
+            .data(&values[start..])
+            .max(values.iter().copied().max().unwrap_or(1).max(12))
+            .style(view.base_style().fg(active_color)),
+        spark_area,
+    );
+}
+
+fn alerts(frame: &mut Frame, view: &View, inner: Rect) {
+    let state = view.state;
+    let theme = view.theme;
+    let mut lines = Vec::new();
+    let name_width = state
+        .alerts
+        .iter()
+        .map(|alert| alert.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let mut sorted: Vec<_> = state.alerts.iter().collect();
+    sorted.sort_by_key(|alert| match alert.state {
+        AlertState::Firing => 0,
+        AlertState::Pending => 1,
+        AlertState::Inactive => 2,
+    });
+    for alert in sorted {
+        let (mark, word, color) = match alert.state {
+            AlertState::Firing => ("●", view.text.firing, theme.critical),
+            AlertState::Pending => ("◐", view.text.pending, theme.warning),
+            AlertState::Inactive => ("○", view.text.inactive, theme.ok),
+        };
+        let mut spans = vec![
+            Span::styled(format!("{mark} "), view.base_style().fg(color)),
+            Span::styled(
+                format!("{:<name_width$}", alert.name),
+                view.base_style()
+                    .add_modifier(if alert.state == AlertState::Inactive {
+                        Modifier::empty()
+                    } else {
+                        Modifier::BOLD
+                    }),
+            ),
+            Span::styled(
+                word.to_string(),
+                view.base_style().fg(color).add_modifier(Modifier::BOLD),
+            ),
+        ];
+        if let Some(since) = alert.active_since {
+            spans.push(Span::styled(
+                format!(" {}", format::age(state.now - since)),
+                view.muted(),
+            ));
+        }
+        lines.push(Line::from(spans));
+    }
+    if lines.is_empty() {
+        lines.push(Line::styled(view.text.no_alerts, view.muted()));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn failures(frame: &mut Frame, view: &View, inner: Rect) {
+    let theme = view.theme;
+    let Some(failures) = &view.state.failures else {
+        frame.render_widget(
+            Paragraph::new(Line::styled(view.text.failures_unknown, view.muted())),
+            inner,
+        );
+        return;
+    };
+    let mut lines = Vec::new();
+    for (knob, value) in &failures.knobs {
+        let active = *value != 0.0;
+        let shown = if value.is_nan() {
+            "?".to_string()
+        } else if knob.starts_with("db_") {
+            if active { "true" } else { "false" }.to_string()
+        } else {
+            format!("{value:.0}")
+        };
+        let mut spans = vec![
+            Span::styled(
+                format!("{knob:<15}"),
+                if active {
+                    view.base_style()
+                } else {
+                    view.muted()
+                },
+            ),
+            Span::styled(
+                shown,
+                if active {
+                    view.base_style()
+                        .fg(theme.critical)
+                        .add_modifier(Modifier::BOLD)
+                } else {
+                    view.muted()
+                },
+            ),
+        ];
+        if let Some(left) = failures.ttl_of(knob) {
+            spans.push(Span::styled(
+                format!("  {} {}", view.text.expires_in, format::age(left)),
+                view.muted(),
+            ));
+        }
+        lines.push(Line::from(spans));
+    }
+    if !failures.any_active() {
+        lines.insert(
+            0,
+            Line::styled(view.text.no_failures, view.base_style().fg(theme.ok)),
+        );
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn logs(frame: &mut Frame, view: &View, inner: Rect) {
+    let state = view.state;
+    let theme = view.theme;
+    let height = usize::from(inner.height);
+    if state.logs.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Line::styled(view.text.no_logs, view.muted())),
+            inner,
+        );
+        return;
+    }
+    let end = state.logs.len().saturating_sub(state.log_scroll);
+    let start = end.saturating_sub(height);
+    let lines: Vec<Line> = state
+        .logs
+        .range(start..end)
+        .map(|line| {
+            let (level, color) = match line.level {
+                LogLevel::Info => ("INFO ", theme.text_muted),
+                LogLevel::Warn => ("WARN ", theme.warning),
+                LogLevel::Error => ("ERROR", theme.critical),
+            };
+            Line::from(vec![
+                Span::styled(format!("{} ", format::clock(line.at)), view.muted()),
+                Span::styled(format!("{level} "), view.base_style().fg(color)),
+                Span::styled(line.text.clone(), view.base_style()),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}

@@ -1,0 +1,191 @@
+//! The dashboard rendered with fixed data at several sizes, themes and languages, compared
+//! with reviewed snapshots (`cargo insta review` after a deliberate change).
+
+use gameday::alerts::{AlertState, AlertStatus, Severity};
+use gameday::app::state::{AppState, PanelId, TargetInfo};
+use gameday::config::Lang;
+use gameday::fincore::FailureView;
+use gameday::signals::Signal;
+use gameday::sources::{LogLevel, LogLine, SourceKind, SourceStatus, Update};
+use gameday::theme::Themes;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+/// 2026-11-22 10:00:00 UTC.
+const NOW: f64 = 1_795_341_600.0;
+
+/// Five minutes of a service that starts failing 30 % of requests 90 s ago.
+fn fixture() -> AppState {
+    let target = TargetInfo {
+        embedded: true,
+        api_url: "http://127.0.0.1:41234".to_string(),
+        metrics_source: SourceKind::Scrape,
+        metrics_window: "15 s".to_string(),
+        memory_source: Some(SourceKind::Process),
+    };
+    let sources = [SourceKind::Scrape, SourceKind::Process, SourceKind::Api];
+    let mut state = AppState::new(target, &sources, false, NOW);
+    for second in 0..300 {
+        let at = NOW - 300.0 + f64::from(second);
+        let failing = second >= 210;
+        let wave = f64::from(second % 20) / 20.0;
+        let metrics = vec![
+            (Signal::LatencyP50, 0.012 + 0.002 * wave),
+            (Signal::LatencyP95, if failing { 0.090 } else { 0.045 }),
+            (Signal::LatencyP99, if failing { 0.240 } else { 0.120 }),
+            (Signal::Rps, 20.0 + 2.0 * wave),
+            (Signal::ErrorRatio, if failing { 0.3 } else { 0.0 }),
+            (Signal::ActiveTransactions, if failing { 4.0 } else { 1.0 }),
+            (Signal::PoolInUse, 3.0),
+            (Signal::PoolIdle, 7.0),
+            (Signal::QueuedRequests, 0.0),
+            (Signal::Up, 1.0),
+        ];
+        state.apply(Update::Signals {
+            source: SourceKind::Scrape,
+            at,
+            values: metrics,
+        });
+        state.apply(Update::Signals {
+            source: SourceKind::Process,
+            at,
+            values: vec![
+                (
+                    Signal::MemoryBytes,
+                    180.0 * 1_048_576.0 + f64::from(second) * 4096.0,
+                ),
+                (Signal::MemoryLimitBytes, 512.0 * 1_048_576.0),
+                (Signal::Restarts, 1.0),
+            ],
+        });
+    }
+    state.apply(Update::Status(
+        SourceKind::Scrape,
+        SourceStatus::Ok { at: NOW - 1.0 },
+    ));
+    state.apply(Update::Status(
+        SourceKind::Process,
+        SourceStatus::Ok { at: NOW - 0.5 },
+    ));
+    state.apply(Update::Status(
+        SourceKind::Api,
+        SourceStatus::Down {
+            reason: "no answer in 5 s".to_string(),
+            since: NOW - 12.0,
+        },
+    ));
+    state.apply(Update::Alerts(vec![
+        AlertStatus {
+            name: "HighErrorRate".to_string(),
+            severity: Severity::Warning,
+            state: AlertState::Pending,
+            active_since: Some(NOW - 75.0),
+            fired_at: None,
+            value: Some(0.3),
+        },
+        AlertStatus {
+            name: "HighLatency".to_string(),
+            severity: Severity::Warning,
+            state: AlertState::Inactive,
+            active_since: None,
+            fired_at: None,
+            value: None,
+        },
+    ]));
+    state.apply(Update::Failures(FailureView {
+        knobs: vec![
+            ("latency_ms".to_string(), 0.0),
+            ("error_rate".to_string(), 30.0),
+            ("memory_leak_mb".to_string(), 0.0),
+            ("db_slow".to_string(), 0.0),
+            ("db_fail".to_string(), 0.0),
+        ],
+        ttl_remaining_s: vec![("error_rate".to_string(), 510.0)],
+        since: vec![(
+            "error_rate".to_string(),
+            "2026-11-22T09:58:30.000000".to_string(),
+        )],
+    }));
+    let lines = [
+        (
+            LogLevel::Info,
+            "FinCore sandbox listening listen=127.0.0.1:41234 workers=8",
+        ),
+        (
+            LogLevel::Info,
+            "failure injected remote=127.0.0.1:50112 changed=error_rate error_rate=30",
+        ),
+        (
+            LogLevel::Warn,
+            "request failed endpoint=/api/balance status=500",
+        ),
+        (
+            LogLevel::Warn,
+            "request failed endpoint=/api/transfer status=500",
+        ),
+    ];
+    state.apply(Update::Logs(
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, (level, text))| LogLine {
+                at: NOW - 90.0 + i as f64,
+                level: *level,
+                text: text.to_string(),
+            })
+            .collect(),
+    ));
+    state.now = NOW;
+    state
+}
+
+fn render(state: &AppState, theme: &str, lang: Lang, width: u16, height: u16) -> TestBackend {
+    let themes = Themes::builtin();
+    let theme = themes.get(theme).expect("built-in theme");
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    terminal
+        .draw(|frame| gameday::ui::render(frame, state, theme, lang))
+        .expect("draws");
+    terminal.backend().clone()
+}
+
+#[test]
+fn full_dashboard_200x50_dark_english() {
+    let state = fixture();
+    insta::assert_snapshot!(render(&state, "dark", Lang::En, 200, 50));
+}
+
+#[test]
+fn laptop_120x32_russian() {
+    let state = fixture();
+    insta::assert_snapshot!(render(&state, "dark", Lang::Ru, 120, 32));
+}
+
+#[test]
+fn smallest_usable_60x20() {
+    let state = fixture();
+    insta::assert_snapshot!(render(&state, "light", Lang::En, 60, 20));
+}
+
+#[test]
+fn too_small_59x19_says_so() {
+    let state = fixture();
+    let screen = render(&state, "dark", Lang::En, 59, 19).to_string();
+    assert!(screen.contains("too small"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn projector_draws_headline_figures_large() {
+    let state = fixture();
+    insta::assert_snapshot!(render(&state, "projector", Lang::En, 200, 50));
+}
+
+#[test]
+fn zoomed_log_with_help_overlay() {
+    let mut state = fixture();
+    state.focus = PanelId::Logs;
+    state.zoomed = true;
+    state.help = true;
+    insta::assert_snapshot!(render(&state, "colorblind", Lang::En, 100, 30));
+}
