@@ -6,7 +6,7 @@ pub mod action;
 pub mod embedded;
 pub mod state;
 mod terminal;
-mod wiring;
+pub mod wiring;
 
 use std::time::Duration;
 

@@ -138,7 +138,9 @@ impl AppState {
     pub fn apply(&mut self, update: Update) -> bool {
         match update {
             Update::Status(kind, status) => {
-                let status = match (self.sources.get(&kind), status) {
+                let previous = self.sources.get(&kind);
+                let was_down = matches!(previous, Some(SourceStatus::Down { .. }));
+                let status = match (previous, status) {
                     // Keep when it first went down, so the header says for how long.
                     (Some(SourceStatus::Down { since, .. }), SourceStatus::Down { reason, .. }) => {
                         SourceStatus::Down {
@@ -148,7 +150,21 @@ impl AppState {
                     }
                     (_, status) => status,
                 };
+                // The header has room for a short reason only; the log keeps the whole of it.
+                let change = match (&status, was_down) {
+                    (SourceStatus::Down { reason, .. }, false) => Some((
+                        LogLevel::Warn,
+                        format!("gameday: {} down: {reason}", kind.label()),
+                    )),
+                    (SourceStatus::Ok { .. }, true) => {
+                        Some((LogLevel::Info, format!("gameday: {} back", kind.label())))
+                    }
+                    _ => None,
+                };
                 self.sources.insert(kind, status);
+                if let Some((level, text)) = change {
+                    self.push_log(self.now, level, text);
+                }
             }
             Update::Signals { source, at, values } => {
                 for (signal, value) in values {

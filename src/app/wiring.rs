@@ -16,7 +16,7 @@ use crate::fincore::FincoreClient;
 use crate::load::{self, Mix, SharedStats};
 use crate::sandbox::supervisor::{self, SupervisorConfig, SupervisorHandle};
 use crate::signals::{Signal, now_unix};
-use crate::sources::docker::{DockerSource, DockerTarget};
+use crate::sources::docker::{DockerSource, DockerTarget, RestartTally};
 use crate::sources::prometheus::{self, PrometheusSource};
 use crate::sources::{self, LogLine, SourceKind, Update, UpdateSender, api, scrape};
 
@@ -209,6 +209,7 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
 /// up), and the new lines of its log.
 async fn docker_poller(target: DockerTarget, interval: Duration, updates: UpdateSender) {
     let connection: Arc<tokio::sync::Mutex<Option<DockerSource>>> = Arc::default();
+    let tally: Arc<std::sync::Mutex<RestartTally>> = Arc::default();
     let sender = updates.clone();
     // The log tail starts a minute back, then continues from each poll's time.
     let last_log_second = Arc::new(std::sync::atomic::AtomicI64::new(now_unix() as i64 - 60));
@@ -216,6 +217,7 @@ async fn docker_poller(target: DockerTarget, interval: Duration, updates: Update
         let (connection, target, sender) =
             (Arc::clone(&connection), target.clone(), sender.clone());
         let last_log_second = Arc::clone(&last_log_second);
+        let tally = Arc::clone(&tally);
         async move {
             let mut guard = connection.lock().await;
             if guard.is_none() {
@@ -253,7 +255,15 @@ async fn docker_poller(target: DockerTarget, interval: Duration, updates: Update
                     Signal::MemoryLimitBytes,
                     sum(&|s| s.memory_limit_bytes.map(|v| v as f64)),
                 ),
-                (Signal::Restarts, sum(&|s| Some(s.restart_count as f64))),
+                (
+                    Signal::Restarts,
+                    Some(
+                        tally
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .observe(&snapshots) as f64,
+                    ),
+                ),
                 (Signal::CpuCores, sum(&|s| s.cpu_cores)),
             ] {
                 if let Some(value) = value {

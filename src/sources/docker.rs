@@ -542,8 +542,57 @@ fn parse_engine_time(text: &str) -> Option<i64> {
         .timestamp_nanos_opt()
 }
 
+/// Restarts seen over time, summed over every replica. podman resets a container's
+/// `RestartCount` on a manual restart, so the count is followed per container and the total
+/// only grows: what a participant wants to see is "how often did it die".
+#[derive(Debug, Default)]
+pub struct RestartTally {
+    last: std::collections::HashMap<String, u64>,
+    total: u64,
+}
+
+impl RestartTally {
+    pub fn observe(&mut self, snapshots: &[ContainerSnapshot]) -> u64 {
+        for snapshot in snapshots {
+            let count = snapshot.restart_count;
+            let added = match self.last.insert(snapshot.id.clone(), count) {
+                Some(last) if count >= last => count - last,
+                // First sight (restarts before we watched), or reset to zero and counting again.
+                Some(_) | None => count,
+            };
+            self.total += added;
+        }
+        self.total
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    fn snapshot(id: &str, restart_count: u64) -> ContainerSnapshot {
+        ContainerSnapshot {
+            id: id.to_string(),
+            name: id.to_string(),
+            state: "running".to_string(),
+            restart_count,
+            oom_killed: false,
+            exit_code: None,
+            started_at: None,
+            memory_usage_bytes: None,
+            memory_limit_bytes: None,
+            cpu_cores: None,
+        }
+    }
+
+    #[test]
+    fn the_restart_tally_only_grows_across_resets_and_replicas() {
+        let mut tally = RestartTally::default();
+        assert_eq!(tally.observe(&[snapshot("a", 1), snapshot("b", 0)]), 1);
+        assert_eq!(tally.observe(&[snapshot("a", 2), snapshot("b", 0)]), 2);
+        // A manual restart under podman sets the count back to 0.
+        assert_eq!(tally.observe(&[snapshot("a", 0), snapshot("b", 1)]), 3);
+        assert_eq!(tally.observe(&[snapshot("a", 1), snapshot("b", 1)]), 4);
+    }
     use super::*;
 
     #[test]

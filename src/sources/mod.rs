@@ -21,14 +21,14 @@ use crate::signals::{Sample, Signal, UnixSeconds};
 /// Where a figure came from; the header shows each one's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SourceKind {
+    /// The API's failure state and health: first, as it is the target itself.
+    Api,
     /// The API's own `/metrics`, scraped and differenced locally.
     Scrape,
     Prometheus,
     Docker,
     /// The embedded sandbox's process, watched by its supervisor.
     Process,
-    /// The API's failure state and health.
-    Api,
 }
 
 impl SourceKind {

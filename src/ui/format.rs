@@ -60,6 +60,16 @@ pub fn clock(at: f64) -> String {
         .unwrap_or_else(|| "--:--:--".to_string())
 }
 
+/// At most `max` characters, with `…` where it was cut.
+pub fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut short: String = text.chars().take(max.saturating_sub(1)).collect();
+    short.push('…');
+    short
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +87,7 @@ mod tests {
         assert_eq!(age(3720.0), "1h02m");
         assert_eq!(rate(19.96), "20");
         assert_eq!(clock(3661.0), "01:01:01");
+        assert_eq!(shorten("connection refused", 10), "connectio…");
+        assert_eq!(shorten("short", 10), "short");
     }
 }

@@ -180,9 +180,10 @@ fn render_header(frame: &mut Frame, view: &View, area: Rect) {
             }
             SourceStatus::Down { reason, since } => (
                 format!(
-                    "{} {}: {reason}",
+                    "{} {}: {}",
                     view.text.down,
-                    format::age(state.now - since)
+                    format::age(state.now - since),
+                    format::shorten(reason, 36)
                 ),
                 theme.critical,
             ),

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod podman;
+pub mod tmux;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;

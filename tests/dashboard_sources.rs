@@ -1,0 +1,257 @@
+//! The dashboard's sources wired as `gameday --api ... --prometheus ... --docker` wires them,
+//! feeding the same state the screen is drawn from, against real services: the panel values
+//! equal the same PromQL queried directly, and the memory panel equals the engine's own stats
+//! and shows a container killed for memory and restarted.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use gameday::app::state::{AppState, PanelId};
+use gameday::app::wiring::{self, Running};
+use gameday::config::{DockerSetting, Lang, LoadSetting, Settings};
+use gameday::signals::Signal;
+use gameday::sources::Update;
+use gameday::theme::Themes;
+use gameday::units::HumanDuration;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use serde_json::Value;
+use support::podman::Podman;
+use support::{Api, Prometheus, Sandbox};
+use tokio::sync::mpsc;
+
+fn settings(api: &str) -> Settings {
+    let mut settings = Settings::defaults(&|_: &str| None);
+    settings.api = Some(api.to_string());
+    settings.load = LoadSetting::Off;
+    settings.poll_interval = HumanDuration(Duration::from_secs(1));
+    settings
+}
+
+/// The wired sources and the state they feed, as the app loop keeps it.
+struct Dashboard {
+    running: Option<Running>,
+    updates: mpsc::Receiver<Update>,
+    state: AppState,
+}
+
+impl Dashboard {
+    async fn start(settings: &Settings) -> Dashboard {
+        let (sender, updates) = mpsc::channel(1024);
+        let running = wiring::start(settings, sender)
+            .await
+            .expect("sources start");
+        let state = AppState::new(
+            running.target.clone(),
+            &running.sources,
+            running.local_rules,
+            gameday::signals::now_unix(),
+        );
+        Dashboard {
+            running: Some(running),
+            updates,
+            state,
+        }
+    }
+
+    /// Applies updates until `done` holds, or panics after `timeout`.
+    async fn until(&mut self, what: &str, timeout: Duration, done: impl Fn(&AppState) -> bool) {
+        let deadline = Instant::now() + timeout;
+        while !done(&self.state) {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            if let Ok(Some(update)) =
+                tokio::time::timeout(Duration::from_millis(500), self.updates.recv()).await
+            {
+                self.state.now = gameday::signals::now_unix();
+                self.state.apply(update);
+            }
+        }
+    }
+
+    fn screen(&self, width: u16, height: u16) -> String {
+        let themes = Themes::builtin();
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+        terminal
+            .draw(|frame| gameday::ui::render(frame, &self.state, themes.default_theme(), Lang::En))
+            .expect("draws");
+        terminal.backend().to_string()
+    }
+
+    async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+    }
+}
+
+async fn instant_query(api: &Api, prometheus: &str, promql: &str, at: f64) -> Option<f64> {
+    let body: Value = api
+        .http
+        .get(format!("{prometheus}/api/v1/query"))
+        .query(&[("query", promql), ("time", &format!("{at:.3}"))])
+        .send()
+        .await
+        .expect("Prometheus answers")
+        .json()
+        .await
+        .expect("JSON");
+    body["data"]["result"][0]["value"][1]
+        .as_str()
+        .and_then(|value| value.parse().ok())
+}
+
+#[tokio::test]
+async fn panels_read_the_same_values_as_the_promql_queried_directly() {
+    let sandbox = Sandbox::start(&[]);
+    let api = Api::new(&sandbox.url);
+    let prometheus = Prometheus::start(sandbox.host_port(), "groups: []\n");
+    let mut settings = settings(&sandbox.url);
+    settings.prometheus = Some(prometheus.url.clone());
+    // The dashboard's own load makes the traffic.
+    settings.load = LoadSetting::Rate(40.0);
+    api.post("/api/failures", r#"{"latency_ms": 120, "error_rate": 20}"#)
+        .await;
+    let mut dashboard = Dashboard::start(&settings).await;
+    dashboard
+        .until(
+            "every panel to have a value",
+            Duration::from_secs(40),
+            |state| {
+                [
+                    Signal::LatencyP95,
+                    Signal::Rps,
+                    Signal::ErrorRatio,
+                    Signal::MemoryBytes,
+                ]
+                .iter()
+                .all(|signal| state.current(*signal).is_some())
+                    && state.current(Signal::Rps).is_some_and(|rps| rps > 10.0)
+            },
+        )
+        .await;
+
+    let window = "1m";
+    let expected = [
+        (
+            Signal::LatencyP50,
+            format!(
+                "histogram_quantile(0.5, sum by (le) (rate(fintech_request_latency_seconds_bucket[{window}])))"
+            ),
+        ),
+        (
+            Signal::LatencyP95,
+            format!(
+                "histogram_quantile(0.95, sum by (le) (rate(fintech_request_latency_seconds_bucket[{window}])))"
+            ),
+        ),
+        (
+            Signal::LatencyP99,
+            format!(
+                "histogram_quantile(0.99, sum by (le) (rate(fintech_request_latency_seconds_bucket[{window}])))"
+            ),
+        ),
+        (
+            Signal::Rps,
+            format!("sum(rate(fintech_requests_total[{window}]))"),
+        ),
+        (
+            Signal::ErrorRatio,
+            format!(
+                "sum(rate(fintech_requests_total{{status=~\"5..\"}}[{window}])) / sum(rate(fintech_requests_total[{window}]))"
+            ),
+        ),
+        (
+            Signal::ActiveTransactions,
+            "sum(fintech_active_transactions)".to_string(),
+        ),
+        (
+            Signal::MemoryBytes,
+            "sum(process_resident_memory_bytes{job=\"fincore\"})".to_string(),
+        ),
+    ];
+    for (signal, promql) in expected {
+        let sample = dashboard.state.store.latest(signal).expect("a sample");
+        let direct = instant_query(&api, &prometheus.url, &promql, sample.at)
+            .await
+            .unwrap_or_else(|| panic!("{promql} has no value"));
+        let tolerance = 1e-9 * direct.abs().max(1.0);
+        assert!(
+            (sample.value - direct).abs() <= tolerance,
+            "{signal}: panel {} vs PromQL {direct}",
+            sample.value
+        );
+    }
+    // And they are what the injection makes them: 120 ms of delay, 20 % errors.
+    let p50 = dashboard.state.current(Signal::LatencyP50).expect("p50");
+    assert!((0.1..=0.25).contains(&p50), "p50 {p50}");
+    let errors = dashboard.state.current(Signal::ErrorRatio).expect("errors");
+    assert!((0.1..=0.3).contains(&errors), "error ratio {errors}");
+    let screen = dashboard.screen(200, 50);
+    assert!(screen.contains("prometheus · window rate[1m]"), "{screen}");
+    dashboard.stop().await;
+}
+
+#[tokio::test]
+async fn the_memory_panel_equals_the_engine_and_shows_a_restart_after_an_oom_kill() {
+    let podman = Podman::start();
+    podman.build_sandbox_image();
+    let container = podman.run_sandbox("fincore-app", &[]);
+    let api = Api::new(&container.url);
+    let mut settings = settings(&container.url);
+    settings.docker = DockerSetting::Host(podman.host.clone());
+    settings.container = Some(container.name.clone());
+    let mut dashboard = Dashboard::start(&settings).await;
+    dashboard
+        .until("the container's memory", Duration::from_secs(30), |state| {
+            state.current(Signal::MemoryBytes).is_some()
+                && state.current(Signal::MemoryLimitBytes).is_some()
+        })
+        .await;
+    let panel = dashboard
+        .state
+        .current(Signal::MemoryBytes)
+        .expect("memory");
+    let stats = podman.api_get(&format!("/containers/{}/stats?stream=false", container.id));
+    let engine = stats["memory_stats"]["usage"].as_f64().expect("usage");
+    assert!(
+        (panel - engine).abs() <= 2.0 * 1_048_576.0,
+        "panel {panel} vs engine {engine}"
+    );
+    assert_eq!(
+        dashboard.state.current(Signal::MemoryLimitBytes),
+        Some(256.0 * 1_048_576.0)
+    );
+    assert_eq!(dashboard.state.current(Signal::Restarts), Some(0.0));
+
+    // Leak until the engine kills it for memory; --restart=always brings it back.
+    api.post("/api/failures", r#"{"memory_leak_mb": 5}"#).await;
+    for _ in 0..300 {
+        if api
+            .http
+            .get(format!("{}/api/balance", container.url))
+            .send()
+            .await
+            .is_err()
+        {
+            break;
+        }
+    }
+    dashboard
+        .until(
+            "the restart on the panel",
+            Duration::from_secs(60),
+            |state| {
+                state
+                    .current(Signal::Restarts)
+                    .is_some_and(|restarts| restarts >= 1.0)
+            },
+        )
+        .await;
+    dashboard.state.focus = PanelId::Memory;
+    dashboard.state.zoomed = true;
+    let screen = dashboard.screen(100, 30);
+    assert!(screen.contains("restarts 1"), "{screen}");
+    assert!(screen.contains("limit 256 MiB"), "{screen}");
+    dashboard.stop().await;
+}
