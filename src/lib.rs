@@ -13,5 +13,6 @@ pub mod sandbox;
 pub mod signals;
 pub mod sources;
 pub mod theme;
+pub mod toml_errors;
 pub mod ui;
 pub mod units;

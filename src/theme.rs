@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use toml::Spanned;
 
-use crate::config::{describe_toml_error, display_path, line_of};
+use crate::toml_errors::{describe_toml_error, display_path, line_of};
 
 /// The built-in themes in the order the `t` key cycles through them; the first is the default.
 const BUILTIN_FILES: [(&str, &str); 4] = [

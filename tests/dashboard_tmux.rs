@@ -88,3 +88,37 @@ fn the_embedded_default_shows_live_panels_survives_resizing_and_quits_cleanly() 
         );
     }
 }
+
+#[test]
+fn sigterm_restores_the_terminal_and_stops_the_sandbox() {
+    let tmux = Tmux::start(support::GAMEDAY, 120, 40);
+    let screen = tmux.wait_for("the dashboard", Duration::from_secs(20), |screen| {
+        screen.contains("sandbox pid ") && screen.contains("Logs")
+    });
+    let sandbox_pid: u32 = screen
+        .split("sandbox pid ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|pid| pid.parse().ok())
+        .expect("the sandbox's pid in the header");
+    // The pane runs `sh -c 'gameday; echo $?'`: gameday is the shell's child.
+    let shell = tmux.pane("#{pane_pid}");
+    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+        .expect("the shell's children");
+    let gameday = children.split_whitespace().next().expect("gameday runs");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", gameday])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    assert_eq!(tmux.wait_exit(Duration::from_secs(10)), "0", "exit status");
+    assert_eq!(
+        tmux.pane("#{alternate_on}"),
+        "0",
+        "the alternate screen was left"
+    );
+    assert!(
+        !std::path::Path::new(&format!("/proc/{sandbox_pid}")).exists(),
+        "the sandbox child outlived the dashboard"
+    );
+}

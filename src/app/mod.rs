@@ -31,7 +31,10 @@ pub fn run(settings: Settings, themes: Themes) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|err| format!("cannot start the async runtime: {err}"))?;
-    runtime.block_on(run_async(settings, themes))
+    let result = runtime.block_on(run_async(settings, themes));
+    // A request still waiting on a hung source must not keep the process from exiting.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    result
 }
 
 async fn run_async(settings: Settings, themes: Themes) -> Result<(), String> {

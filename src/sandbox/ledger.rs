@@ -246,26 +246,48 @@ impl Ledger {
         Ok((tx, guard))
     }
 
+    /// Runs one read statement. Normally that is a single round trip in SQL's implicit
+    /// transaction; under `db_slow` it runs in an explicit transaction held open for
+    /// [`DB_SLOW_HOLD`], so the held connection shows as "idle in transaction" as in real life.
+    async fn read_row(
+        &self,
+        faults: DbFaults,
+        sql: &'static str,
+        account: Option<&str>,
+    ) -> Result<sqlx::any::AnyRow, LedgerError> {
+        let query = match account {
+            Some(account) => sqlx::query(sql).bind(account.to_string()),
+            None => sqlx::query(sql),
+        };
+        if faults.slow || faults.fail {
+            let (mut tx, _active) = self.begin(faults).await?;
+            let row = query.fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            return Ok(row);
+        }
+        let waiting = Instant::now();
+        let connection = self.pool.acquire().await;
+        self.metrics.record_pool_wait(waiting.elapsed());
+        let mut connection = connection?;
+        let _active = ActiveGuard::new(&self.metrics);
+        Ok(query.fetch_one(&mut *connection).await?)
+    }
+
     /// The health check's database round trip.
     pub async fn ping(&self, faults: DbFaults) -> Result<(), LedgerError> {
-        let (mut tx, _active) = self.begin(faults).await?;
-        sqlx::query("SELECT 1").execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(())
+        self.read_row(faults, "SELECT 1", None).await.map(|_| ())
     }
 
     /// The source account's balance in cents and its currency.
     pub async fn balance(&self, faults: DbFaults) -> Result<(i64, String), LedgerError> {
-        let (mut tx, _active) = self.begin(faults).await?;
-        let row =
-            sqlx::query("SELECT balance_cents, currency FROM accounts WHERE account_number = $1")
-                .bind(SOURCE_ACCOUNT)
-                .fetch_one(&mut *tx)
-                .await?;
-        let cents: i64 = row.try_get(0)?;
-        let currency: String = row.try_get(1)?;
-        tx.commit().await?;
-        Ok((cents, currency))
+        let row = self
+            .read_row(
+                faults,
+                "SELECT balance_cents, currency FROM accounts WHERE account_number = $1",
+                Some(SOURCE_ACCOUNT),
+            )
+            .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
     /// Moves money from the source account to `request.to_account` in one transaction. With an

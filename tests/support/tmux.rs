@@ -32,7 +32,8 @@ impl Tmux {
             .args(["-e", &format!("XDG_CONFIG_HOME={home}/config")])
             .args(["-e", &format!("GAMEDAY_DATA_DIR={home}/data")])
             .args(["-e", "LANG=en_US.UTF-8", "-e", "TERM=xterm-256color"])
-            .arg(command)
+            // tmux does not always learn a dead pane's status: the shell writes it down.
+            .arg(format!("{command}; echo $? > {home}/exit-status"))
             .arg(";")
             .args(["set-option", "-t", "gd", "remain-on-exit", "on"])
             .status()
@@ -95,19 +96,14 @@ impl Tmux {
 }
 
 impl Tmux {
-    /// Waits until the command has exited; its exit status (or the signal that ended it).
-    /// tmux marks a pane dead when its terminal closes, and learns the status a moment later.
+    /// Waits until the command has exited; its exit status.
     pub fn wait_exit(&self, timeout: Duration) -> String {
+        let file = self._home.path().join("exit-status");
         let deadline = Instant::now() + timeout;
         loop {
-            if self.pane("#{pane_dead}") == "1" {
-                let status = self.pane("#{pane_dead_status}");
-                if !status.is_empty() {
-                    return status;
-                }
-                let signal = self.pane("#{pane_dead_signal}");
-                if !signal.is_empty() {
-                    return format!("signal {signal}");
+            if let Ok(status) = std::fs::read_to_string(&file) {
+                if status.ends_with('\n') {
+                    return status.trim().to_string();
                 }
             }
             assert!(

@@ -1,0 +1,353 @@
+//! What each setting is called in every layer (`Key`) and how its value is parsed and
+//! checked (`apply`). One parser per key, whatever the layer, so `load = "fast"` in the file,
+//! `GAMEDAY_LOAD=fast` and `--load fast` are rejected alike.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use directories::BaseDirs;
+
+use super::{DockerSetting, LoadSetting, Settings};
+use crate::units::HumanDuration;
+
+/// Highest load rate accepted: a typo like `20000000` should not flood the sandbox.
+const MAX_LOAD_RATE: f64 = 10_000.0;
+const POLL_INTERVAL_RANGE: RangeInclusive<Duration> =
+    Duration::from_millis(100)..=Duration::from_secs(60);
+
+/// A setting's name, from which its TOML key, variable and flag are derived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Key {
+    Lang,
+    Theme,
+    Api,
+    Prometheus,
+    Docker,
+    Container,
+    SandboxListen,
+    SandboxMemory,
+    Load,
+    PollInterval,
+    DataDir,
+    ReadOnly,
+}
+
+impl Key {
+    pub(super) const ALL: [Key; 12] = [
+        Key::Lang,
+        Key::Theme,
+        Key::Api,
+        Key::Prometheus,
+        Key::Docker,
+        Key::Container,
+        Key::SandboxListen,
+        Key::SandboxMemory,
+        Key::Load,
+        Key::PollInterval,
+        Key::DataDir,
+        Key::ReadOnly,
+    ];
+
+    /// The key in `config.toml`.
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Key::Lang => "lang",
+            Key::Theme => "theme",
+            Key::Api => "api",
+            Key::Prometheus => "prometheus",
+            Key::Docker => "docker",
+            Key::Container => "container",
+            Key::SandboxListen => "sandbox_listen",
+            Key::SandboxMemory => "sandbox_memory",
+            Key::Load => "load",
+            Key::PollInterval => "poll_interval",
+            Key::DataDir => "data_dir",
+            Key::ReadOnly => "read_only",
+        }
+    }
+
+    pub(super) fn env_var(self) -> String {
+        format!("GAMEDAY_{}", self.name().to_ascii_uppercase())
+    }
+
+    pub(super) fn flag(self) -> String {
+        format!("--{}", self.name().replace('_', "-"))
+    }
+}
+
+/// What is wrong with a value: "VALUE is not `is_not`; expected `expected`".
+pub(super) struct Problem {
+    is_not: &'static str,
+    pub(super) expected: String,
+}
+
+impl Problem {
+    fn new(is_not: &'static str, expected: impl Into<String>) -> Problem {
+        Problem {
+            is_not,
+            expected: expected.into(),
+        }
+    }
+
+    pub(super) fn describe(&self, shown_value: &str) -> String {
+        format!(
+            "{shown_value} is not {}; expected {}",
+            self.is_not, self.expected
+        )
+    }
+}
+
+/// Parses `text` as the value of `key` and stores it. A relative `data_dir` is taken from
+/// `folder` (the config file's) when given.
+pub(super) fn apply(
+    settings: &mut Settings,
+    key: Key,
+    text: &str,
+    theme_names: &[&str],
+    folder: Option<&Path>,
+) -> Result<(), Problem> {
+    let text = text.trim();
+    match key {
+        Key::Lang => {
+            settings.lang = text
+                .parse()
+                .map_err(|_| Problem::new("a language", r#""en" or "ru""#))?;
+        }
+        Key::Theme => {
+            if !theme_names.contains(&text) {
+                let expected = format!("one of {}", theme_names.join(", "));
+                return Err(Problem::new("a known theme", expected));
+            }
+            settings.theme = text.to_string();
+        }
+        Key::Api => settings.api = Some(parse_http_url(text)?),
+        Key::Prometheus => settings.prometheus = Some(parse_http_url(text)?),
+        Key::Docker => settings.docker = parse_docker(text)?,
+        Key::Container => settings.container = Some(parse_container(text)?),
+        Key::SandboxListen => settings.sandbox_listen = Some(parse_loopback(text)?),
+        Key::SandboxMemory => {
+            settings.sandbox_memory = text
+                .parse()
+                .map_err(|_| Problem::new("a size", "a size such as 512MiB, 1GiB or 256m"))?;
+        }
+        Key::Load => settings.load = parse_load(text)?,
+        Key::PollInterval => settings.poll_interval = parse_poll_interval(text)?,
+        Key::DataDir => {
+            if text.is_empty() {
+                return Err(Problem::new("a folder", "the path of a folder"));
+            }
+            let path = expand_home(text);
+            settings.data_dir = Some(match folder {
+                Some(folder) if path.is_relative() => folder.join(path),
+                _ => path,
+            });
+        }
+        Key::ReadOnly => {
+            settings.read_only =
+                parse_bool(text).ok_or_else(|| Problem::new("a boolean", "true or false"))?;
+        }
+    }
+    Ok(())
+}
+
+/// A boolean as people type it in any layer: `true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0`.
+pub(super) fn parse_bool(text: &str) -> Option<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Some(true),
+        "false" | "no" | "off" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// An `http://` or `https://` URL with a host and, if given, a numeric port.
+fn parse_http_url(text: &str) -> Result<String, Problem> {
+    let bad = || {
+        Problem::new(
+            "a URL",
+            "an http:// or https:// URL such as http://localhost:5000",
+        )
+    };
+    let rest = text
+        .strip_prefix("http://")
+        .or_else(|| text.strip_prefix("https://"))
+        .ok_or_else(bad)?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    let (host, port) = match host_port.strip_prefix('[') {
+        Some(ipv6) => ipv6.split_once(']').ok_or_else(bad)?,
+        None => host_port.rsplit_once(':').unwrap_or((host_port, "")),
+    };
+    let port = port.strip_prefix(':').unwrap_or(port);
+    let port_ok = port.is_empty() || port.parse::<u16>().is_ok();
+    if host.is_empty() || !port_ok || text.contains(char::is_whitespace) {
+        return Err(bad());
+    }
+    Ok(text.to_string())
+}
+
+fn parse_docker(text: &str) -> Result<DockerSetting, Problem> {
+    if let Some(enabled) = parse_bool(text) {
+        return Ok(if enabled {
+            DockerSetting::Default
+        } else {
+            DockerSetting::Off
+        });
+    }
+    let address = ["unix://", "tcp://"]
+        .iter()
+        .find_map(|scheme| text.strip_prefix(scheme));
+    match address {
+        Some(rest) if !rest.is_empty() && !text.contains(char::is_whitespace) => {
+            Ok(DockerSetting::Host(text.to_string()))
+        }
+        _ => Err(Problem::new(
+            "a Docker setting",
+            "true, false or an address such as unix:///run/podman/podman.sock or tcp://127.0.0.1:2375",
+        )),
+    }
+}
+
+/// A container name or id as Docker accepts them: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+fn parse_container(text: &str) -> Result<String, Problem> {
+    let mut chars = text.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if first_ok && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+        Ok(text.to_string())
+    } else {
+        Err(Problem::new(
+            "a container name",
+            "a name of letters, digits, _ . and - such as workshop-fincore-1",
+        ))
+    }
+}
+
+/// The sandbox's address: loopback only, since whoever reaches it can inject failures.
+fn parse_loopback(text: &str) -> Result<SocketAddr, Problem> {
+    let address = match text.strip_prefix("localhost:") {
+        Some(port) => port
+            .parse::<u16>()
+            .map(|port| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))
+            .ok(),
+        None => text.parse::<SocketAddr>().ok(),
+    };
+    match address {
+        Some(address) if address.ip().is_loopback() => Ok(address),
+        Some(_) => Err(Problem::new(
+            "a loopback address",
+            "127.0.0.1, [::1] or localhost with a port, such as 127.0.0.1:5000 \
+             (any other address lets others inject failures)",
+        )),
+        None => Err(Problem::new(
+            "an address",
+            "a loopback address with a port, such as 127.0.0.1:5000",
+        )),
+    }
+}
+
+fn parse_load(text: &str) -> Result<LoadSetting, Problem> {
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(LoadSetting::Off);
+    }
+    match text.parse::<f64>() {
+        Ok(rate) if rate > 0.0 && rate <= MAX_LOAD_RATE => Ok(LoadSetting::Rate(rate)),
+        Ok(rate) if rate > MAX_LOAD_RATE => Err(Problem::new(
+            "a load within range",
+            format!(r#""off" or at most {MAX_LOAD_RATE} requests per second"#),
+        )),
+        _ => Err(Problem::new(
+            "a load",
+            r#""off" or requests per second such as 20"#,
+        )),
+    }
+}
+
+fn parse_poll_interval(text: &str) -> Result<HumanDuration, Problem> {
+    let expected = "a duration from 100ms to 60s, such as 1s or 500ms";
+    match text.parse::<HumanDuration>() {
+        Ok(interval) if POLL_INTERVAL_RANGE.contains(&interval.0) => Ok(interval),
+        Ok(_) => Err(Problem::new("a poll interval within range", expected)),
+        Err(_) => Err(Problem::new("a duration", expected)),
+    }
+}
+
+/// `~/x` means x in the home directory: TOML files and quoted variables are not expanded by
+/// a shell.
+fn expand_home(text: &str) -> PathBuf {
+    let home = BaseDirs::new().map(|dirs| dirs.home_dir().to_path_buf());
+    match (text.strip_prefix("~/"), home) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::test_support::*;
+
+    #[test]
+    fn values_are_checked_alike_in_every_layer() {
+        let parse = |key: Key, text: &str| {
+            let mut settings = Settings::defaults(&no_env());
+            apply(&mut settings, key, text, THEMES, None).map(|()| settings)
+        };
+        assert!(parse(Key::Api, "http://localhost:5000").is_ok());
+        assert!(parse(Key::Api, "https://[::1]:8443/api").is_ok());
+        for bad in [
+            "localhost:5000",
+            "http://",
+            "http://host:port",
+            "ftp://x",
+            "http://a b",
+        ] {
+            assert!(parse(Key::Api, bad).is_err(), "{bad}");
+        }
+        let docker = |text| parse(Key::Docker, text).map(|s| s.docker).ok();
+        assert_eq!(docker("true"), Some(DockerSetting::Default));
+        assert_eq!(docker("off"), Some(DockerSetting::Off));
+        assert_eq!(
+            docker("tcp://127.0.0.1:2375"),
+            Some(DockerSetting::Host("tcp://127.0.0.1:2375".into()))
+        );
+        assert_eq!(docker("unix://"), None);
+        assert_eq!(docker("/var/run/docker.sock"), None);
+        let listen = |text| {
+            parse(Key::SandboxListen, text)
+                .map(|s| s.sandbox_listen)
+                .ok()
+                .flatten()
+        };
+        assert_eq!(
+            listen("localhost:0"),
+            Some("127.0.0.1:0".parse().expect("address"))
+        );
+        assert_eq!(
+            listen("[::1]:5000"),
+            Some("[::1]:5000".parse().expect("address"))
+        );
+        assert_eq!(listen("192.168.1.2:5000"), None);
+        assert_eq!(listen("127.0.0.1"), None);
+        let interval = |text| {
+            parse(Key::PollInterval, text)
+                .map(|s| s.poll_interval.0)
+                .ok()
+        };
+        assert_eq!(interval("100ms"), Some(Duration::from_millis(100)));
+        assert_eq!(interval("60s"), Some(Duration::from_secs(60)));
+        assert_eq!(interval("50ms"), None);
+        assert_eq!(interval("2m"), None);
+        assert!(parse(Key::Load, "0").is_err());
+        assert!(parse(Key::Load, "-5").is_err());
+        assert!(parse(Key::Container, "-bad").is_err());
+        assert!(parse(Key::Lang, "RU").is_ok());
+    }
+
+    #[test]
+    fn data_dir_expands_home() {
+        let settings = load_text("data_dir = \"~/drills\"\n").expect("valid");
+        let home = BaseDirs::new().map(|dirs| dirs.home_dir().join("drills"));
+        assert_eq!(settings.data_dir, home);
+    }
+}
