@@ -70,5 +70,23 @@ fn render_frame(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, render_frame);
+/// What ratatui itself costs for a frame of this size: fill it with one style and diff it.
+fn empty_frame(c: &mut Criterion) {
+    let mut terminal = Terminal::new(TestBackend::new(200, 50)).expect("test terminal");
+    let style = ratatui::style::Style::new()
+        .fg(ratatui::style::Color::White)
+        .bg(ratatui::style::Color::Black);
+    c.bench_function("empty frame 200x50 (fill and diff only)", |b| {
+        b.iter(|| {
+            terminal
+                .draw(|frame| {
+                    let area = frame.area();
+                    frame.render_widget(ratatui::widgets::Block::new().style(style), area);
+                })
+                .expect("draws");
+        })
+    });
+}
+
+criterion_group!(benches, render_frame, empty_frame);
 criterion_main!(benches);

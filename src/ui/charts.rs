@@ -78,13 +78,49 @@ pub fn headline(frame: &mut Frame, view: &View, area: Rect, figures: &[Figure]) 
 /// One line of a chart: its name, colour and points (seconds before now, value).
 type Series<'a> = (&'a str, Color, Vec<(f64, f64)>);
 
-fn points(view: &View, signal: Signal, window: f64, scale: f64) -> Vec<(f64, f64)> {
+/// The samples of the last `window` seconds as chart points, thinned to at most two per
+/// braille dot column (the lowest and highest in it, so a spike survives): drawing more
+/// than the terminal can show only costs time.
+fn points(view: &View, signal: Signal, window: f64, scale: f64, columns: u16) -> Vec<(f64, f64)> {
     let now = view.state.now;
-    view.state
-        .store
-        .since(signal, now - window)
-        .map(|sample| (sample.at - now, sample.value * scale))
-        .collect()
+    let dots = f64::from(columns.max(1)) * 2.0;
+    let dot_seconds = window / dots;
+    let mut points: Vec<(f64, f64)> = Vec::new();
+    let mut column = f64::NAN;
+    let mut low = (0.0, f64::INFINITY);
+    let mut high = (0.0, f64::NEG_INFINITY);
+    let flush = |points: &mut Vec<(f64, f64)>, low: (f64, f64), high: (f64, f64)| {
+        if low.1.is_finite() {
+            let (first, second) = if low.0 <= high.0 {
+                (low, high)
+            } else {
+                (high, low)
+            };
+            points.push(first);
+            if second != first {
+                points.push(second);
+            }
+        }
+    };
+    for sample in view.state.store.since(signal, now - window) {
+        let x = sample.at - now;
+        let y = sample.value * scale;
+        let this_column = (x / dot_seconds).floor();
+        if this_column != column {
+            flush(&mut points, low, high);
+            column = this_column;
+            low = (x, f64::INFINITY);
+            high = (x, f64::NEG_INFINITY);
+        }
+        if y < low.1 {
+            low = (x, y);
+        }
+        if y > high.1 {
+            high = (x, y);
+        }
+    }
+    flush(&mut points, low, high);
+    points
 }
 
 fn window(view: &View) -> f64 {
@@ -126,8 +162,8 @@ fn line_chart(
         .collect();
     let axis_style = view.base_style().fg(view.theme.axis);
     let minutes = (window / 60.0).round();
+    // No style of its own: the whole frame was filled with the theme's colours once.
     let chart = Chart::new(datasets)
-        .style(view.base_style())
         .x_axis(
             Axis::default()
                 .bounds([-window, 0.0])
@@ -169,7 +205,13 @@ pub fn latency(frame: &mut Frame, view: &View, inner: Rect) {
         ("p99", Signal::LatencyP99, theme.latency_p99),
     ]
     .into_iter()
-    .map(|(name, signal, color)| (name, color, points(view, signal, window, 1000.0)))
+    .map(|(name, signal, color)| {
+        (
+            name,
+            color,
+            points(view, signal, window, 1000.0, rest.width),
+        )
+    })
     .collect();
     line_chart(frame, view, rest, &series, " ms", 10.0);
 }
@@ -197,8 +239,8 @@ pub fn traffic(frame: &mut Frame, view: &View, inner: Rect) {
     ];
     let rest = headline(frame, view, inner, &figures);
     let window = window(view);
-    let rps = points(view, Signal::Rps, window, 1.0);
-    let errors = points(view, Signal::ErrorRatio, window, 100.0);
+    let rps = points(view, Signal::Rps, window, 1.0, rest.width);
+    let errors = points(view, Signal::ErrorRatio, window, 100.0, rest.width);
     if rest.height >= 10 {
         let [top, bottom] =
             Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(rest);
@@ -290,13 +332,19 @@ pub fn memory(frame: &mut Frame, view: &View, inner: Rect) {
     let mut series = vec![(
         view.text.memory,
         color,
-        points(view, Signal::MemoryBytes, window, mib),
+        points(view, Signal::MemoryBytes, window, mib, chart_area.width),
     )];
     if limit.is_some() {
         series.push((
             view.text.limit,
             theme.memory_limit,
-            points(view, Signal::MemoryLimitBytes, window, mib),
+            points(
+                view,
+                Signal::MemoryLimitBytes,
+                window,
+                mib,
+                chart_area.width,
+            ),
         ));
     }
     line_chart(frame, view, chart_area, &series, " MiB", 1.0);

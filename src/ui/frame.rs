@@ -32,7 +32,6 @@ pub fn panel_block<'a>(view: &View, title: &str, focused: bool) -> Block<'a> {
         })
         .border_style(border)
         .title(Line::from(Span::styled(format!(" {title} "), title_style)))
-        .style(view.base_style())
 }
 
 /// A second, muted title on the right: the source and window of the figures.
