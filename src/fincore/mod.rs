@@ -153,14 +153,7 @@ impl FincoreClient {
     }
 
     async fn get_json(&self, path: &str) -> Result<(u16, Value), String> {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .map_err(|err| describe_error(&err))?;
-        let status = response.status().as_u16();
-        let text = response.text().await.map_err(|err| describe_error(&err))?;
+        let (status, text) = send_for_text(self.http.get(format!("{}{path}", self.base))).await?;
         let body = serde_json::from_str(&text).map_err(|_| {
             format!(
                 "GET {path} answered {status} with something that is not JSON: {}",
@@ -225,11 +218,17 @@ impl FincoreClient {
                 .header("Content-Type", "application/json")
                 .body(body.to_string());
         }
-        let response = request.send().await.map_err(|err| describe_error(&err))?;
-        let status = response.status().as_u16();
-        let text = response.text().await.map_err(|err| describe_error(&err))?;
-        Ok((status, text))
+        send_for_text(request).await
     }
+}
+
+/// Sends a request and reads its whole answer as text: the status code and body, or a short
+/// reason why there was no answer. Every source reads its HTTP answers through here.
+pub async fn send_for_text(request: reqwest::RequestBuilder) -> Result<(u16, String), String> {
+    let response = request.send().await.map_err(|err| describe_error(&err))?;
+    let status = response.status().as_u16();
+    let text = response.text().await.map_err(|err| describe_error(&err))?;
+    Ok((status, text))
 }
 
 /// A short reason for a failed request, for a status line: refused, timed out, ...

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{SourceKind, Update, UpdateSender, poll_loop};
 use crate::alerts::{AlertState, AlertStatus, Severity};
-use crate::fincore::{REQUEST_TIMEOUT, describe_error, snippet};
+use crate::fincore::{REQUEST_TIMEOUT, send_for_text, snippet};
 use crate::signals::{Sample, Signal, UnixSeconds, now_unix};
 
 /// The rate window of every query; panel titles say so.
@@ -81,16 +81,12 @@ impl PrometheusSource {
     }
 
     async fn api(&self, path: &str, params: &[(&str, String)]) -> Result<Value, String> {
-        let response = self
+        let request = self
             .http
             .get(format!("{}{path}", self.base))
             .query(params)
-            .timeout(REQUEST_TIMEOUT)
-            .send()
-            .await
-            .map_err(|err| describe_error(&err))?;
-        let status = response.status();
-        let text = response.text().await.map_err(|err| describe_error(&err))?;
+            .timeout(REQUEST_TIMEOUT);
+        let (status, text) = send_for_text(request).await?;
         let body: Value = serde_json::from_str(&text)
             .map_err(|_| format!("{path} answered {status} with non-JSON: {}", snippet(&text)))?;
         if body["status"] != "success" {

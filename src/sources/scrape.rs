@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::exposition;
 use super::scrape_window::ScrapeWindow;
 use super::{SourceKind, Update, UpdateSender, poll_loop};
-use crate::fincore::{REQUEST_TIMEOUT, describe_error, snippet};
+use crate::fincore::{REQUEST_TIMEOUT, send_for_text, snippet};
 use crate::signals::{Signal, now_unix};
 
 /// The window rates and quantiles are computed over; panel titles say so.
@@ -53,15 +53,8 @@ pub async fn run(http: reqwest::Client, base: String, interval: Duration, update
 }
 
 async fn scrape_once(http: &reqwest::Client, url: &str) -> Result<String, String> {
-    let response = http
-        .get(url)
-        .timeout(REQUEST_TIMEOUT)
-        .send()
-        .await
-        .map_err(|err| describe_error(&err))?;
-    let status = response.status();
-    let text = response.text().await.map_err(|err| describe_error(&err))?;
-    if !status.is_success() {
+    let (status, text) = send_for_text(http.get(url).timeout(REQUEST_TIMEOUT)).await?;
+    if !(200..300).contains(&status) {
         return Err(format!("/metrics answered {status}: {}", snippet(&text)));
     }
     Ok(text)
