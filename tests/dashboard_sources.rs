@@ -248,6 +248,15 @@ async fn the_memory_panel_equals_the_engine_and_shows_a_restart_after_an_oom_kil
             },
         )
         .await;
+    assert!(
+        dashboard
+            .state
+            .logs
+            .iter()
+            .any(|line| line.text.starts_with("gameday: container fincore-app")),
+        "the container's restart is in the log: {:?}",
+        dashboard.state.logs
+    );
     dashboard.state.focus = PanelId::Memory;
     dashboard.state.zoomed = true;
     let screen = dashboard.screen(100, 30);

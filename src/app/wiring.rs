@@ -16,9 +16,9 @@ use crate::fincore::FincoreClient;
 use crate::load::{self, Mix, SharedStats};
 use crate::sandbox::supervisor::{self, SupervisorConfig, SupervisorHandle};
 use crate::signals::{Signal, now_unix};
-use crate::sources::docker::{DockerSource, DockerTarget, RestartTally};
+use crate::sources::docker::{ContainerStates, DockerSource, DockerTarget, RestartTally};
 use crate::sources::prometheus::{self, PrometheusSource};
-use crate::sources::{self, LogLine, SourceKind, Update, UpdateSender, api, scrape};
+use crate::sources::{self, LogLevel, LogLine, SourceKind, Update, UpdateSender, api, scrape};
 
 pub struct Running {
     pub target: TargetInfo,
@@ -210,6 +210,7 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
 async fn docker_poller(target: DockerTarget, interval: Duration, updates: UpdateSender) {
     let connection: Arc<tokio::sync::Mutex<Option<DockerSource>>> = Arc::default();
     let tally: Arc<std::sync::Mutex<RestartTally>> = Arc::default();
+    let states: Arc<std::sync::Mutex<ContainerStates>> = Arc::default();
     let sender = updates.clone();
     // The log tail starts a minute back, then continues from each poll's time.
     let last_log_second = Arc::new(std::sync::atomic::AtomicI64::new(now_unix() as i64 - 60));
@@ -218,6 +219,7 @@ async fn docker_poller(target: DockerTarget, interval: Duration, updates: Update
             (Arc::clone(&connection), target.clone(), sender.clone());
         let last_log_second = Arc::clone(&last_log_second);
         let tally = Arc::clone(&tally);
+        let states = Arc::clone(&states);
         async move {
             let mut guard = connection.lock().await;
             if guard.is_none() {
@@ -241,6 +243,24 @@ async fn docker_poller(target: DockerTarget, interval: Duration, updates: Update
                 });
             }
             let at = now_unix();
+            let changes = states
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .observe(&snapshots);
+            for change in changes {
+                let line = LogLine {
+                    at,
+                    level: LogLevel::Warn,
+                    text: format!("gameday: {change}"),
+                };
+                let _ = sender.send(Update::Logs(vec![line])).await;
+                let _ = sender
+                    .send(Update::Lifecycle {
+                        event: change,
+                        restarts: None,
+                    })
+                    .await;
+            }
             let sum = |f: &dyn Fn(&crate::sources::docker::ContainerSnapshot) -> Option<f64>| {
                 let values: Vec<f64> = snapshots.iter().filter_map(f).collect();
                 (!values.is_empty()).then(|| values.iter().sum::<f64>())

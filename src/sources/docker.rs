@@ -566,6 +566,41 @@ impl RestartTally {
     }
 }
 
+/// Each container's last state, to say when one changes: "fincore-app exited (137, killed
+/// for memory)", "fincore-app running (restart 2)". The first sight of a container is not a
+/// change.
+#[derive(Debug, Default)]
+pub struct ContainerStates {
+    last: std::collections::HashMap<String, (String, u64)>,
+}
+
+impl ContainerStates {
+    pub fn observe(&mut self, snapshots: &[ContainerSnapshot]) -> Vec<String> {
+        let mut changes = Vec::new();
+        for snapshot in snapshots {
+            let now = (snapshot.state.clone(), snapshot.restart_count);
+            let before = self.last.insert(snapshot.id.clone(), now.clone());
+            let Some(before) = before else { continue };
+            if before == now {
+                continue;
+            }
+            let mut text = format!("container {} {}", snapshot.name, snapshot.state);
+            if snapshot.state != "running" {
+                if let Some(code) = snapshot.exit_code {
+                    text.push_str(&format!(" (exit {code})"));
+                }
+                if snapshot.oom_killed || snapshot.exit_code == Some(137) {
+                    text.push_str(", killed for memory");
+                }
+            } else if now.1 > before.1 {
+                text.push_str(&format!(" again (restart {})", now.1));
+            }
+            changes.push(text);
+        }
+        changes
+    }
+}
+
 #[cfg(test)]
 mod tests {
 
@@ -582,6 +617,29 @@ mod tests {
             memory_limit_bytes: None,
             cpu_cores: None,
         }
+    }
+
+    #[test]
+    fn state_changes_are_told_once_with_their_cause() {
+        let mut states = ContainerStates::default();
+        assert!(states.observe(&[snapshot("a", 0)]).is_empty());
+        assert!(states.observe(&[snapshot("a", 0)]).is_empty());
+        let mut dead = snapshot("a", 0);
+        dead.state = "exited".to_string();
+        dead.exit_code = Some(137);
+        assert_eq!(
+            states.observe(&[dead]),
+            ["container a exited (exit 137), killed for memory"]
+        );
+        assert_eq!(
+            states.observe(&[snapshot("a", 1)]),
+            ["container a running again (restart 1)"]
+        );
+        // A restart between two polls shows as the count going up.
+        assert_eq!(
+            states.observe(&[snapshot("a", 2)]),
+            ["container a running again (restart 2)"]
+        );
     }
 
     #[test]
