@@ -20,7 +20,6 @@ pub async fn forward_supervisor(
                 Update::Status(SourceKind::Process, SourceStatus::Ok { at: now_unix() }),
                 Update::Lifecycle {
                     event: format!("sandbox pid {pid} on {url}"),
-                    restarts: Some(restarts),
                 },
             ],
             SupervisorEvent::Memory { at, rss, limit } => vec![
@@ -43,10 +42,7 @@ pub async fn forward_supervisor(
                 );
                 vec![
                     log(LogLevel::Error, text.clone()),
-                    Update::Lifecycle {
-                        event: text,
-                        restarts: Some(restarts),
-                    },
+                    Update::Lifecycle { event: text },
                 ]
             }
             SupervisorEvent::Exited { reason } => vec![
@@ -70,7 +66,6 @@ pub async fn forward_supervisor(
                     },
                     Update::Lifecycle {
                         event: format!("sandbox restarted ({count})"),
-                        restarts: Some(count),
                     },
                 ]
             }

@@ -178,7 +178,10 @@ impl AppState {
                 self.store.prune(at);
             }
             Update::History { signal, samples } => {
-                self.store.extend_history(signal, samples);
+                // Only Prometheus sends history; a signal another source owns keeps its own.
+                if self.owners.get(&signal) == Some(&SourceKind::Prometheus) {
+                    self.store.extend_history(signal, samples);
+                }
             }
             Update::Alerts(alerts) => {
                 if self.local_alerts.is_none() {
@@ -194,7 +197,7 @@ impl AppState {
                     self.logs.push_back(line);
                 }
             }
-            Update::Lifecycle { event, restarts: _ } => {
+            Update::Lifecycle { event } => {
                 self.lifecycle = Some((self.now, event));
             }
         }
@@ -275,6 +278,25 @@ mod tests {
         state.apply(Update::Status(SourceKind::Scrape, down(10.0)));
         state.apply(Update::Status(SourceKind::Scrape, down(15.0)));
         assert_eq!(state.sources[&SourceKind::Scrape], down(10.0));
+    }
+
+    #[test]
+    fn prometheus_history_fills_only_the_signals_prometheus_owns() {
+        let mut target = target();
+        target.metrics_source = SourceKind::Prometheus;
+        target.memory_source = Some(SourceKind::Docker);
+        let mut state = AppState::new(target, &[SourceKind::Prometheus], false, 100.0);
+        let history = |signal| Update::History {
+            signal,
+            samples: vec![Sample {
+                at: 95.0,
+                value: 7.0,
+            }],
+        };
+        state.apply(history(Signal::Rps));
+        state.apply(history(Signal::MemoryBytes));
+        assert_eq!(state.current(Signal::Rps), Some(7.0));
+        assert_eq!(state.current(Signal::MemoryBytes), None);
     }
 
     #[test]

@@ -254,12 +254,7 @@ async fn docker_poller(target: DockerTarget, interval: Duration, updates: Update
                     text: format!("gameday: {change}"),
                 };
                 let _ = sender.send(Update::Logs(vec![line])).await;
-                let _ = sender
-                    .send(Update::Lifecycle {
-                        event: change,
-                        restarts: None,
-                    })
-                    .await;
+                let _ = sender.send(Update::Lifecycle { event: change }).await;
             }
             let sum = |f: &dyn Fn(&crate::sources::docker::ContainerSnapshot) -> Option<f64>| {
                 let values: Vec<f64> = snapshots.iter().filter_map(f).collect();

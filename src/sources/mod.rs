@@ -86,7 +86,6 @@ pub enum Update {
     /// The embedded sandbox's lifecycle (started, killed for memory, restarted).
     Lifecycle {
         event: String,
-        restarts: Option<u32>,
     },
 }
 
