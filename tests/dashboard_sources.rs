@@ -16,7 +16,6 @@ use gameday::theme::Themes;
 use gameday::units::HumanDuration;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use serde_json::Value;
 use support::podman::Podman;
 use support::{Api, Prometheus, Sandbox};
 use tokio::sync::mpsc;
@@ -83,22 +82,6 @@ impl Dashboard {
             running.stop().await;
         }
     }
-}
-
-async fn instant_query(api: &Api, prometheus: &str, promql: &str, at: f64) -> Option<f64> {
-    let body: Value = api
-        .http
-        .get(format!("{prometheus}/api/v1/query"))
-        .query(&[("query", promql), ("time", &format!("{at:.3}"))])
-        .send()
-        .await
-        .expect("Prometheus answers")
-        .json()
-        .await
-        .expect("JSON");
-    body["data"]["result"][0]["value"][1]
-        .as_str()
-        .and_then(|value| value.parse().ok())
 }
 
 #[tokio::test]
@@ -172,8 +155,11 @@ async fn panels_read_the_same_values_as_the_promql_queried_directly() {
     ];
     for (signal, promql) in expected {
         let sample = dashboard.state.store.latest(signal).expect("a sample");
-        let direct = instant_query(&api, &prometheus.url, &promql, sample.at)
+        let direct: f64 = prometheus
+            .query(&api.http, &promql, Some(sample.at))
             .await
+            .first()
+            .and_then(|result| result["value"][1].as_str()?.parse().ok())
             .unwrap_or_else(|| panic!("{promql} has no value"));
         let tolerance = 1e-9 * direct.abs().max(1.0);
         assert!(

@@ -52,24 +52,6 @@ impl Drop for Traffic {
     }
 }
 
-async fn query(api: &Api, prometheus: &Prometheus, promql: &str) -> Vec<Value> {
-    let response: Value = api
-        .http
-        .get(format!("{}/api/v1/query", prometheus.url))
-        .query(&[("query", promql)])
-        .send()
-        .await
-        .expect("Prometheus answers")
-        .json()
-        .await
-        .expect("JSON");
-    assert_eq!(response["status"], "success", "{promql}: {response}");
-    response["data"]["result"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
 async fn alert_state(api: &Api, prometheus: &Prometheus, name: &str) -> Option<String> {
     let response: Value = api
         .http
@@ -131,10 +113,10 @@ async fn our_rules_fire_high_latency_and_the_dashboard_quantile_reads_the_inject
     // as about 0.48 s (interpolated between the 0.25 and 0.5 buckets); so must we.
     api.post("/api/failures", r#"{"latency_ms": 300}"#).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let result = query(
-        &api,
-        &prometheus,
+    let result = prometheus.query(
+        &api.http,
         "histogram_quantile(0.95, sum by (le) (rate(fintech_request_latency_seconds_bucket{endpoint=\"/api/balance\"}[3s])))",
+        None,
     )
     .await;
     let p95: f64 = result

@@ -328,6 +328,35 @@ impl Prometheus {
     }
 }
 
+impl Prometheus {
+    /// The result of an instant PromQL query, at `at` (unix seconds) or now.
+    pub async fn query(
+        &self,
+        http: &reqwest::Client,
+        promql: &str,
+        at: Option<f64>,
+    ) -> Vec<serde_json::Value> {
+        let mut params = vec![("query", promql.to_string())];
+        if let Some(at) = at {
+            params.push(("time", format!("{at:.3}")));
+        }
+        let response: serde_json::Value = http
+            .get(format!("{}/api/v1/query", self.url))
+            .query(&params)
+            .send()
+            .await
+            .expect("Prometheus answers")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(response["status"], "success", "{promql}: {response}");
+        response["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
 impl Drop for Prometheus {
     fn drop(&mut self) {
         stop_child(&mut self.child);
