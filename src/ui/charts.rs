@@ -32,11 +32,15 @@ pub fn headline(frame: &mut Frame, view: &View, area: Rect, figures: &[Figure]) 
         if big && index == 0 {
             continue;
         }
-        spans.push(Span::styled(format!("{} ", figure.label), view.muted()));
+        spans.push(Span::styled(
+            format!("{} ", figure.label),
+            view.theme.muted_style(),
+        ));
         let value = figure.value.clone().unwrap_or_else(|| "—".to_string());
         spans.push(Span::styled(
             value,
-            view.base_style()
+            view.theme
+                .base_style()
                 .fg(figure.color)
                 .add_modifier(Modifier::BOLD),
         ));
@@ -51,16 +55,19 @@ pub fn headline(frame: &mut Frame, view: &View, area: Rect, figures: &[Figure]) 
             .map(|row| {
                 Line::styled(
                     row,
-                    view.base_style()
+                    view.theme
+                        .base_style()
                         .fg(first.color)
                         .add_modifier(Modifier::BOLD),
                 )
             })
             .collect();
-        lines[1].spans.insert(0, Span::raw(""));
         lines.push(Line::from(
             [
-                vec![Span::styled(format!("{}  ", first.label), view.muted())],
+                vec![Span::styled(
+                    format!("{}  ", first.label),
+                    view.theme.muted_style(),
+                )],
                 spans,
             ]
             .concat(),
@@ -156,11 +163,11 @@ fn line_chart(
                 .name(name.to_string())
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
-                .style(view.base_style().fg(*color))
+                .style(view.theme.base_style().fg(*color))
                 .data(points)
         })
         .collect();
-    let axis_style = view.base_style().fg(view.theme.axis);
+    let axis_style = view.theme.base_style().fg(view.theme.axis);
     let minutes = (window / 60.0).round();
     // No style of its own: the whole frame was filled with the theme's colours once.
     let chart = Chart::new(datasets)
@@ -322,7 +329,7 @@ pub fn memory(frame: &mut Frame, view: &View, inner: Rect) {
             Gauge::default()
                 .ratio(ratio)
                 .label(format::percent(ratio))
-                .gauge_style(view.base_style().fg(color).bg(theme.selection))
+                .gauge_style(view.theme.base_style().fg(color).bg(theme.selection))
                 .use_unicode(true),
             gauge_area,
         );

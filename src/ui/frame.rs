@@ -1,7 +1,6 @@
 //! The frame every panel sits in: a bordered block whose title says what it shows and from
 //! which source, highlighted when focused.
 
-use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders};
 
@@ -9,19 +8,12 @@ use super::View;
 
 pub fn panel_block<'a>(view: &View, title: &str, focused: bool) -> Block<'a> {
     let theme = view.theme;
-    let border = if focused {
-        view.base_style().fg(theme.border_focused)
-    } else {
-        view.base_style().fg(theme.border)
-    };
+    let border = theme.border_style(focused);
+    // The focused panel's title takes its border's colour, so focus reads at a glance.
     let title_style = if focused {
-        view.base_style()
-            .fg(theme.border_focused)
-            .add_modifier(Modifier::BOLD)
+        theme.title_style().fg(theme.border_focused)
     } else {
-        view.base_style()
-            .fg(theme.title)
-            .add_modifier(Modifier::BOLD)
+        theme.title_style()
     };
     Block::new()
         .borders(Borders::ALL)
@@ -36,5 +28,11 @@ pub fn panel_block<'a>(view: &View, title: &str, focused: bool) -> Block<'a> {
 
 /// A second, muted title on the right: the source and window of the figures.
 pub fn with_source<'a>(block: Block<'a>, view: &View, source: String) -> Block<'a> {
-    block.title(Line::from(Span::styled(format!(" {source} "), view.muted())).right_aligned())
+    block.title(
+        Line::from(Span::styled(
+            format!(" {source} "),
+            view.theme.muted_style(),
+        ))
+        .right_aligned(),
+    )
 }

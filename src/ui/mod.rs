@@ -9,7 +9,7 @@ mod panels;
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
-use ratatui::style::{Modifier, Style};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
@@ -35,7 +35,7 @@ pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, lang: Lang) {
         theme,
         text: crate::i18n::strings(lang),
     };
-    frame.render_widget(Block::new().style(view.base_style()), area);
+    frame.render_widget(Block::new().style(view.theme.base_style()), area);
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         render_too_small(frame, &view, area);
         return;
@@ -53,21 +53,6 @@ pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, lang: Lang) {
     render_key_bar(frame, &view, keys);
     if state.help {
         render_help(frame, &view, area);
-    }
-}
-
-impl View<'_> {
-    pub fn base_style(&self) -> Style {
-        let style = Style::new().fg(self.theme.text).bg(self.theme.background);
-        if self.theme.bold_text {
-            style.add_modifier(Modifier::BOLD)
-        } else {
-            style
-        }
-    }
-
-    pub fn muted(&self) -> Style {
-        self.base_style().fg(self.theme.text_muted)
     }
 }
 
@@ -120,16 +105,19 @@ fn render_too_small(frame: &mut Frame, view: &View, area: Rect) {
     let lines = vec![
         Line::styled(
             view.text.too_small,
-            view.base_style().add_modifier(Modifier::BOLD),
+            view.theme.base_style().add_modifier(Modifier::BOLD),
         ),
         Line::styled(
             format!(
                 "{}×{} — {} {MIN_WIDTH}×{MIN_HEIGHT}",
                 area.width, area.height, view.text.too_small_need
             ),
-            view.muted(),
+            view.theme.muted_style(),
         ),
-        Line::styled(format!("q: {}", view.text.key_quit), view.muted()),
+        Line::styled(
+            format!("q: {}", view.text.key_quit),
+            view.theme.muted_style(),
+        ),
     ];
     let top = area.height.saturating_sub(3) / 2;
     let rect = Rect::new(area.x, area.y + top, area.width, area.height.min(3));
@@ -147,11 +135,12 @@ fn render_header(frame: &mut Frame, view: &View, area: Rect) {
     let mut spans = vec![
         Span::styled(
             " gameday ",
-            view.base_style()
+            view.theme
+                .base_style()
                 .fg(theme.title)
                 .add_modifier(Modifier::BOLD),
         ),
-        Span::styled(format!("{}: ", view.text.target), view.muted()),
+        Span::styled(format!("{}: ", view.text.target), view.theme.muted_style()),
     ];
     // On a narrow terminal the sources' status matters more than the full address.
     let address = state.target.api_url.trim_start_matches("http://");
@@ -161,10 +150,13 @@ fn render_header(frame: &mut Frame, view: &View, area: Rect) {
         (false, true) => state.target.api_url.clone(),
         (false, false) => address.to_string(),
     };
-    spans.push(Span::styled(target, view.base_style()));
+    spans.push(Span::styled(target, view.theme.base_style()));
     for (kind, status) in &state.sources {
-        spans.push(Span::styled("  │ ", view.muted()));
-        spans.push(Span::styled(format!("{} ", kind.label()), view.muted()));
+        spans.push(Span::styled("  │ ", view.theme.muted_style()));
+        spans.push(Span::styled(
+            format!("{} ", kind.label()),
+            view.theme.muted_style(),
+        ));
         let (text, color) = match status {
             SourceStatus::Connecting => (view.text.connecting.to_string(), theme.text_muted),
             SourceStatus::Ok { at } => {
@@ -188,14 +180,14 @@ fn render_header(frame: &mut Frame, view: &View, area: Rect) {
                 theme.critical,
             ),
         };
-        spans.push(Span::styled(text, view.base_style().fg(color)));
+        spans.push(Span::styled(text, view.theme.base_style().fg(color)));
     }
     if let Some((at, event)) = &state.lifecycle {
         if state.now - at < 30.0 {
-            spans.push(Span::styled("  │ ", view.muted()));
+            spans.push(Span::styled("  │ ", view.theme.muted_style()));
             spans.push(Span::styled(
                 event.clone(),
-                view.base_style().fg(theme.warning),
+                view.theme.base_style().fg(theme.warning),
             ));
         }
     }
@@ -207,7 +199,10 @@ fn render_header(frame: &mut Frame, view: &View, area: Rect) {
             Layout::horizontal([Constraint::Min(0), Constraint::Length(clock.len() as u16)])
                 .areas(area);
         frame.render_widget(Paragraph::new(line), left);
-        frame.render_widget(Paragraph::new(Span::styled(clock, view.muted())), right);
+        frame.render_widget(
+            Paragraph::new(Span::styled(clock, view.theme.muted_style())),
+            right,
+        );
     } else {
         frame.render_widget(Paragraph::new(line), area);
     }
@@ -237,19 +232,16 @@ fn render_key_bar(frame: &mut Frame, view: &View, area: Rect) {
     for (key, label) in key_bar_entries(view.state, view.text) {
         spans.push(Span::styled(
             format!(" {key} "),
-            view.base_style()
-                .fg(view.theme.key_bar_key)
-                .bg(view.theme.selection)
-                .add_modifier(Modifier::BOLD),
+            view.theme.key_style().bg(view.theme.selection),
         ));
         spans.push(Span::styled(
             format!(" {label}  "),
-            view.base_style().fg(view.theme.key_bar_label),
+            view.theme.key_label_style(),
         ));
     }
     spans.push(Span::styled(
         format!("{}: {}", view.text.theme, view.state.theme_name),
-        view.muted(),
+        view.theme.muted_style(),
     ));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
@@ -268,18 +260,16 @@ fn render_help(frame: &mut Frame, view: &View, area: Rect) {
         .iter()
         .map(|(key, what)| {
             Line::from(vec![
-                Span::styled(
-                    format!("{key:>22}  "),
-                    view.base_style()
-                        .fg(view.theme.key_bar_key)
-                        .add_modifier(Modifier::BOLD),
-                ),
-                Span::styled(*what, view.base_style()),
+                Span::styled(format!("{key:>22}  "), view.theme.key_style()),
+                Span::styled(*what, view.theme.base_style()),
             ])
         })
         .collect();
     lines.push(Line::default());
-    lines.push(Line::styled(format!("  {}", text.help_close), view.muted()));
+    lines.push(Line::styled(
+        format!("  {}", text.help_close),
+        view.theme.muted_style(),
+    ));
     let width = 80.min(area.width.saturating_sub(4));
     let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
     let rect = Rect::new(
@@ -291,7 +281,7 @@ fn render_help(frame: &mut Frame, view: &View, area: Rect) {
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)
-            .style(view.base_style())
+            .style(view.theme.base_style())
             .block(frame::panel_block(view, text.help_title, true)),
         rect,
     );

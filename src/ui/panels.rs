@@ -103,17 +103,22 @@ fn transactions(frame: &mut Frame, view: &View, inner: Rect) {
     let queued = state.current(Signal::QueuedRequests).unwrap_or(0.0);
     let lines = vec![
         Line::from(vec![
-            Span::styled(format!("{} ", view.text.active), view.muted()),
+            Span::styled(format!("{} ", view.text.active), view.theme.muted_style()),
             Span::styled(
                 figure(Signal::ActiveTransactions),
-                view.base_style()
+                view.theme
+                    .base_style()
                     .fg(active_color)
                     .add_modifier(Modifier::BOLD),
             ),
-            Span::styled(format!("   {} ", view.text.queued), view.muted()),
+            Span::styled(
+                format!("   {} ", view.text.queued),
+                view.theme.muted_style(),
+            ),
             Span::styled(
                 figure(Signal::QueuedRequests),
-                view.base_style()
+                view.theme
+                    .base_style()
                     .fg(if queued > 0.0 {
                         theme.warning
                     } else {
@@ -123,17 +128,20 @@ fn transactions(frame: &mut Frame, view: &View, inner: Rect) {
             ),
         ]),
         Line::from(vec![
-            Span::styled(format!("{} ", view.text.pool), view.muted()),
+            Span::styled(format!("{} ", view.text.pool), view.theme.muted_style()),
             Span::styled(
                 figure(Signal::PoolInUse),
-                view.base_style().add_modifier(Modifier::BOLD),
+                view.theme.base_style().add_modifier(Modifier::BOLD),
             ),
-            Span::styled(format!(" {} / ", view.text.in_use), view.muted()),
+            Span::styled(
+                format!(" {} / ", view.text.in_use),
+                view.theme.muted_style(),
+            ),
             Span::styled(
                 figure(Signal::PoolIdle),
-                view.base_style().add_modifier(Modifier::BOLD),
+                view.theme.base_style().add_modifier(Modifier::BOLD),
             ),
-            Span::styled(format!(" {}", view.text.idle), view.muted()),
+            Span::styled(format!(" {}", view.text.idle), view.theme.muted_style()),
         ]),
     ];
     let text_height = 2.min(inner.height);
@@ -164,7 +172,7 @@ fn transactions(frame: &mut Frame, view: &View, inner: Rect) {
         Sparkline::default()
             .data(&values[start..])
             .max(values.iter().copied().max().unwrap_or(1).max(12))
-            .style(view.base_style().fg(active_color)),
+            .style(view.theme.base_style().fg(active_color)),
         spark_area,
     );
 }
@@ -193,10 +201,11 @@ fn alerts(frame: &mut Frame, view: &View, inner: Rect) {
             AlertState::Inactive => ("○", view.text.inactive, theme.ok),
         };
         let mut spans = vec![
-            Span::styled(format!("{mark} "), view.base_style().fg(color)),
+            Span::styled(format!("{mark} "), view.theme.base_style().fg(color)),
             Span::styled(
                 format!("{:<name_width$}", alert.name),
-                view.base_style()
+                view.theme
+                    .base_style()
                     .add_modifier(if alert.state == AlertState::Inactive {
                         Modifier::empty()
                     } else {
@@ -205,19 +214,22 @@ fn alerts(frame: &mut Frame, view: &View, inner: Rect) {
             ),
             Span::styled(
                 word.to_string(),
-                view.base_style().fg(color).add_modifier(Modifier::BOLD),
+                view.theme
+                    .base_style()
+                    .fg(color)
+                    .add_modifier(Modifier::BOLD),
             ),
         ];
         if let Some(since) = alert.active_since {
             spans.push(Span::styled(
                 format!(" {}", format::age(state.now - since)),
-                view.muted(),
+                view.theme.muted_style(),
             ));
         }
         lines.push(Line::from(spans));
     }
     if lines.is_empty() {
-        lines.push(Line::styled(view.text.no_alerts, view.muted()));
+        lines.push(Line::styled(view.text.no_alerts, view.theme.muted_style()));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }
@@ -226,7 +238,10 @@ fn failures(frame: &mut Frame, view: &View, inner: Rect) {
     let theme = view.theme;
     let Some(failures) = &view.state.failures else {
         frame.render_widget(
-            Paragraph::new(Line::styled(view.text.failures_unknown, view.muted())),
+            Paragraph::new(Line::styled(
+                view.text.failures_unknown,
+                view.theme.muted_style(),
+            )),
             inner,
         );
         return;
@@ -245,26 +260,27 @@ fn failures(frame: &mut Frame, view: &View, inner: Rect) {
             Span::styled(
                 format!("{knob:<15}"),
                 if active {
-                    view.base_style()
+                    view.theme.base_style()
                 } else {
-                    view.muted()
+                    view.theme.muted_style()
                 },
             ),
             Span::styled(
                 shown,
                 if active {
-                    view.base_style()
+                    view.theme
+                        .base_style()
                         .fg(theme.critical)
                         .add_modifier(Modifier::BOLD)
                 } else {
-                    view.muted()
+                    view.theme.muted_style()
                 },
             ),
         ];
         if let Some(left) = failures.ttl_of(knob) {
             spans.push(Span::styled(
                 format!("  {} {}", view.text.expires_in, format::age(left)),
-                view.muted(),
+                view.theme.muted_style(),
             ));
         }
         lines.push(Line::from(spans));
@@ -272,7 +288,7 @@ fn failures(frame: &mut Frame, view: &View, inner: Rect) {
     if !failures.any_active() {
         lines.insert(
             0,
-            Line::styled(view.text.no_failures, view.base_style().fg(theme.ok)),
+            Line::styled(view.text.no_failures, view.theme.base_style().fg(theme.ok)),
         );
     }
     frame.render_widget(Paragraph::new(lines), inner);
@@ -284,7 +300,7 @@ fn logs(frame: &mut Frame, view: &View, inner: Rect) {
     let height = usize::from(inner.height);
     if state.logs.is_empty() {
         frame.render_widget(
-            Paragraph::new(Line::styled(view.text.no_logs, view.muted())),
+            Paragraph::new(Line::styled(view.text.no_logs, view.theme.muted_style())),
             inner,
         );
         return;
@@ -301,9 +317,12 @@ fn logs(frame: &mut Frame, view: &View, inner: Rect) {
                 LogLevel::Error => ("ERROR", theme.critical),
             };
             Line::from(vec![
-                Span::styled(format!("{} ", format::clock(line.at)), view.muted()),
-                Span::styled(format!("{level} "), view.base_style().fg(color)),
-                Span::styled(line.text.clone(), view.base_style()),
+                Span::styled(
+                    format!("{} ", format::clock(line.at)),
+                    view.theme.muted_style(),
+                ),
+                Span::styled(format!("{level} "), view.theme.base_style().fg(color)),
+                Span::styled(line.text.clone(), view.theme.base_style()),
             ])
         })
         .collect();
