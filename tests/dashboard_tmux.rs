@@ -92,22 +92,19 @@ fn the_embedded_default_shows_live_panels_survives_resizing_and_quits_cleanly() 
 #[test]
 fn sigterm_restores_the_terminal_and_stops_the_sandbox() {
     let tmux = Tmux::start(support::GAMEDAY, 120, 40);
-    let screen = tmux.wait_for("the dashboard", Duration::from_secs(20), |screen| {
-        screen.contains("sandbox pid ") && screen.contains("Logs")
+    tmux.wait_for("the dashboard", Duration::from_secs(20), |screen| {
+        screen.contains("process ok") && screen.contains("Logs")
     });
-    let sandbox_pid: u32 = screen
-        .split("sandbox pid ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|pid| pid.parse().ok())
-        .expect("the sandbox's pid in the header");
-    // The pane runs `sh -c 'gameday; echo $?'`: gameday is the shell's child.
+    // The pane runs `sh -c 'gameday; echo $?'`: gameday is the shell's child, and the
+    // sandbox is gameday's (spawned from any of its threads).
     let shell = tmux.pane("#{pane_pid}");
-    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
-        .expect("the shell's children");
-    let gameday = children.split_whitespace().next().expect("gameday runs");
+    let gameday = children(&shell).into_iter().next().expect("gameday runs");
+    let sandbox_pid = children(&gameday)
+        .into_iter()
+        .next()
+        .expect("the sandbox runs");
     let status = std::process::Command::new("kill")
-        .args(["-TERM", gameday])
+        .args(["-TERM", &gameday])
         .status()
         .expect("kill runs");
     assert!(status.success());
@@ -117,8 +114,23 @@ fn sigterm_restores_the_terminal_and_stops_the_sandbox() {
         "0",
         "the alternate screen was left"
     );
+    let state = std::fs::read_to_string(format!("/proc/{sandbox_pid}/status")).unwrap_or_default();
     assert!(
-        !std::path::Path::new(&format!("/proc/{sandbox_pid}")).exists(),
-        "the sandbox child outlived the dashboard"
+        state.is_empty(),
+        "the sandbox child outlived the dashboard: {state}"
     );
+}
+
+/// The PIDs a process has started, from every one of its threads.
+fn children(pid: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let list = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        found.extend(list.split_whitespace().map(str::to_string));
+    }
+    found
 }
