@@ -14,13 +14,7 @@ use ratatui::backend::TestBackend;
 
 fn busy_state() -> AppState {
     let now = 1_795_341_600.0;
-    let target = TargetInfo {
-        embedded: true,
-        api_url: "http://127.0.0.1:41234".to_string(),
-        metrics_source: SourceKind::Scrape,
-        metrics_window: "15 s".to_string(),
-        memory_source: Some(SourceKind::Process),
-    };
+    let target = TargetInfo::embedded("http://127.0.0.1:41234".to_string());
     let mut state = AppState::new(
         target,
         &[SourceKind::Scrape, SourceKind::Process],

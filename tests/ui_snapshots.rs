@@ -16,13 +16,7 @@ const NOW: f64 = 1_795_341_600.0;
 
 /// Five minutes of a service that starts failing 30 % of requests 90 s ago.
 fn fixture() -> AppState {
-    let target = TargetInfo {
-        embedded: true,
-        api_url: "http://127.0.0.1:41234".to_string(),
-        metrics_source: SourceKind::Scrape,
-        metrics_window: "15 s".to_string(),
-        memory_source: Some(SourceKind::Process),
-    };
+    let target = TargetInfo::embedded("http://127.0.0.1:41234".to_string());
     let sources = [SourceKind::Scrape, SourceKind::Process, SourceKind::Api];
     let mut state = AppState::new(target, &sources, false, NOW);
     for second in 0..300 {

@@ -105,7 +105,8 @@ async fn event_loop(
             },
             Some(update) = updates.recv() => {
                 state.now = now_unix();
-                dirty |= state.apply(update);
+                state.apply(update);
+                dirty = true;
                 // Take whatever else is waiting, so a burst costs one frame.
                 while let Ok(update) = updates.try_recv() {
                     state.apply(update);

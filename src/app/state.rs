@@ -62,6 +62,20 @@ pub struct TargetInfo {
     pub memory_source: Option<SourceKind>,
 }
 
+impl TargetInfo {
+    /// The embedded default: the supervised sandbox at `api_url`, its own `/metrics` scraped,
+    /// memory from its process.
+    pub fn embedded(api_url: String) -> TargetInfo {
+        TargetInfo {
+            embedded: true,
+            api_url,
+            metrics_source: SourceKind::Scrape,
+            metrics_window: format!("{} s", crate::sources::scrape::SCRAPE_WINDOW.as_secs()),
+            memory_source: Some(SourceKind::Process),
+        }
+    }
+}
+
 /// Which source each signal is taken from: the more direct source wins (Docker over the
 /// process over the API's own metrics), so two sources never draw one line.
 pub fn signal_owners(target: &TargetInfo) -> BTreeMap<Signal, SourceKind> {
@@ -134,8 +148,8 @@ impl AppState {
         self.local_alerts.is_some()
     }
 
-    /// Applies one update; returns whether anything on screen may have changed.
-    pub fn apply(&mut self, update: Update) -> bool {
+    /// Applies one update.
+    pub fn apply(&mut self, update: Update) {
         match update {
             Update::Status(kind, status) => {
                 let previous = self.sources.get(&kind);
@@ -201,7 +215,6 @@ impl AppState {
                 self.lifecycle = Some((self.now, event));
             }
         }
-        true
     }
 
     fn evaluate_local_alerts(&mut self, at: UnixSeconds) {
@@ -237,13 +250,7 @@ mod tests {
     use super::*;
 
     fn target() -> TargetInfo {
-        TargetInfo {
-            embedded: true,
-            api_url: "http://127.0.0.1:5000".to_string(),
-            metrics_source: SourceKind::Scrape,
-            metrics_window: "15 s".to_string(),
-            memory_source: Some(SourceKind::Process),
-        }
+        TargetInfo::embedded("http://127.0.0.1:5000".to_string())
     }
 
     #[test]

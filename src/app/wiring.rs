@@ -100,13 +100,7 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
                 interval,
                 updates.clone(),
             )));
-            let target = TargetInfo {
-                embedded: true,
-                api_url: api_url.clone(),
-                metrics_source: SourceKind::Scrape,
-                metrics_window: format!("{} s", scrape::SCRAPE_WINDOW.as_secs()),
-                memory_source: Some(SourceKind::Process),
-            };
+            let target = TargetInfo::embedded(api_url.clone());
             (
                 api_url,
                 target,

@@ -179,11 +179,15 @@ impl Metrics {
                 "# HELP fintech_db_pool_wait_seconds Time spent waiting for a database connection\n",
             );
             out.push_str("# TYPE fintech_db_pool_wait_seconds histogram\n");
-            recorded
-                .pool_wait
-                .clone()
-                .unwrap_or_else(|| Histogram::new(&POOL_WAIT_BUCKETS))
-                .render(&mut out, "fintech_db_pool_wait_seconds", "");
+            // Rendered as empty before the first wait, so the series exists from the start.
+            match &recorded.pool_wait {
+                Some(histogram) => histogram.render(&mut out, "fintech_db_pool_wait_seconds", ""),
+                None => Histogram::new(&POOL_WAIT_BUCKETS).render(
+                    &mut out,
+                    "fintech_db_pool_wait_seconds",
+                    "",
+                ),
+            }
         }
         gauge(
             &mut out,
