@@ -62,16 +62,12 @@ pub fn headline(frame: &mut Frame, view: &View, area: Rect, figures: &[Figure]) 
                 )
             })
             .collect();
-        lines.push(Line::from(
-            [
-                vec![Span::styled(
-                    format!("{}  ", first.label),
-                    view.theme.muted_style(),
-                )],
-                spans,
-            ]
-            .concat(),
+        // The large figure's name sits beside its middle row; the other figures below.
+        lines[1].spans.push(Span::styled(
+            format!("  {}", first.label),
+            view.theme.muted_style(),
         ));
+        lines.push(Line::from(spans));
         let [top, rest] = Layout::vertical([Constraint::Length(4), Constraint::Min(0)]).areas(area);
         frame.render_widget(Paragraph::new(lines), top);
         rest
