@@ -81,6 +81,10 @@ pub struct DashboardArgs {
 pub enum Command {
     /// Serve the FinCore sandbox: the workshop's payment API with real, injectable failures.
     Sandbox(SandboxArgs),
+    /// Send load to a FinCore API and report what the clients saw.
+    Load(crate::load::command::LoadArgs),
+    /// List, show and validate drill cases.
+    Cases(crate::drill::command::CasesArgs),
 }
 
 #[derive(Debug, Args)]
@@ -127,6 +131,8 @@ pub struct SandboxArgs {
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Some(Command::Sandbox(args)) => run_sandbox(args),
+        Some(Command::Load(args)) => crate::load::command::run(args),
+        Some(Command::Cases(args)) => crate::drill::command::run(args),
         None => run_dashboard(cli.dashboard),
     };
     match result {

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod drill;
 pub mod fincore;
 pub mod i18n;
 pub mod load;

@@ -2,6 +2,7 @@
 //! with latency measured from the scheduled time so a slow server shows as queueing. It knows
 //! nothing of the UI: it reports into [`LoadStats`], which a dashboard or a summary reads.
 
+pub mod command;
 pub mod mix;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,3 @@
+//! Guided drills: cases as data, the phase machine, and session records.
+
+pub mod command;
