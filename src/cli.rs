@@ -50,6 +50,10 @@ pub struct DashboardArgs {
     /// The app container's name (default: every container of compose service `app`).
     #[arg(long, value_name = "NAME")]
     pub container: Option<String>,
+    /// The database container, for the "database down" actions (default: the container of
+    /// compose service `db`).
+    #[arg(long, value_name = "NAME")]
+    pub db_container: Option<String>,
     /// Where the embedded sandbox listens (loopback; default: a free port).
     #[arg(long, value_name = "ADDR")]
     pub sandbox_listen: Option<String>,
@@ -69,6 +73,10 @@ pub struct DashboardArgs {
     /// How often sources are polled.
     #[arg(long, value_name = "DURATION")]
     pub poll_interval: Option<String>,
+    /// Time to live of every injected failure, where the target supports it, so a forgotten
+    /// failure ends by itself: a duration such as 10m, or `off`.
+    #[arg(long, value_name = "DURATION|off")]
+    pub ttl: Option<String>,
     /// Where logs and session records go.
     #[arg(long, value_name = "PATH")]
     pub data_dir: Option<PathBuf>,
@@ -160,10 +168,12 @@ fn run_dashboard(args: DashboardArgs) -> Result<(), String> {
         prometheus: args.prometheus,
         docker: args.docker,
         container: args.container,
+        db_container: args.db_container,
         sandbox_listen: args.sandbox_listen,
         sandbox_memory: args.sandbox_memory,
         load: args.load,
         poll_interval: args.poll_interval,
+        ttl: args.ttl,
         data_dir: args.data_dir,
         read_only: args.read_only.then_some(true),
     };

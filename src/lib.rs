@@ -1,6 +1,7 @@
 //! `gameday`: a terminal dashboard for incident-response practice on the FinCore payment API.
 #![deny(clippy::unwrap_used)]
 
+pub mod actions;
 pub mod alerts;
 pub mod app;
 pub mod cli;

@@ -1,13 +1,28 @@
 //! Every state change the user can ask for is an `Action`; keys map to actions here and
-//! nowhere else. Only key presses count (a release or repeat must not act twice).
+//! nowhere else. Only key presses count (a release or repeat must not act twice). Actions
+//! that reach beyond the screen come back from [`apply`] as an [`Effect`] for the loop.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::control::Command;
+use super::modal::{InjectForm, Modal, ModalResult};
 use super::state::{AppState, PanelId};
+use crate::fincore::presets::Preset;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Quit,
+    /// Ctrl-C in the quit question: leave without resetting.
+    ForceQuit,
+    Inject(Preset),
+    ResetFailures,
+    OpenInjectPanel,
+    OpenContainers,
+    /// A key for the open dialog.
+    ModalKey(KeyCode),
+    LoadFaster,
+    LoadSlower,
+    NextProfile,
     FocusNext,
     FocusPrevious,
     ToggleZoom,
@@ -23,7 +38,13 @@ pub fn action_for(key: KeyEvent, state: &AppState) -> Option<Action> {
         return None;
     }
     if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
-        return Some(Action::Quit);
+        return Some(match state.modal {
+            Some(Modal::QuitPrompt) => Action::ForceQuit,
+            _ => Action::Quit,
+        });
+    }
+    if state.modal.is_some() {
+        return Some(Action::ModalKey(key.code));
     }
     if state.help {
         // Any key closes the help; `q` still quits, as users expect.
@@ -33,6 +54,9 @@ pub fn action_for(key: KeyEvent, state: &AppState) -> Option<Action> {
         });
     }
     let scrolling = state.zoomed && state.focus == PanelId::Logs;
+    if let Some(action) = changing_action(key.code, state) {
+        return Some(action);
+    }
     Some(match key.code {
         KeyCode::Char('q') => Action::Quit,
         KeyCode::Char('?') => Action::ToggleHelp,
@@ -49,10 +73,102 @@ pub fn action_for(key: KeyEvent, state: &AppState) -> Option<Action> {
     })
 }
 
-/// Applies a UI action to the state. Returns false for `Quit`, which the loop handles.
-pub fn apply(action: Action, state: &mut AppState, theme_names: &[String]) {
+/// Keys that change the target or its load; none of them exist in read-only mode.
+fn changing_action(code: KeyCode, state: &AppState) -> Option<Action> {
+    if state.read_only {
+        return None;
+    }
+    let KeyCode::Char(key) = code else {
+        return None;
+    };
+    if let Some(preset) = Preset::from_key(key) {
+        return Some(Action::Inject(preset));
+    }
+    let has_load = state.load.is_some();
+    Some(match key {
+        'r' => Action::ResetFailures,
+        'i' => Action::OpenInjectPanel,
+        's' => Action::OpenContainers,
+        '+' | '=' if has_load => Action::LoadFaster,
+        '-' if has_load => Action::LoadSlower,
+        'p' if has_load => Action::NextProfile,
+        _ => return None,
+    })
+}
+
+/// What the loop must do beyond the screen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Send(Command),
+    Quit,
+    /// Reset the failures, wait for the answer (briefly), then quit.
+    ResetThenQuit,
+    Load(LoadChange),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadChange {
+    Faster,
+    Slower,
+    NextProfile,
+}
+
+/// Applies an action to the state; what else must happen comes back as an effect.
+pub fn apply(action: Action, state: &mut AppState, theme_names: &[String]) -> Option<Effect> {
     match action {
-        Action::Quit => {}
+        Action::Quit => {
+            if state.should_ask_before_quit() {
+                state.modal = Some(Modal::QuitPrompt);
+            } else {
+                return Some(Effect::Quit);
+            }
+        }
+        Action::ForceQuit => return Some(Effect::Quit),
+        Action::Inject(preset) => return Some(state.sending(Command::Preset(preset))),
+        Action::ResetFailures => return Some(state.sending(Command::Reset)),
+        Action::OpenInjectPanel => {
+            let ttl_s = state.ttl.map(|ttl| ttl.as_secs());
+            let form = InjectForm::new(state.failures.as_ref(), state.capabilities.as_ref(), ttl_s);
+            state.modal = Some(Modal::Inject(form));
+        }
+        Action::OpenContainers => state.modal = Some(Modal::Containers { selected: 0 }),
+        Action::ModalKey(code) => {
+            let result = match state.modal.as_mut() {
+                Some(modal) => modal.handle(code),
+                None => ModalResult::Close,
+            };
+            return match result {
+                ModalResult::Stay => None,
+                ModalResult::Close => {
+                    state.modal = None;
+                    None
+                }
+                ModalResult::Confirm(container_action) => {
+                    state.modal = Some(Modal::Confirm(container_action));
+                    None
+                }
+                ModalResult::Inject { knobs, ttl_s } => {
+                    state.modal = None;
+                    Some(state.sending(Command::Custom { knobs, ttl_s }))
+                }
+                ModalResult::Container(container_action) => {
+                    state.modal = None;
+                    Some(state.sending(Command::Container(container_action)))
+                }
+                ModalResult::Quit { reset_first } => {
+                    state.modal = None;
+                    Some(if reset_first {
+                        state.quitting = true;
+                        Effect::ResetThenQuit
+                    } else {
+                        Effect::Quit
+                    })
+                }
+            };
+        }
+        Action::LoadFaster => return Some(Effect::Load(LoadChange::Faster)),
+        Action::LoadSlower => return Some(Effect::Load(LoadChange::Slower)),
+        Action::NextProfile => return Some(Effect::Load(LoadChange::NextProfile)),
         Action::FocusNext => state.focus = state.focus.next(),
         Action::FocusPrevious => state.focus = state.focus.previous(),
         Action::ToggleZoom => {
@@ -80,4 +196,5 @@ pub fn apply(action: Action, state: &mut AppState, theme_names: &[String]) {
             state.log_scroll = usize::try_from(scroll.max(0)).unwrap_or(0).min(most);
         }
     }
+    None
 }

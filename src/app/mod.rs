@@ -3,7 +3,9 @@
 //! the state only when something changed, at most 30 times a second.
 
 pub mod action;
+pub mod control;
 pub mod embedded;
+pub mod modal;
 pub mod state;
 mod terminal;
 pub mod wiring;
@@ -14,11 +16,13 @@ use futures_util::StreamExt;
 use ratatui::crossterm::event::{Event, EventStream};
 use tokio::sync::mpsc;
 
+use crate::actions::ActionKind;
 use crate::config::Settings;
 use crate::i18n::Lang;
 use crate::signals::now_unix;
 use crate::theme::Themes;
-use action::{Action, action_for};
+use action::{Effect, LoadChange, action_for};
+use control::Command;
 use state::AppState;
 
 /// The shortest time between two frames.
@@ -47,14 +51,70 @@ async fn run_async(settings: Settings, themes: Themes) -> Result<(), String> {
         now_unix(),
     );
     state.theme_name = settings.theme.clone();
+    state.read_only = settings.read_only;
+    state.ttl = settings.ttl;
+    state.load = running.load_rate.as_ref().map(|rate| state::LoadStatus {
+        rate: *rate.borrow(),
+        profile: "steady".to_string(),
+    });
     tracing::info!(target = %state.target.api_url, embedded = state.target.embedded, "dashboard started");
     let result = {
         let mut terminal = terminal::Terminal::enter()?;
-        event_loop(&mut terminal, &mut state, &themes, settings.lang, receiver).await
+        let controls = LoopControls {
+            commands: running.commands.clone(),
+            load_rate: running.load_rate.clone(),
+        };
+        event_loop(
+            &mut terminal,
+            &mut state,
+            &themes,
+            settings.lang,
+            receiver,
+            controls,
+        )
+        .await
     };
     running.stop().await;
+    if let Some(warning) = left_behind(&state) {
+        eprintln!("{warning}");
+    }
     result
 }
+
+/// What the loop drives beyond the screen.
+struct LoopControls {
+    commands: mpsc::Sender<Command>,
+    load_rate: Option<tokio::sync::watch::Sender<f64>>,
+}
+
+/// Quitting without a reset must not leave a failure behind silently.
+fn left_behind(state: &AppState) -> Option<String> {
+    let failures = state.failures.as_ref()?;
+    if state.target.embedded || !failures.any_active() {
+        return None;
+    }
+    let active: Vec<String> = failures
+        .knobs
+        .iter()
+        .filter(|(_, value)| *value != 0.0)
+        .map(|(knob, value)| match failures.ttl_of(knob) {
+            Some(left) => format!("{knob}={value} (expires in {left:.0} s)"),
+            None => format!("{knob}={value}"),
+        })
+        .collect();
+    Some(format!(
+        "gameday: failures are still active on {url}: {}. Reset them with: \
+         curl -X POST {url}/api/reset",
+        active.join(", "),
+        url = state.target.api_url
+    ))
+}
+
+/// How long a reset on quitting may take before we quit anyway.
+const RESET_ON_QUIT_TIMEOUT: Duration = Duration::from_secs(7);
+/// Each `+`/`-` changes the load rate by this factor.
+const LOAD_STEP: f64 = 1.5;
+const MAX_LOAD_RATE: f64 = 2000.0;
 
 async fn event_loop(
     terminal: &mut terminal::Terminal,
@@ -62,6 +122,7 @@ async fn event_loop(
     themes: &Themes,
     lang: Lang,
     mut updates: mpsc::Receiver<crate::sources::Update>,
+    controls: LoopControls,
 ) -> Result<(), String> {
     let theme_names: Vec<String> = themes.names().iter().map(|n| n.to_string()).collect();
     let mut events = EventStream::new();
@@ -69,6 +130,7 @@ async fn event_loop(
     let mut stop = terminal::stop_signal()?;
     let mut dirty = true;
     let mut last_draw = tokio::time::Instant::now() - FRAME;
+    let mut quit_deadline: Option<tokio::time::Instant> = None;
     loop {
         let now = tokio::time::Instant::now();
         if dirty && now >= last_draw + FRAME {
@@ -80,6 +142,12 @@ async fn event_loop(
             dirty = false;
             last_draw = now;
         }
+        let quit_due = async {
+            match quit_deadline {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
         let frame_due = async {
             if dirty {
                 tokio::time::sleep_until(last_draw + FRAME).await;
@@ -91,11 +159,20 @@ async fn event_loop(
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => {
                     if let Some(action) = action_for(key, state) {
-                        if action == Action::Quit {
-                            return Ok(());
-                        }
-                        action::apply(action, state, &theme_names);
                         dirty = true;
+                        match action::apply(action, state, &theme_names) {
+                            None => {}
+                            Some(Effect::Quit) => return Ok(()),
+                            Some(Effect::ResetThenQuit) => {
+                                let Effect::Send(reset) = state.sending(Command::Reset) else {
+                                    return Ok(());
+                                };
+                                send(&controls, state, reset);
+                                quit_deadline = Some(tokio::time::Instant::now() + RESET_ON_QUIT_TIMEOUT);
+                            }
+                            Some(Effect::Send(command)) => send(&controls, state, command),
+                            Some(Effect::Load(change)) => change_load(&controls, state, change),
+                        }
                     }
                 }
                 Some(Ok(Event::Resize(..))) => dirty = true,
@@ -111,7 +188,15 @@ async fn event_loop(
                 while let Ok(update) = updates.try_recv() {
                     state.apply(update);
                 }
+                let reset_answered = state
+                    .last_outcome
+                    .as_ref()
+                    .is_some_and(|outcome| outcome.kind == ActionKind::Reset);
+                if state.quitting && state.pending.is_none() && reset_answered {
+                    return Ok(());
+                }
             }
+            () = quit_due => return Ok(()),
             _ = clock.tick() => {
                 state.now = now_unix();
                 dirty = true;
@@ -120,4 +205,29 @@ async fn event_loop(
             () = frame_due => {}
         }
     }
+}
+
+/// Hands a request to the controller; a full queue means requests are piling up unanswered.
+fn send(controls: &LoopControls, state: &mut AppState, command: Command) {
+    if controls.commands.try_send(command).is_err() {
+        state.pending = None;
+        state.push_log(
+            state.now,
+            crate::sources::LogLevel::Warn,
+            "gameday: still waiting for earlier requests; try again in a moment".to_string(),
+        );
+    }
+}
+
+fn change_load(controls: &LoopControls, state: &mut AppState, change: LoadChange) {
+    let (Some(rate), Some(status)) = (&controls.load_rate, state.load.as_mut()) else {
+        return;
+    };
+    let next = match change {
+        LoadChange::Faster => (status.rate * LOAD_STEP).round().clamp(1.0, MAX_LOAD_RATE),
+        LoadChange::Slower => (status.rate / LOAD_STEP).round().max(1.0),
+        LoadChange::NextProfile => status.rate,
+    };
+    status.rate = next;
+    let _ = rate.send(next);
 }

@@ -4,8 +4,13 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
+use super::action::Effect;
+use super::control::Command;
+use super::modal::Modal;
+use crate::actions::ActionOutcome;
 use crate::alerts::{AlertStatus, LocalAlerts, workshop_rules};
 use crate::fincore::FailureView;
+use crate::fincore::presets::Capabilities;
 use crate::signals::{Sample, Signal, UnixSeconds};
 use crate::sources::store::SeriesStore;
 use crate::sources::{LogLevel, LogLine, SourceKind, SourceStatus, Update};
@@ -113,6 +118,26 @@ pub struct AppState {
     pub help: bool,
     pub theme_name: String,
     pub now: UnixSeconds,
+    /// Watch only: no key changes the target.
+    pub read_only: bool,
+    /// The time to live each injection carries, where the target takes one.
+    pub ttl: Option<Duration>,
+    pub capabilities: Option<Capabilities>,
+    /// A request on its way, and the answer to the last one.
+    pub pending: Option<String>,
+    pub last_outcome: Option<ActionOutcome>,
+    pub modal: Option<Modal>,
+    /// The background load, when there is one.
+    pub load: Option<LoadStatus>,
+    /// Resetting before quitting: the loop quits when the answer comes.
+    pub quitting: bool,
+}
+
+/// The background load as the dashboard drives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadStatus {
+    pub rate: f64,
+    pub profile: String,
 }
 
 impl AppState {
@@ -141,7 +166,28 @@ impl AppState {
             help: false,
             theme_name: "dark".to_string(),
             now,
+            read_only: false,
+            ttl: None,
+            capabilities: None,
+            pending: None,
+            last_outcome: None,
+            modal: None,
+            load: None,
+            quitting: false,
         }
+    }
+
+    /// Failures outlive us only on a target we did not start; there, quitting asks first.
+    pub fn should_ask_before_quit(&self) -> bool {
+        !self.target.embedded
+            && !self.read_only
+            && self.failures.as_ref().is_some_and(FailureView::any_active)
+    }
+
+    /// Notes a request as in flight and hands it to the loop.
+    pub fn sending(&mut self, command: Command) -> Effect {
+        self.pending = Some(command.describe());
+        Effect::Send(command)
     }
 
     pub fn uses_local_rules(&self) -> bool {
@@ -213,6 +259,22 @@ impl AppState {
             }
             Update::Lifecycle { event } => {
                 self.lifecycle = Some((self.now, event));
+            }
+            Update::Capabilities(capabilities) => self.capabilities = Some(capabilities),
+            Update::Outcome(outcome) => {
+                self.pending = None;
+                let level = if outcome.ok {
+                    LogLevel::Info
+                } else {
+                    LogLevel::Error
+                };
+                let mut text = format!("gameday: {} → {}", outcome.request, outcome.answer);
+                for note in &outcome.notes {
+                    text.push_str("; ");
+                    text.push_str(note);
+                }
+                self.push_log(outcome.at, level, text);
+                self.last_outcome = Some(outcome);
             }
         }
     }

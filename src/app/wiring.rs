@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::control::{self, Command, Controls};
 use super::embedded;
 use super::state::TargetInfo;
 use crate::config::{DockerSetting, Settings};
@@ -24,8 +25,10 @@ pub struct Running {
     pub target: TargetInfo,
     pub sources: Vec<SourceKind>,
     pub local_rules: bool,
+    /// Where the keys' requests go.
+    pub commands: mpsc::Sender<Command>,
     /// Dropping it stops the load.
-    load_rate: Option<watch::Sender<f64>>,
+    pub load_rate: Option<watch::Sender<f64>>,
     tasks: Vec<JoinHandle<()>>,
     supervisor: Option<SupervisorHandle>,
     /// The embedded sandbox's database folder, removed after the sandbox stops.
@@ -169,7 +172,35 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
         }
     };
     let client = FincoreClient::new(&api_url)?;
-    tasks.push(tokio::spawn(api::run(client, interval, updates.clone())));
+    tasks.push(tokio::spawn(api::run(
+        client.clone(),
+        interval,
+        updates.clone(),
+    )));
+    let (commands, command_receiver) = mpsc::channel(16);
+    let docker = match &settings.docker {
+        DockerSetting::Off => None,
+        DockerSetting::Default => Some(None),
+        DockerSetting::Host(host) => Some(Some(host.clone())),
+    }
+    .map(|host| {
+        let target = DockerTarget {
+            host,
+            container: settings.container.clone(),
+        };
+        (target, settings.db_container.clone())
+    });
+    let controls = Controls {
+        client,
+        ttl: settings.ttl,
+        supervisor: supervisor_handle.as_ref().map(SupervisorHandle::commands),
+        docker,
+    };
+    tasks.push(tokio::spawn(control::run(
+        controls,
+        command_receiver,
+        updates.clone(),
+    )));
 
     let rate = settings.load.rate(settings.api.is_none());
     let load_rate = match rate {
@@ -192,6 +223,7 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
         target,
         sources,
         local_rules,
+        commands,
         load_rate,
         tasks,
         supervisor: supervisor_handle,

@@ -74,16 +74,18 @@ struct ConfigFile {
     prometheus: Option<Spanned<ScalarValue>>,
     docker: Option<Spanned<ScalarValue>>,
     container: Option<Spanned<ScalarValue>>,
+    db_container: Option<Spanned<ScalarValue>>,
     sandbox_listen: Option<Spanned<ScalarValue>>,
     sandbox_memory: Option<Spanned<ScalarValue>>,
     load: Option<Spanned<ScalarValue>>,
     poll_interval: Option<Spanned<ScalarValue>>,
+    ttl: Option<Spanned<ScalarValue>>,
     data_dir: Option<Spanned<ScalarValue>>,
     read_only: Option<Spanned<ScalarValue>>,
 }
 
 impl ConfigFile {
-    fn entries(&self) -> [(Key, Option<&Spanned<ScalarValue>>); 12] {
+    fn entries(&self) -> [(Key, Option<&Spanned<ScalarValue>>); 14] {
         [
             (Key::Lang, self.lang.as_ref()),
             (Key::Theme, self.theme.as_ref()),
@@ -91,10 +93,12 @@ impl ConfigFile {
             (Key::Prometheus, self.prometheus.as_ref()),
             (Key::Docker, self.docker.as_ref()),
             (Key::Container, self.container.as_ref()),
+            (Key::DbContainer, self.db_container.as_ref()),
             (Key::SandboxListen, self.sandbox_listen.as_ref()),
             (Key::SandboxMemory, self.sandbox_memory.as_ref()),
             (Key::Load, self.load.as_ref()),
             (Key::PollInterval, self.poll_interval.as_ref()),
+            (Key::Ttl, self.ttl.as_ref()),
             (Key::DataDir, self.data_dir.as_ref()),
             (Key::ReadOnly, self.read_only.as_ref()),
         ]
@@ -174,10 +178,12 @@ mod tests {
             prometheus: Some("https://prometheus.example:9090/".to_string()),
             docker: DockerSetting::Host("unix:///run/podman/podman.sock".to_string()),
             container: Some("workshop-fincore-1".to_string()),
+            db_container: Some("workshop-db-1".to_string()),
             sandbox_listen: Some("127.0.0.1:5055".parse().expect("address")),
             sandbox_memory: ByteSize(1 << 30),
             load: LoadSetting::Rate(50.0),
             poll_interval: HumanDuration(Duration::from_millis(500)),
+            ttl: Some(Duration::from_secs(300)),
             // Relative to the config file's folder, not to wherever gameday was started.
             data_dir: Some(fixtures_dir().join("gameday-data")),
             read_only: true,
@@ -217,8 +223,8 @@ mod tests {
             error.0,
             format!(
                 "{} line 3: key `thme`: unknown key (did you mean `theme`?); expected one of \
-                 lang, theme, api, prometheus, docker, container, sandbox_listen, \
-                 sandbox_memory, load, poll_interval, data_dir, read_only",
+                 lang, theme, api, prometheus, docker, container, db_container, \
+                 sandbox_listen, sandbox_memory, load, poll_interval, ttl, data_dir, read_only",
                 display_path(&path)
             )
         );
@@ -262,8 +268,8 @@ mod tests {
         assert_eq!(
             load_text("[sandbox]\nmemory = 1\n").expect_err("a table"),
             "line 1: key `sandbox`: unknown key; expected one of lang, theme, api, prometheus, \
-             docker, container, sandbox_listen, sandbox_memory, load, poll_interval, data_dir, \
-             read_only"
+             docker, container, db_container, sandbox_listen, sandbox_memory, load, poll_interval, \
+             ttl, data_dir, read_only"
         );
     }
 

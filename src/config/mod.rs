@@ -111,11 +111,16 @@ pub struct Settings {
     pub docker: DockerSetting,
     /// Container to watch; `None` finds it by its compose service label.
     pub container: Option<String>,
+    /// The database container, for the "database down" actions; `None` finds it by its
+    /// compose service label (`db`).
+    pub db_container: Option<String>,
     /// Where the embedded sandbox listens (loopback only); `None` picks a free port.
     pub sandbox_listen: Option<SocketAddr>,
     pub sandbox_memory: ByteSize,
     pub load: LoadSetting,
     pub poll_interval: HumanDuration,
+    /// Time to live sent with every injection where the target supports it; `None`: none.
+    pub ttl: Option<Duration>,
     /// Where session records go; `None` only when the platform has no home directory.
     pub data_dir: Option<PathBuf>,
     /// Watch only: no injecting or resetting failures.
@@ -132,10 +137,12 @@ impl Settings {
             prometheus: None,
             docker: DockerSetting::Off,
             container: None,
+            db_container: None,
             sandbox_listen: None,
             sandbox_memory: ByteSize(512 << 20),
             load: LoadSetting::Default,
             poll_interval: HumanDuration(Duration::from_secs(1)),
+            ttl: Some(Duration::from_secs(600)),
             data_dir: default_data_dir(),
             read_only: false,
         }
@@ -153,10 +160,12 @@ pub struct SettingsOverrides {
     /// `"true"`, `"false"` or an address, as after `--docker=`.
     pub docker: Option<String>,
     pub container: Option<String>,
+    pub db_container: Option<String>,
     pub sandbox_listen: Option<String>,
     pub sandbox_memory: Option<String>,
     pub load: Option<String>,
     pub poll_interval: Option<String>,
+    pub ttl: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub read_only: Option<bool>,
 }
@@ -236,7 +245,7 @@ pub fn load(
 impl SettingsOverrides {
     /// Every flag but `--data-dir` as text, so flags go through the same parsing as the other
     /// layers; a path is taken as it is, since the shell has already expanded it.
-    fn entries(&self) -> [(Key, Option<String>); 11] {
+    fn entries(&self) -> [(Key, Option<String>); 13] {
         [
             (Key::Lang, self.lang.clone()),
             (Key::Theme, self.theme.clone()),
@@ -244,10 +253,12 @@ impl SettingsOverrides {
             (Key::Prometheus, self.prometheus.clone()),
             (Key::Docker, self.docker.clone()),
             (Key::Container, self.container.clone()),
+            (Key::DbContainer, self.db_container.clone()),
             (Key::SandboxListen, self.sandbox_listen.clone()),
             (Key::SandboxMemory, self.sandbox_memory.clone()),
             (Key::Load, self.load.clone()),
             (Key::PollInterval, self.poll_interval.clone()),
+            (Key::Ttl, self.ttl.clone()),
             (Key::ReadOnly, self.read_only.map(|b| b.to_string())),
         ]
     }
@@ -358,13 +369,14 @@ mod tests {
     }
 
     /// For each key: a value for the file, one for the variable and one for the flag.
-    const LAYERED_VALUES: [(&str, &str, &str, &str); 12] = [
+    const LAYERED_VALUES: [(&str, &str, &str, &str); 14] = [
         ("lang", "\"ru\"", "en", "ru"),
         ("theme", "\"light\"", "projector", "colorblind"),
         ("api", "\"http://a:1\"", "http://b:2", "http://c:3"),
         ("prometheus", "\"http://a:1\"", "http://b:2", "http://c:3"),
         ("docker", "true", "tcp://127.0.0.1:2375", "false"),
         ("container", "\"a\"", "b", "c"),
+        ("db_container", "\"a\"", "b", "c"),
         (
             "sandbox_listen",
             "\"127.0.0.1:1\"",
@@ -374,6 +386,7 @@ mod tests {
         ("sandbox_memory", "\"1MiB\"", "2MiB", "3MiB"),
         ("load", "1", "off", "3.5"),
         ("poll_interval", "\"2s\"", "3s", "4s"),
+        ("ttl", "\"1m\"", "off", "2h"),
         ("data_dir", "\"/a\"", "/b", "/c"),
         ("read_only", "true", "false", "true"),
     ];
@@ -388,10 +401,12 @@ mod tests {
             Key::Prometheus => flags.prometheus = text,
             Key::Docker => flags.docker = text,
             Key::Container => flags.container = text,
+            Key::DbContainer => flags.db_container = text,
             Key::SandboxListen => flags.sandbox_listen = text,
             Key::SandboxMemory => flags.sandbox_memory = text,
             Key::Load => flags.load = text,
             Key::PollInterval => flags.poll_interval = text,
+            Key::Ttl => flags.ttl = text,
             Key::DataDir => flags.data_dir = Some(PathBuf::from(value)),
             Key::ReadOnly => flags.read_only = parse_bool(value),
         }

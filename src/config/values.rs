@@ -14,6 +14,8 @@ use crate::units::HumanDuration;
 
 /// Highest load rate accepted: a typo like `20000000` should not flood the sandbox.
 const MAX_LOAD_RATE: f64 = 10_000.0;
+/// Longest failure time to live: a day covers any workshop.
+const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
 const POLL_INTERVAL_RANGE: RangeInclusive<Duration> =
     Duration::from_millis(100)..=Duration::from_secs(60);
 
@@ -26,26 +28,30 @@ pub(super) enum Key {
     Prometheus,
     Docker,
     Container,
+    DbContainer,
     SandboxListen,
     SandboxMemory,
     Load,
     PollInterval,
+    Ttl,
     DataDir,
     ReadOnly,
 }
 
 impl Key {
-    pub(super) const ALL: [Key; 12] = [
+    pub(super) const ALL: [Key; 14] = [
         Key::Lang,
         Key::Theme,
         Key::Api,
         Key::Prometheus,
         Key::Docker,
         Key::Container,
+        Key::DbContainer,
         Key::SandboxListen,
         Key::SandboxMemory,
         Key::Load,
         Key::PollInterval,
+        Key::Ttl,
         Key::DataDir,
         Key::ReadOnly,
     ];
@@ -59,10 +65,12 @@ impl Key {
             Key::Prometheus => "prometheus",
             Key::Docker => "docker",
             Key::Container => "container",
+            Key::DbContainer => "db_container",
             Key::SandboxListen => "sandbox_listen",
             Key::SandboxMemory => "sandbox_memory",
             Key::Load => "load",
             Key::PollInterval => "poll_interval",
+            Key::Ttl => "ttl",
             Key::DataDir => "data_dir",
             Key::ReadOnly => "read_only",
         }
@@ -126,6 +134,7 @@ pub(super) fn apply(
         Key::Prometheus => settings.prometheus = Some(parse_http_url(text)?),
         Key::Docker => settings.docker = parse_docker(text)?,
         Key::Container => settings.container = Some(parse_container(text)?),
+        Key::DbContainer => settings.db_container = Some(parse_container(text)?),
         Key::SandboxListen => settings.sandbox_listen = Some(parse_loopback(text)?),
         Key::SandboxMemory => {
             settings.sandbox_memory = text
@@ -134,6 +143,7 @@ pub(super) fn apply(
         }
         Key::Load => settings.load = parse_load(text)?,
         Key::PollInterval => settings.poll_interval = parse_poll_interval(text)?,
+        Key::Ttl => settings.ttl = parse_ttl(text)?,
         Key::DataDir => {
             if text.is_empty() {
                 return Err(Problem::new("a folder", "the path of a folder"));
@@ -272,6 +282,22 @@ fn parse_poll_interval(text: &str) -> Result<HumanDuration, Problem> {
     }
 }
 
+/// The time to live sent with every injection: `off` (or 0) for none.
+fn parse_ttl(text: &str) -> Result<Option<Duration>, Problem> {
+    let expected = r#""off" or a duration up to 24h, such as 10m or 90s"#;
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    match text.parse::<HumanDuration>() {
+        Ok(ttl) if ttl.0.is_zero() => Ok(None),
+        Ok(ttl) if ttl.0 < Duration::from_secs(1) || ttl.0 > MAX_TTL => {
+            Err(Problem::new("a time to live within range", expected))
+        }
+        Ok(ttl) => Ok(Some(ttl.0)),
+        Err(_) => Err(Problem::new("a time to live", expected)),
+    }
+}
+
 /// `~/x` means x in the home directory: TOML files and quoted variables are not expanded by
 /// a shell.
 fn expand_home(text: &str) -> PathBuf {
@@ -342,6 +368,13 @@ mod tests {
         assert!(parse(Key::Load, "-5").is_err());
         assert!(parse(Key::Container, "-bad").is_err());
         assert!(parse(Key::Lang, "RU").is_ok());
+        let ttl = |text| parse(Key::Ttl, text).map(|s| s.ttl).ok();
+        assert_eq!(ttl("10m"), Some(Some(Duration::from_secs(600))));
+        assert_eq!(ttl("off"), Some(None));
+        assert_eq!(ttl("0s"), Some(None));
+        assert_eq!(ttl("500ms"), None);
+        assert_eq!(ttl("2d"), None);
+        assert_eq!(ttl("soon"), None);
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! the calls that change it. It copes with the workshop service's quirks (0/1 for booleans,
 //! HTML error pages, per-worker state) as well as the sandbox's extensions.
 
+pub mod presets;
+
 use std::time::Duration;
 
 use serde_json::Value;
@@ -115,6 +117,8 @@ pub struct Discovery {
     /// `Some` for the gameday sandbox, with its version.
     pub implementation: Option<String>,
     pub supports_ttl: bool,
+    /// The failure knobs the sandbox lists in `extensions.failures` (empty elsewhere).
+    pub knobs: Vec<String>,
 }
 
 /// Health as the API reports it.
@@ -182,7 +186,33 @@ impl FincoreClient {
                 .and_then(Value::as_str)
                 .map(str::to_string),
             supports_ttl: body["extensions"]["ttl_s"].as_bool().unwrap_or(false),
+            knobs: body["extensions"]["failures"]
+                .as_array()
+                .map(|knobs| {
+                    knobs
+                        .iter()
+                        .filter_map(|k| k.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
+    }
+
+    /// What this target can take: the sandbox says so in `GET /`; for the workshop service,
+    /// the knobs its failure state shows.
+    pub async fn capabilities(&self) -> Result<presets::Capabilities, String> {
+        let discovery = self.discover().await?;
+        if discovery.implementation.is_some() && !discovery.knobs.is_empty() {
+            return Ok(presets::Capabilities {
+                sandbox: true,
+                knobs: discovery.knobs,
+                inert: Vec::new(),
+                ttl: discovery.supports_ttl,
+            });
+        }
+        let view = self.failures().await?;
+        let seen: Vec<String> = view.knobs.into_iter().map(|(name, _)| name).collect();
+        Ok(presets::Capabilities::from_workshop(&seen))
     }
 
     pub async fn failures(&self) -> Result<FailureView, String> {

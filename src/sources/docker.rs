@@ -41,6 +41,8 @@ const ACTION_TIMEOUT: Duration = Duration::from_secs(STOP_GRACE_SECS as u64 + 5)
 pub const COMPOSE_SERVICE_LABEL: &str = "com.docker.compose.service";
 /// The workshop's service name in its compose file.
 pub const COMPOSE_APP_SERVICE: &str = "app";
+/// The workshop's database service.
+pub const COMPOSE_DB_SERVICE: &str = "db";
 /// Sockets tried in order when neither a host nor `DOCKER_HOST` is given.
 const DEFAULT_SOCKETS: [&str; 2] = ["/var/run/docker.sock", "/run/podman/podman.sock"];
 
@@ -248,17 +250,7 @@ impl DockerSource {
     /// Ids of every container, running or not, with the compose service label `app`, by name.
     /// If the answer stays undecodable (see `retrying`), the previous list stands in.
     async fn labelled_containers(&mut self) -> Result<Vec<String>, String> {
-        let label = format!("{COMPOSE_SERVICE_LABEL}={COMPOSE_APP_SERVICE}");
-        let filters = HashMap::from([("label", vec![label.as_str()])]);
-        let options = ListContainersOptionsBuilder::new()
-            .all(true)
-            .filters(&filters)
-            .build();
-        let docker = &self.docker;
-        let outcome = retrying(CALL_TIMEOUT, || {
-            docker.list_containers(Some(options.clone()))
-        })
-        .await;
+        let outcome = self.list_service(COMPOSE_APP_SERVICE).await;
         if let (Ok(Err(BollardError::JsonDataError { .. })), Some(previous)) =
             (&outcome, &self.last_listed)
         {
@@ -269,6 +261,45 @@ impl DockerSource {
         let ids: Vec<String> = found.into_iter().filter_map(|summary| summary.id).collect();
         self.last_listed = Some(ids.clone());
         Ok(ids)
+    }
+
+    async fn list_service(
+        &self,
+        service: &str,
+    ) -> Result<Result<Vec<bollard::models::ContainerSummary>, BollardError>, Elapsed> {
+        let label = format!("{COMPOSE_SERVICE_LABEL}={service}");
+        let filters = HashMap::from([("label", vec![label.as_str()])]);
+        let options = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let docker = &self.docker;
+        retrying(CALL_TIMEOUT, || {
+            docker.list_containers(Some(options.clone()))
+        })
+        .await
+    }
+
+    /// Names of the containers of a compose service, running or not, sorted.
+    pub async fn service_containers(&self, service: &str) -> Result<Vec<String>, String> {
+        let outcome = self.list_service(service).await;
+        let found = explain(&self.host, "listing containers", CALL_TIMEOUT, outcome)?;
+        let mut names: Vec<String> = found
+            .into_iter()
+            .filter_map(|summary| summary.names?.into_iter().next())
+            .map(|name| name.trim_start_matches('/').to_string())
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// The app containers this source watches, by name: the configured one, or every replica
+    /// of the compose service.
+    pub async fn app_containers(&self) -> Result<Vec<String>, String> {
+        match &self.container {
+            Some(name) => Ok(vec![name.clone()]),
+            None => self.service_containers(COMPOSE_APP_SERVICE).await,
+        }
     }
 
     /// Inspect and one-shot stats of one container, side by side. Stats are optional: a

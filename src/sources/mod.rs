@@ -14,8 +14,10 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use crate::actions::ActionOutcome;
 use crate::alerts::AlertStatus;
 use crate::fincore::FailureView;
+use crate::fincore::presets::Capabilities;
 use crate::signals::{Sample, Signal, UnixSeconds};
 
 /// Where a figure came from; the header shows each one's status.
@@ -87,6 +89,10 @@ pub enum Update {
     Lifecycle {
         event: String,
     },
+    /// What the target can take, learnt once it answers.
+    Capabilities(Capabilities),
+    /// The answer to something the user asked of the target.
+    Outcome(ActionOutcome),
 }
 
 pub type UpdateSender = mpsc::Sender<Update>;

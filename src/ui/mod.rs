@@ -3,6 +3,7 @@
 
 pub mod big_digits;
 mod charts;
+mod dialogs;
 pub mod format;
 mod frame;
 mod panels;
@@ -51,7 +52,9 @@ pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, lang: Lang) {
         panels::render_panel(frame, &view, panel, rect);
     }
     render_key_bar(frame, &view, keys);
-    if state.help {
+    if let Some(modal) = &state.modal {
+        dialogs::render(frame, &view, modal, area);
+    } else if state.help {
         render_help(frame, &view, area);
     }
 }
@@ -182,6 +185,23 @@ fn render_header(frame: &mut Frame, view: &View, area: Rect) {
         };
         spans.push(Span::styled(text, view.theme.base_style().fg(color)));
     }
+    if state.read_only {
+        spans.push(Span::styled("  │ ", view.theme.muted_style()));
+        spans.push(Span::styled(
+            view.text.read_only,
+            view.theme
+                .base_style()
+                .fg(theme.warning)
+                .add_modifier(Modifier::BOLD),
+        ));
+    }
+    if state.quitting {
+        spans.push(Span::styled("  │ ", view.theme.muted_style()));
+        spans.push(Span::styled(
+            view.text.resetting,
+            view.theme.base_style().fg(theme.warning),
+        ));
+    }
     if let Some((at, event)) = &state.lifecycle {
         if state.now - at < 30.0 {
             spans.push(Span::styled("  │ ", view.theme.muted_style()));
@@ -210,11 +230,17 @@ fn render_header(frame: &mut Frame, view: &View, area: Rect) {
 
 /// The keys the focused view offers, most useful first.
 pub fn key_bar_entries(state: &AppState, text: &Strings) -> Vec<(&'static str, &'static str)> {
-    let mut keys = vec![
-        ("?", text.key_help),
-        ("q", text.key_quit),
-        ("Tab", text.key_focus),
-    ];
+    let mut keys = vec![("?", text.key_help), ("q", text.key_quit)];
+    if !state.read_only {
+        keys.push(("l e d m x f", text.key_inject));
+        keys.push(("r", text.key_reset));
+        keys.push(("i", text.key_inject_panel));
+        keys.push(("s", text.key_containers));
+        if state.load.is_some() {
+            keys.push(("+/-", text.key_load));
+        }
+    }
+    keys.push(("Tab", text.key_focus));
     if state.zoomed {
         keys.push(("z/Esc", text.key_unzoom));
         if state.focus == PanelId::Logs {
@@ -239,6 +265,12 @@ fn render_key_bar(frame: &mut Frame, view: &View, area: Rect) {
             view.theme.key_label_style(),
         ));
     }
+    if let Some(load) = &view.state.load {
+        spans.push(Span::styled(
+            format!("{} {}/s  ", view.text.key_load, format::rate(load.rate)),
+            view.theme.muted_style(),
+        ));
+    }
     spans.push(Span::styled(
         format!("{}: {}", view.text.theme, view.state.theme_name),
         view.theme.muted_style(),
@@ -248,7 +280,7 @@ fn render_key_bar(frame: &mut Frame, view: &View, area: Rect) {
 
 fn render_help(frame: &mut Frame, view: &View, area: Rect) {
     let text = view.text;
-    let rows = [
+    let mut rows = vec![
         ("?", text.help_help),
         ("q, Ctrl-C", text.help_quit),
         ("Tab, Shift-Tab, ←↑→↓", text.help_focus),
@@ -256,6 +288,17 @@ fn render_help(frame: &mut Frame, view: &View, area: Rect) {
         ("↑↓ PgUp PgDn", text.help_scroll),
         ("t", text.help_theme),
     ];
+    if view.state.read_only {
+        rows.push(("", text.help_read_only));
+    } else {
+        rows.push(("l e d m x f", text.help_presets));
+        rows.push(("r", text.help_reset));
+        rows.push(("i", text.help_inject_panel));
+        rows.push(("s", text.help_containers));
+        if view.state.load.is_some() {
+            rows.push(("+ -", text.help_load));
+        }
+    }
     let mut lines: Vec<Line> = rows
         .iter()
         .map(|(key, what)| {
@@ -270,8 +313,8 @@ fn render_help(frame: &mut Frame, view: &View, area: Rect) {
         format!("  {}", text.help_close),
         view.theme.muted_style(),
     ));
-    let width = 80.min(area.width.saturating_sub(4));
-    let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
+    let width = 100.min(area.width.saturating_sub(4));
+    let height = (lines.len() as u16 + 4).min(area.height.saturating_sub(2));
     let rect = Rect::new(
         area.x + (area.width - width) / 2,
         area.y + (area.height - height) / 2,
@@ -282,6 +325,7 @@ fn render_help(frame: &mut Frame, view: &View, area: Rect) {
     frame.render_widget(
         Paragraph::new(lines)
             .style(view.theme.base_style())
+            .wrap(Wrap { trim: false })
             .block(frame::panel_block(view, text.help_title, true)),
         rect,
     );

@@ -283,6 +283,17 @@ fn failures(frame: &mut Frame, view: &View, inner: Rect) {
                 view.theme.muted_style(),
             ));
         }
+        let unavailable = view
+            .state
+            .capabilities
+            .as_ref()
+            .is_some_and(|capabilities| !capabilities.has(knob));
+        if unavailable {
+            spans.push(Span::styled(
+                format!("  ({})", view.text.unavailable),
+                view.theme.muted_style(),
+            ));
+        }
         lines.push(Line::from(spans));
     }
     if !failures.any_active() {
@@ -290,6 +301,40 @@ fn failures(frame: &mut Frame, view: &View, inner: Rect) {
             0,
             Line::styled(view.text.no_failures, view.theme.base_style().fg(theme.ok)),
         );
+    }
+    // What was last asked and answered goes at the bottom, where the eye lands after a key.
+    let room = usize::from(inner.height);
+    let action_line = match (&view.state.pending, &view.state.last_outcome) {
+        (Some(pending), _) => Some(Line::styled(
+            format!("{}: {pending}…", view.text.sending),
+            view.theme.base_style().fg(theme.warning),
+        )),
+        (None, Some(outcome)) if view.state.now - outcome.at < 120.0 => {
+            let color = if outcome.ok && outcome.notes.is_empty() {
+                theme.ok
+            } else if outcome.ok {
+                theme.warning
+            } else {
+                theme.critical
+            };
+            // The answer first: a narrow panel cuts the end, and the log keeps all of it.
+            let mut text = format!("{}: {}", view.text.last_action, outcome.answer);
+            for note in &outcome.notes {
+                text.push_str("; ");
+                text.push_str(note);
+            }
+            text.push_str(" ← ");
+            text.push_str(&outcome.request);
+            Some(Line::styled(text, view.theme.base_style().fg(color)))
+        }
+        _ => None,
+    };
+    if let Some(line) = action_line {
+        if lines.len() + 1 < room {
+            lines.resize(room.saturating_sub(1).max(lines.len()), Line::default());
+        }
+        lines.truncate(room.saturating_sub(1));
+        lines.push(line);
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }

@@ -1,0 +1,449 @@
+//! Carries out what the user asks of the target, one request at a time: failure injections
+//! and resets (each read back, so the panel shows what the service has, not what we sent),
+//! and container actions (through Docker, or the embedded supervisor). Every request ends in
+//! an [`ActionOutcome`] with what was sent and what came back.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+
+pub use crate::actions::{ActionKind, ActionOutcome, ContainerAction};
+use crate::fincore::presets::{Capabilities, Preset, prepare};
+use crate::fincore::{FailureView, FincoreClient, snippet};
+use crate::sandbox::supervisor::SupervisorCommand;
+use crate::signals::now_unix;
+use crate::sources::docker::{COMPOSE_DB_SERVICE, DockerSource, DockerTarget};
+use crate::sources::{Update, UpdateSender};
+
+/// Reads of the failure state after a change on the workshop service, whose workers each keep
+/// their own state: a few reads show whether they disagree.
+const WORKSHOP_READS: usize = 5;
+const READ_PAUSE: Duration = Duration::from_millis(40);
+/// How often to retry learning what the target can take while it is unreachable.
+const DISCOVERY_RETRY: Duration = Duration::from_secs(3);
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Preset(Preset),
+    /// Knobs with values and a time to live, from the injection panel.
+    Custom {
+        knobs: Vec<(String, Value)>,
+        ttl_s: Option<u64>,
+    },
+    Reset,
+    Container(ContainerAction),
+}
+
+impl Command {
+    /// What is being done, while it is in flight.
+    pub fn describe(&self) -> String {
+        match self {
+            Command::Preset(preset) => format!("inject {}", preset.label()),
+            Command::Custom { .. } => "set failures".to_string(),
+            Command::Reset => "reset failures".to_string(),
+            Command::Container(action) => action.name().to_string(),
+        }
+    }
+}
+
+/// Where actions go.
+pub struct Controls {
+    pub client: FincoreClient,
+    pub ttl: Option<Duration>,
+    /// The embedded sandbox's supervisor.
+    pub supervisor: Option<mpsc::Sender<SupervisorCommand>>,
+    /// The engine and the database container (None: the compose service `db`).
+    pub docker: Option<(DockerTarget, Option<String>)>,
+}
+
+pub async fn run(controls: Controls, mut commands: mpsc::Receiver<Command>, updates: UpdateSender) {
+    let mut capabilities: Option<Capabilities> = None;
+    let mut retry = tokio::time::interval(DISCOVERY_RETRY);
+    loop {
+        tokio::select! {
+            _ = retry.tick(), if capabilities.is_none() => {
+                if let Ok(found) = controls.client.capabilities().await {
+                    let _ = updates.send(Update::Capabilities(found.clone())).await;
+                    capabilities = Some(found);
+                }
+            }
+            command = commands.recv() => {
+                let Some(command) = command else { return };
+                let outcome = controls.carry_out(command, &mut capabilities, &updates).await;
+                let _ = updates.send(Update::Outcome(outcome)).await;
+            }
+        }
+    }
+}
+
+impl Controls {
+    async fn carry_out(
+        &self,
+        command: Command,
+        capabilities: &mut Option<Capabilities>,
+        updates: &UpdateSender,
+    ) -> ActionOutcome {
+        match command {
+            Command::Preset(preset) => {
+                let ttl_s = self.ttl.map(|ttl| ttl.as_secs());
+                self.inject(
+                    &preset.body(),
+                    ttl_s,
+                    capabilities,
+                    updates,
+                    ActionKind::Inject,
+                )
+                .await
+            }
+            Command::Custom { knobs, ttl_s } => {
+                self.inject(&knobs, ttl_s, capabilities, updates, ActionKind::Inject)
+                    .await
+            }
+            Command::Reset => self.reset(capabilities, updates).await,
+            Command::Container(action) => self.container(action, capabilities, updates).await,
+        }
+    }
+
+    async fn learn(
+        &self,
+        capabilities: &mut Option<Capabilities>,
+        updates: &UpdateSender,
+    ) -> Result<Capabilities, String> {
+        if let Some(known) = capabilities {
+            return Ok(known.clone());
+        }
+        let found = self.client.capabilities().await?;
+        let _ = updates.send(Update::Capabilities(found.clone())).await;
+        *capabilities = Some(found.clone());
+        Ok(found)
+    }
+
+    async fn inject(
+        &self,
+        knobs: &[(String, Value)],
+        ttl_s: Option<u64>,
+        capabilities: &mut Option<Capabilities>,
+        updates: &UpdateSender,
+        kind: ActionKind,
+    ) -> ActionOutcome {
+        let sent_at = now_unix();
+        let shown: Map<String, Value> = knobs.iter().cloned().collect();
+        let mut outcome = ActionOutcome {
+            kind,
+            sent_at,
+            at: sent_at,
+            request: format!("POST /api/failures {}", Value::Object(shown)),
+            answer: String::new(),
+            ok: false,
+            notes: Vec::new(),
+        };
+        let capabilities = match self.learn(capabilities, updates).await {
+            Ok(capabilities) => capabilities,
+            Err(reason) => {
+                outcome.answer = format!("not sent: cannot reach the API ({reason})");
+                return outcome;
+            }
+        };
+        let prepared = prepare(knobs, &capabilities, ttl_s);
+        outcome.notes = prepared.skipped;
+        if prepared.body.is_empty() {
+            outcome.answer = "not sent: the target has none of these failures".to_string();
+            return outcome;
+        }
+        let body = Value::Object(prepared.body.clone());
+        outcome.request = format!("POST /api/failures {body}");
+        let answer = self.client.inject(&body).await;
+        outcome.at = now_unix();
+        if !self.answered_ok(answer, &mut outcome) {
+            return outcome;
+        }
+        let expected: Vec<(String, f64)> = prepared
+            .body
+            .iter()
+            .filter(|(name, _)| name.as_str() != "ttl_s")
+            .map(|(name, value)| (name.clone(), knob_number(value)))
+            .collect();
+        self.read_back(&expected, &capabilities, updates, &mut outcome)
+            .await;
+        outcome
+    }
+
+    async fn reset(
+        &self,
+        capabilities: &mut Option<Capabilities>,
+        updates: &UpdateSender,
+    ) -> ActionOutcome {
+        let sent_at = now_unix();
+        let mut outcome = ActionOutcome {
+            kind: ActionKind::Reset,
+            sent_at,
+            at: sent_at,
+            request: "POST /api/reset".to_string(),
+            answer: String::new(),
+            ok: false,
+            notes: Vec::new(),
+        };
+        let answer = self.client.reset().await;
+        outcome.at = now_unix();
+        if !self.answered_ok(answer, &mut outcome) {
+            return outcome;
+        }
+        let known = self.learn(capabilities, updates).await.unwrap_or_default();
+        // Every knob the service shows must read 0 again.
+        let expected: Vec<(String, f64)> = match self.client.failures().await {
+            Ok(view) => view
+                .knobs
+                .iter()
+                .map(|(name, _)| (name.clone(), 0.0))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        self.read_back(&expected, &known, updates, &mut outcome)
+            .await;
+        outcome
+    }
+
+    /// Fills the answer from the service's reply; true when it accepted the change.
+    fn answered_ok(
+        &self,
+        answer: Result<(u16, String), String>,
+        outcome: &mut ActionOutcome,
+    ) -> bool {
+        match answer {
+            Err(reason) => {
+                outcome.answer = reason;
+                false
+            }
+            Ok((status, text)) => {
+                outcome.ok = status == 200;
+                outcome.answer = format!("{status} {}", answer_summary(&text));
+                outcome.ok
+            }
+        }
+    }
+
+    /// Reads the failure state back (several times on the workshop service) and notes whether
+    /// it shows the change, in every read, some, or none.
+    async fn read_back(
+        &self,
+        expected: &[(String, f64)],
+        capabilities: &Capabilities,
+        updates: &UpdateSender,
+        outcome: &mut ActionOutcome,
+    ) {
+        let reads = if capabilities.sandbox {
+            1
+        } else {
+            WORKSHOP_READS
+        };
+        let mut agreeing = 0;
+        let mut last: Option<FailureView> = None;
+        for read in 0..reads {
+            if read > 0 {
+                tokio::time::sleep(READ_PAUSE).await;
+            }
+            match self.client.failures().await {
+                Ok(view) => {
+                    if shows(&view, expected) {
+                        agreeing += 1;
+                    }
+                    last = Some(view);
+                }
+                Err(reason) => outcome.notes.push(format!("read back failed: {reason}")),
+            }
+        }
+        if let Some(view) = last {
+            let _ = updates.send(Update::Failures(view)).await;
+        }
+        if agreeing == 0 {
+            outcome
+                .notes
+                .push("the state read back does not show the change".to_string());
+        } else if agreeing < reads {
+            outcome.notes.push(format!(
+                "the state differs between workers: {agreeing} of {reads} reads show the \
+                 change; repeat the action to reach the others"
+            ));
+        }
+    }
+
+    async fn container(
+        &self,
+        action: ContainerAction,
+        capabilities: &mut Option<Capabilities>,
+        updates: &UpdateSender,
+    ) -> ActionOutcome {
+        let kind = ActionKind::Container(action);
+        if let Some(supervisor) = &self.supervisor {
+            // The sandbox's database lives in its process: "down" is its db_fail failure.
+            let db_fail = |down: bool| vec![("db_fail".to_string(), Value::Bool(down))];
+            return match action {
+                ContainerAction::StopDb | ContainerAction::StartDb => {
+                    let down = action == ContainerAction::StopDb;
+                    let ttl_s = self.ttl.map(|ttl| ttl.as_secs());
+                    self.inject(&db_fail(down), ttl_s, capabilities, updates, kind)
+                        .await
+                }
+                _ => supervise(supervisor, action).await,
+            };
+        }
+        let sent_at = now_unix();
+        let mut outcome = ActionOutcome {
+            kind,
+            sent_at,
+            at: sent_at,
+            request: format!("docker: {}", action.name()),
+            answer: String::new(),
+            ok: false,
+            notes: Vec::new(),
+        };
+        let Some((target, db_container)) = &self.docker else {
+            outcome.answer =
+                "not sent: container actions need Docker (start with --docker)".to_string();
+            return outcome;
+        };
+        match docker_action(target, db_container.as_deref(), action).await {
+            Ok((names, took)) => {
+                outcome.ok = true;
+                outcome.request = format!("docker: {} {}", action.name(), names.join(", "));
+                outcome.answer = format!("done in {:.1} s", took.as_secs_f64());
+            }
+            Err(reason) => outcome.answer = reason,
+        }
+        outcome.at = now_unix();
+        outcome
+    }
+}
+
+async fn supervise(
+    supervisor: &mpsc::Sender<SupervisorCommand>,
+    action: ContainerAction,
+) -> ActionOutcome {
+    let command = match action {
+        ContainerAction::StopApp => SupervisorCommand::Stop,
+        ContainerAction::StartApp => SupervisorCommand::Start,
+        _ => SupervisorCommand::Restart,
+    };
+    let sent_at = now_unix();
+    let sent = supervisor.send(command).await;
+    ActionOutcome {
+        kind: ActionKind::Container(action),
+        sent_at,
+        at: now_unix(),
+        request: format!("sandbox: {}", action.name()),
+        answer: match sent {
+            Ok(()) => "asked the supervisor".to_string(),
+            Err(_) => "the supervisor has stopped".to_string(),
+        },
+        ok: sent.is_ok(),
+        notes: Vec::new(),
+    }
+}
+
+/// Runs one action on every container it concerns; their names and how long it took.
+async fn docker_action(
+    target: &DockerTarget,
+    db_container: Option<&str>,
+    action: ContainerAction,
+) -> Result<(Vec<String>, Duration), String> {
+    let docker = DockerSource::connect(target).await?;
+    let names = match (action, db_container) {
+        (ContainerAction::StopDb | ContainerAction::StartDb, Some(name)) => vec![name.to_string()],
+        (ContainerAction::StopDb | ContainerAction::StartDb, None) => {
+            docker.service_containers(COMPOSE_DB_SERVICE).await?
+        }
+        _ => docker.app_containers().await?,
+    };
+    if names.is_empty() {
+        return Err(match action {
+            ContainerAction::StopDb | ContainerAction::StartDb => format!(
+                "no database container: none labelled com.docker.compose.service={COMPOSE_DB_SERVICE}; \
+                 name it with --db-container"
+            ),
+            _ => "no app container found; name it with --container".to_string(),
+        });
+    }
+    let started = Instant::now();
+    for name in &names {
+        match action {
+            ContainerAction::RestartApp => docker.restart(name).await?,
+            ContainerAction::StopApp | ContainerAction::StopDb => docker.stop(name).await?,
+            ContainerAction::StartApp | ContainerAction::StartDb => docker.start(name).await?,
+        }
+    }
+    Ok((names, started.elapsed()))
+}
+
+/// Whether a read shows every expected knob at its value (booleans as 0/1).
+fn shows(view: &FailureView, expected: &[(String, f64)]) -> bool {
+    expected
+        .iter()
+        .all(|(knob, value)| view.value(knob).is_some_and(|seen| seen == *value))
+}
+
+fn knob_number(value: &Value) -> f64 {
+    match value {
+        Value::Bool(flag) => f64::from(u8::from(*flag)),
+        other => other.as_f64().unwrap_or(f64::NAN),
+    }
+}
+
+/// The useful part of an answer: `status` or `error` of a JSON body, else its first words.
+fn answer_summary(text: &str) -> String {
+    match serde_json::from_str::<Value>(text) {
+        Ok(body) => body
+            .get("error")
+            .or_else(|| body.get("status"))
+            .and_then(Value::as_str)
+            .map_or_else(|| snippet(text), str::to_string),
+        Err(_) => snippet(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_summarised_by_their_status_or_error() {
+        assert_eq!(
+            answer_summary(r#"{"status":"updated","config":{}}"#),
+            "updated"
+        );
+        assert_eq!(
+            answer_summary(r#"{"error":"latency_ms: expected an integer"}"#),
+            "latency_ms: expected an integer"
+        );
+        assert!(answer_summary("<html><title>415</title></html>").contains("415"));
+    }
+
+    #[test]
+    fn a_read_shows_a_change_only_when_every_knob_matches() {
+        let view = FailureView {
+            knobs: vec![
+                ("latency_ms".to_string(), 2000.0),
+                ("db_slow".to_string(), 1.0),
+            ],
+            ..FailureView::default()
+        };
+        let expected = |pairs: &[(&str, Value)]| -> Vec<(String, f64)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), knob_number(v)))
+                .collect()
+        };
+        assert!(shows(
+            &view,
+            &expected(&[
+                ("latency_ms", Value::from(2000)),
+                ("db_slow", Value::Bool(true))
+            ])
+        ));
+        assert!(!shows(
+            &view,
+            &expected(&[("latency_ms", Value::from(800))])
+        ));
+        assert!(!shows(&view, &expected(&[("error_rate", Value::from(0))])));
+    }
+}

@@ -1,0 +1,396 @@
+//! Dialogs over the dashboard: the injection panel, the container menu and its confirmation,
+//! and the question on quitting with failures active. Each takes keys and says what to do;
+//! the dashboard keeps running underneath.
+
+use crossterm::event::KeyCode;
+use serde_json::Value;
+
+use crate::actions::ContainerAction;
+use crate::fincore::FailureView;
+use crate::fincore::presets::Capabilities;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Modal {
+    Inject(InjectForm),
+    Containers {
+        selected: usize,
+    },
+    Confirm(ContainerAction),
+    /// Failures are active on a target that outlives us: reset them before quitting?
+    QuitPrompt,
+}
+
+/// What a key in a dialog leads to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModalResult {
+    Stay,
+    Close,
+    Inject {
+        knobs: Vec<(String, Value)>,
+        ttl_s: Option<u64>,
+    },
+    /// Show the confirmation for this action.
+    Confirm(ContainerAction),
+    Container(ContainerAction),
+    Quit {
+        reset_first: bool,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormField {
+    /// The knob's name, or `ttl_s` for the time to live.
+    pub name: &'static str,
+    pub value: FieldValue,
+    /// Why it cannot be sent to this target, if it cannot.
+    pub unavailable: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldValue {
+    Number {
+        value: i64,
+        min: i64,
+        max: i64,
+        step: i64,
+    },
+    Flag(bool),
+}
+
+/// The injection panel: every knob with its size, starting from what the service has now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InjectForm {
+    pub fields: Vec<FormField>,
+    pub selected: usize,
+    /// Digits typed into the selected number, not yet committed.
+    pub typing: Option<String>,
+}
+
+impl InjectForm {
+    pub fn new(
+        current: Option<&FailureView>,
+        capabilities: Option<&Capabilities>,
+        ttl_s: Option<u64>,
+    ) -> InjectForm {
+        let now = |knob: &str| current.and_then(|view| view.value(knob)).unwrap_or(0.0);
+        let number = |knob: &str, max: i64, step: i64| FieldValue::Number {
+            value: (now(knob).max(0.0) as i64).min(max),
+            min: 0,
+            max,
+            step,
+        };
+        let mut fields = vec![
+            ("latency_ms", number("latency_ms", 60_000, 100)),
+            ("error_rate", number("error_rate", 100, 5)),
+            ("memory_leak_mb", number("memory_leak_mb", 100, 1)),
+            ("db_slow", FieldValue::Flag(now("db_slow") != 0.0)),
+            ("db_fail", FieldValue::Flag(now("db_fail") != 0.0)),
+        ]
+        .into_iter()
+        .map(|(name, value)| FormField {
+            name,
+            value,
+            unavailable: capabilities.and_then(|c| c.refusal(name)),
+        })
+        .collect::<Vec<_>>();
+        if capabilities.is_some_and(|c| c.ttl) {
+            fields.push(FormField {
+                name: "ttl_s",
+                value: FieldValue::Number {
+                    value: ttl_s.map_or(0, |ttl| i64::try_from(ttl).unwrap_or(i64::MAX)),
+                    min: 0,
+                    max: 86_400,
+                    step: 60,
+                },
+                unavailable: None,
+            });
+        }
+        let selected = fields
+            .iter()
+            .position(|field| field.unavailable.is_none())
+            .unwrap_or(0);
+        InjectForm {
+            fields,
+            selected,
+            typing: None,
+        }
+    }
+
+    pub fn handle(&mut self, key: KeyCode) -> ModalResult {
+        match key {
+            KeyCode::Esc => return ModalResult::Close,
+            KeyCode::Enter => {
+                self.commit_typing();
+                return self.request();
+            }
+            KeyCode::Up | KeyCode::BackTab => self.move_selection(-1),
+            KeyCode::Down | KeyCode::Tab => self.move_selection(1),
+            KeyCode::Left | KeyCode::Char('-') => self.step(-1),
+            KeyCode::Right | KeyCode::Char('+') | KeyCode::Char('=') => self.step(1),
+            KeyCode::Char(' ') => self.toggle(),
+            KeyCode::Char(digit) if digit.is_ascii_digit() => self.type_digit(digit),
+            KeyCode::Backspace => {
+                if let Some(typing) = &mut self.typing {
+                    typing.pop();
+                }
+            }
+            _ => {}
+        }
+        ModalResult::Stay
+    }
+
+    fn move_selection(&mut self, by: isize) {
+        self.commit_typing();
+        let count = self.fields.len() as isize;
+        let mut index = self.selected as isize;
+        // Skip what cannot be sent, so the cursor only rests on usable fields.
+        for _ in 0..count {
+            index = (index + by).rem_euclid(count);
+            if self.fields[index as usize].unavailable.is_none() {
+                break;
+            }
+        }
+        self.selected = index as usize;
+    }
+
+    fn selected_field(&mut self) -> Option<&mut FormField> {
+        self.fields
+            .get_mut(self.selected)
+            .filter(|field| field.unavailable.is_none())
+    }
+
+    fn step(&mut self, direction: i64) {
+        self.commit_typing();
+        if let Some(field) = self.selected_field() {
+            match &mut field.value {
+                FieldValue::Number {
+                    value,
+                    min,
+                    max,
+                    step,
+                } => *value = (*value + direction * *step).clamp(*min, *max),
+                FieldValue::Flag(flag) => *flag = direction > 0,
+            }
+        }
+    }
+
+    fn toggle(&mut self) {
+        if let Some(FormField {
+            value: FieldValue::Flag(flag),
+            ..
+        }) = self.selected_field()
+        {
+            *flag = !*flag;
+        }
+    }
+
+    fn type_digit(&mut self, digit: char) {
+        let is_number = matches!(
+            self.selected_field().map(|field| field.value),
+            Some(FieldValue::Number { .. })
+        );
+        if is_number {
+            let typing = self.typing.get_or_insert_with(String::new);
+            if typing.len() < 6 {
+                typing.push(digit);
+            }
+        }
+    }
+
+    /// Typed digits become the value, clamped to the field's range.
+    fn commit_typing(&mut self) {
+        let Some(typing) = self.typing.take() else {
+            return;
+        };
+        let Ok(typed) = typing.parse::<i64>() else {
+            return;
+        };
+        if let Some(FormField {
+            value: FieldValue::Number {
+                value, min, max, ..
+            },
+            ..
+        }) = self.selected_field()
+        {
+            *value = typed.clamp(*min, *max);
+        }
+    }
+
+    /// Every usable knob with its value: the form sets the whole state, so a knob at 0 clears.
+    fn request(&self) -> ModalResult {
+        let mut knobs = Vec::new();
+        let mut ttl_s = None;
+        for field in self.fields.iter().filter(|f| f.unavailable.is_none()) {
+            let value = match field.value {
+                FieldValue::Number { value, .. } => Value::from(value),
+                FieldValue::Flag(flag) => Value::Bool(flag),
+            };
+            if field.name == "ttl_s" {
+                ttl_s = value.as_u64().filter(|ttl| *ttl > 0);
+            } else {
+                knobs.push((field.name.to_string(), value));
+            }
+        }
+        ModalResult::Inject { knobs, ttl_s }
+    }
+}
+
+impl Modal {
+    pub fn handle(&mut self, key: KeyCode) -> ModalResult {
+        match self {
+            Modal::Inject(form) => form.handle(key),
+            Modal::Containers { selected } => {
+                let count = ContainerAction::ALL.len();
+                match key {
+                    KeyCode::Esc | KeyCode::Char('q') => ModalResult::Close,
+                    KeyCode::Up => {
+                        *selected = (*selected + count - 1) % count;
+                        ModalResult::Stay
+                    }
+                    KeyCode::Down => {
+                        *selected = (*selected + 1) % count;
+                        ModalResult::Stay
+                    }
+                    KeyCode::Enter => ContainerAction::ALL
+                        .get(*selected)
+                        .map_or(ModalResult::Close, |a| ModalResult::Confirm(*a)),
+                    KeyCode::Char(digit @ '1'..='9') => {
+                        let index = digit as usize - '1' as usize;
+                        ContainerAction::ALL
+                            .get(index)
+                            .map_or(ModalResult::Stay, |a| ModalResult::Confirm(*a))
+                    }
+                    _ => ModalResult::Stay,
+                }
+            }
+            // Stopping things is not undone by a stray Enter: only `y` confirms.
+            Modal::Confirm(action) => match key {
+                KeyCode::Char('y') | KeyCode::Char('Y') => ModalResult::Container(*action),
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Enter => {
+                    ModalResult::Close
+                }
+                _ => ModalResult::Stay,
+            },
+            // Resetting is the safe answer, so it is the default.
+            Modal::QuitPrompt => match key {
+                KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
+                    ModalResult::Quit { reset_first: true }
+                }
+                KeyCode::Char('n') | KeyCode::Char('N') => ModalResult::Quit { reset_first: false },
+                KeyCode::Esc => ModalResult::Close,
+                _ => ModalResult::Stay,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sandbox() -> Capabilities {
+        Capabilities {
+            sandbox: true,
+            knobs: crate::fincore::KNOB_NAMES
+                .iter()
+                .map(|k| k.to_string())
+                .collect(),
+            inert: Vec::new(),
+            ttl: true,
+        }
+    }
+
+    fn press(form: &mut InjectForm, keys: &[KeyCode]) -> ModalResult {
+        let mut last = ModalResult::Stay;
+        for key in keys {
+            last = form.handle(*key);
+        }
+        last
+    }
+
+    #[test]
+    fn the_form_starts_from_the_service_state_and_sends_every_knob() {
+        let view = FailureView {
+            knobs: vec![
+                ("latency_ms".to_string(), 300.0),
+                ("db_slow".to_string(), 1.0),
+            ],
+            ..FailureView::default()
+        };
+        let mut form = InjectForm::new(Some(&view), Some(&sandbox()), Some(600));
+        let result = press(&mut form, &[KeyCode::Right, KeyCode::Enter]);
+        let ModalResult::Inject { knobs, ttl_s } = result else {
+            panic!("expected an injection, got {result:?}");
+        };
+        assert_eq!(ttl_s, Some(600));
+        let body: serde_json::Map<String, Value> = knobs.into_iter().collect();
+        assert_eq!(
+            Value::Object(body),
+            serde_json::json!({"latency_ms": 400, "error_rate": 0, "memory_leak_mb": 0,
+                               "db_slow": true, "db_fail": false})
+        );
+    }
+
+    #[test]
+    fn typed_numbers_are_clamped_and_flags_toggle() {
+        let mut form = InjectForm::new(None, Some(&sandbox()), None);
+        // error_rate: type 250, clamped to 100.
+        press(
+            &mut form,
+            &[KeyCode::Down, KeyCode::Char('2'), KeyCode::Char('5')],
+        );
+        press(
+            &mut form,
+            &[KeyCode::Char('0'), KeyCode::Down, KeyCode::Down],
+        );
+        press(&mut form, &[KeyCode::Char(' ')]);
+        let ModalResult::Inject { knobs, ttl_s } = form.handle(KeyCode::Enter) else {
+            panic!("expected an injection");
+        };
+        assert_eq!(ttl_s, None, "a time to live of 0 sends none");
+        assert!(knobs.contains(&("error_rate".to_string(), Value::from(100))));
+        assert!(knobs.contains(&("db_slow".to_string(), Value::Bool(true))));
+    }
+
+    #[test]
+    fn unavailable_knobs_are_skipped_by_the_cursor_and_not_sent() {
+        let workshop = Capabilities::from_workshop(&[
+            "latency_ms".to_string(),
+            "error_rate".to_string(),
+            "memory_leak_mb".to_string(),
+            "db_slow".to_string(),
+            "db_fail".to_string(),
+        ]);
+        let mut form = InjectForm::new(None, Some(&workshop), Some(600));
+        assert!(form.fields.iter().all(|f| f.name != "ttl_s"));
+        press(&mut form, &[KeyCode::Up]);
+        assert_eq!(form.fields[form.selected].name, "db_slow");
+        let ModalResult::Inject { knobs, .. } = form.handle(KeyCode::Enter) else {
+            panic!("expected an injection");
+        };
+        assert!(knobs.iter().all(|(name, _)| name != "db_fail"));
+    }
+
+    #[test]
+    fn quitting_resets_by_default_and_confirmations_need_y() {
+        assert_eq!(
+            Modal::QuitPrompt.handle(KeyCode::Enter),
+            ModalResult::Quit { reset_first: true }
+        );
+        assert_eq!(
+            Modal::QuitPrompt.handle(KeyCode::Char('n')),
+            ModalResult::Quit { reset_first: false }
+        );
+        let mut confirm = Modal::Confirm(ContainerAction::StopDb);
+        assert_eq!(confirm.handle(KeyCode::Enter), ModalResult::Close);
+        assert_eq!(
+            confirm.handle(KeyCode::Char('y')),
+            ModalResult::Container(ContainerAction::StopDb)
+        );
+        let mut menu = Modal::Containers { selected: 0 };
+        assert_eq!(
+            menu.handle(KeyCode::Char('4')),
+            ModalResult::Confirm(ContainerAction::StopDb)
+        );
+    }
+}

@@ -1,0 +1,235 @@
+//! The workshop's failure injections, as one-key presets, and what decides which knobs of a
+//! request a target can take.
+
+use serde_json::{Map, Value};
+
+/// One key, one injection, with the workshop's own values (`../shared/fincore-api.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    Latency,
+    Errors,
+    SlowDb,
+    MemoryLeak,
+    Chaos,
+    DbFailure,
+}
+
+impl Preset {
+    pub const ALL: [Preset; 6] = [
+        Preset::Latency,
+        Preset::Errors,
+        Preset::SlowDb,
+        Preset::MemoryLeak,
+        Preset::Chaos,
+        Preset::DbFailure,
+    ];
+
+    pub fn key(self) -> char {
+        match self {
+            Preset::Latency => 'l',
+            Preset::Errors => 'e',
+            Preset::SlowDb => 'd',
+            Preset::MemoryLeak => 'm',
+            Preset::Chaos => 'x',
+            Preset::DbFailure => 'f',
+        }
+    }
+
+    pub fn from_key(key: char) -> Option<Preset> {
+        Preset::ALL.into_iter().find(|preset| preset.key() == key)
+    }
+
+    /// What it does, for the key bar and the help.
+    pub fn label(self) -> &'static str {
+        match self {
+            Preset::Latency => "latency 2 s",
+            Preset::Errors => "errors 30 %",
+            Preset::SlowDb => "slow DB",
+            Preset::MemoryLeak => "leak 5 MiB/req",
+            Preset::Chaos => "chaos mix",
+            Preset::DbFailure => "DB failure",
+        }
+    }
+
+    /// The knobs and values it sets.
+    pub fn knobs(self) -> &'static [(&'static str, KnobValue)] {
+        match self {
+            Preset::Latency => &[("latency_ms", KnobValue::Number(2000))],
+            Preset::Errors => &[("error_rate", KnobValue::Number(30))],
+            Preset::SlowDb => &[("db_slow", KnobValue::Flag(true))],
+            Preset::MemoryLeak => &[("memory_leak_mb", KnobValue::Number(5))],
+            Preset::Chaos => &[
+                ("latency_ms", KnobValue::Number(800)),
+                ("error_rate", KnobValue::Number(10)),
+                ("db_slow", KnobValue::Flag(true)),
+            ],
+            Preset::DbFailure => &[("db_fail", KnobValue::Flag(true))],
+        }
+    }
+
+    /// The body to send: every knob as `(name, value)`.
+    pub fn body(self) -> Vec<(String, Value)> {
+        self.knobs()
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_json()))
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KnobValue {
+    Number(i64),
+    Flag(bool),
+}
+
+impl KnobValue {
+    pub fn to_json(self) -> Value {
+        match self {
+            KnobValue::Number(number) => Value::from(number),
+            KnobValue::Flag(flag) => Value::Bool(flag),
+        }
+    }
+}
+
+/// What a target can take, learnt from `GET /` and `GET /api/failures`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Capabilities {
+    /// The gameday sandbox (one failure state, validated, with TTLs).
+    pub sandbox: bool,
+    /// Knobs that have an effect on this target.
+    pub knobs: Vec<String>,
+    /// Knobs the target stores but never acts on, with why (the workshop's `db_fail`).
+    pub inert: Vec<(String, &'static str)>,
+    pub ttl: bool,
+}
+
+impl Capabilities {
+    /// The workshop service: the knobs its `current_config` shows; `db_fail` is stored but
+    /// never read there, so sending it would only pretend.
+    pub fn from_workshop(knobs_seen: &[String]) -> Capabilities {
+        let mut capabilities = Capabilities::default();
+        for knob in knobs_seen {
+            if knob == "db_fail" {
+                capabilities.inert.push((
+                    knob.clone(),
+                    "the workshop service stores db_fail but never reads it",
+                ));
+            } else {
+                capabilities.knobs.push(knob.clone());
+            }
+        }
+        capabilities
+    }
+
+    pub fn has(&self, knob: &str) -> bool {
+        self.knobs.iter().any(|k| k == knob)
+    }
+
+    /// Why a knob cannot be sent, or None if it can.
+    pub fn refusal(&self, knob: &str) -> Option<String> {
+        if self.has(knob) {
+            return None;
+        }
+        Some(
+            self.inert
+                .iter()
+                .find(|(name, _)| name == knob)
+                .map_or_else(
+                    || format!("{knob}: this target has no such failure"),
+                    |(_, why)| format!("{knob}: {why}"),
+                ),
+        )
+    }
+}
+
+/// A request split into what will be sent and what cannot be, with the time to live added
+/// where the target takes one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedInjection {
+    pub body: Map<String, Value>,
+    pub skipped: Vec<String>,
+}
+
+pub fn prepare(
+    knobs: &[(String, Value)],
+    capabilities: &Capabilities,
+    ttl_s: Option<u64>,
+) -> PreparedInjection {
+    let mut body = Map::new();
+    let mut skipped = Vec::new();
+    for (name, value) in knobs {
+        match capabilities.refusal(name) {
+            None => {
+                body.insert(name.clone(), value.clone());
+            }
+            Some(why) => skipped.push(why),
+        }
+    }
+    if let (false, true, Some(ttl)) = (body.is_empty(), capabilities.ttl, ttl_s) {
+        body.insert("ttl_s".to_string(), Value::from(ttl));
+    }
+    PreparedInjection { body, skipped }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sandbox() -> Capabilities {
+        Capabilities {
+            sandbox: true,
+            knobs: crate::fincore::KNOB_NAMES
+                .iter()
+                .map(|k| k.to_string())
+                .collect(),
+            inert: Vec::new(),
+            ttl: true,
+        }
+    }
+
+    #[test]
+    fn keys_map_to_the_workshop_values() {
+        assert_eq!(Preset::from_key('l'), Some(Preset::Latency));
+        assert_eq!(Preset::from_key('q'), None);
+        let chaos = Value::Object(prepare(&Preset::Chaos.body(), &sandbox(), None).body);
+        assert_eq!(
+            chaos,
+            serde_json::json!({"latency_ms": 800, "error_rate": 10, "db_slow": true})
+        );
+        for preset in Preset::ALL {
+            assert_eq!(Preset::from_key(preset.key()), Some(preset));
+        }
+    }
+
+    #[test]
+    fn the_time_to_live_goes_only_where_the_target_takes_it() {
+        let with_ttl = prepare(&Preset::Latency.body(), &sandbox(), Some(600));
+        assert_eq!(with_ttl.body["ttl_s"], 600);
+        let workshop = Capabilities::from_workshop(&[
+            "latency_ms".to_string(),
+            "error_rate".to_string(),
+            "db_slow".to_string(),
+            "db_fail".to_string(),
+        ]);
+        let without = prepare(&Preset::Latency.body(), &workshop, Some(600));
+        assert!(!without.body.contains_key("ttl_s"));
+    }
+
+    #[test]
+    fn knobs_the_target_lacks_are_skipped_with_a_reason() {
+        let workshop = Capabilities::from_workshop(&[
+            "latency_ms".to_string(),
+            "error_rate".to_string(),
+            "db_fail".to_string(),
+        ]);
+        let chaos = prepare(&Preset::Chaos.body(), &workshop, None);
+        assert_eq!(chaos.body.len(), 2);
+        assert_eq!(chaos.skipped, ["db_slow: this target has no such failure"]);
+        let db_fail = prepare(&Preset::DbFailure.body(), &workshop, Some(60));
+        assert!(db_fail.body.is_empty(), "nothing to send, not even a TTL");
+        assert_eq!(
+            db_fail.skipped,
+            ["db_fail: the workshop service stores db_fail but never reads it"]
+        );
+    }
+}
