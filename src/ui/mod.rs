@@ -291,7 +291,8 @@ fn render_help(frame: &mut Frame, view: &View, area: Rect) {
     if view.state.read_only {
         rows.push(("", text.help_read_only));
     } else {
-        rows.push(("l e d m x f", text.help_presets));
+        rows.push(("l e d", text.help_presets));
+        rows.push(("m x f", text.help_presets_more));
         rows.push(("r", text.help_reset));
         rows.push(("i", text.help_inject_panel));
         rows.push(("s", text.help_containers));
@@ -314,7 +315,7 @@ fn render_help(frame: &mut Frame, view: &View, area: Rect) {
         view.theme.muted_style(),
     ));
     let width = 100.min(area.width.saturating_sub(4));
-    let height = (lines.len() as u16 + 4).min(area.height.saturating_sub(2));
+    let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
     let rect = Rect::new(
         area.x + (area.width - width) / 2,
         area.y + (area.height - height) / 2,
