@@ -574,11 +574,12 @@ fn parse_engine_time(text: &str) -> Option<i64> {
 }
 
 /// Restarts seen over time, summed over every replica. podman resets a container's
-/// `RestartCount` on a manual restart, so the count is followed per container and the total
-/// only grows: what a participant wants to see is "how often did it die".
+/// `RestartCount` on a manual restart, and a manual restart or a start after a stop does not
+/// count there at all, so each container's count and start time are followed and the total
+/// only grows: what a participant wants to see is "how often did it come back".
 #[derive(Debug, Default)]
 pub struct RestartTally {
-    last: std::collections::HashMap<String, u64>,
+    last: std::collections::HashMap<String, (u64, Option<String>)>,
     total: u64,
 }
 
@@ -586,10 +587,20 @@ impl RestartTally {
     pub fn observe(&mut self, snapshots: &[ContainerSnapshot]) -> u64 {
         for snapshot in snapshots {
             let count = snapshot.restart_count;
-            let added = match self.last.insert(snapshot.id.clone(), count) {
-                Some(last) if count >= last => count - last,
-                // First sight (restarts before we watched), or reset to zero and counting again.
-                Some(_) | None => count,
+            let started = snapshot.started_at.clone();
+            let added = match self
+                .last
+                .insert(snapshot.id.clone(), (count, started.clone()))
+            {
+                Some((last, last_started)) => {
+                    // Reset to zero and counting again: what it counts now is new.
+                    let by_count = if count >= last { count - last } else { count };
+                    let started_again =
+                        started.is_some() && last_started.is_some() && started != last_started;
+                    by_count.max(u64::from(started_again))
+                }
+                // First sight: restarts before we watched.
+                None => count,
             };
             self.total += added;
         }
@@ -598,18 +609,22 @@ impl RestartTally {
 }
 
 /// Each container's last state, to say when one changes: "fincore-app exited (137, killed
-/// for memory)", "fincore-app running (restart 2)". The first sight of a container is not a
-/// change.
+/// for memory)", "fincore-app running (restart 2)", "fincore-app restarted". The first sight
+/// of a container is not a change.
 #[derive(Debug, Default)]
 pub struct ContainerStates {
-    last: std::collections::HashMap<String, (String, u64)>,
+    last: std::collections::HashMap<String, (String, u64, Option<String>)>,
 }
 
 impl ContainerStates {
     pub fn observe(&mut self, snapshots: &[ContainerSnapshot]) -> Vec<String> {
         let mut changes = Vec::new();
         for snapshot in snapshots {
-            let now = (snapshot.state.clone(), snapshot.restart_count);
+            let now = (
+                snapshot.state.clone(),
+                snapshot.restart_count,
+                snapshot.started_at.clone(),
+            );
             let before = self.last.insert(snapshot.id.clone(), now.clone());
             let Some(before) = before else { continue };
             if before == now {
@@ -625,6 +640,8 @@ impl ContainerStates {
                 }
             } else if now.1 > before.1 {
                 text.push_str(&format!(" again (restart {})", now.1));
+            } else if before.0 == "running" && now.2 != before.2 {
+                text = format!("container {} restarted", snapshot.name);
             }
             changes.push(text);
         }
@@ -681,6 +698,27 @@ mod tests {
         // A manual restart under podman sets the count back to 0.
         assert_eq!(tally.observe(&[snapshot("a", 0), snapshot("b", 1)]), 3);
         assert_eq!(tally.observe(&[snapshot("a", 1), snapshot("b", 1)]), 4);
+    }
+
+    #[test]
+    fn a_new_start_time_counts_once_even_when_the_engine_does_not_count_it() {
+        let started = |at: &str, count| ContainerSnapshot {
+            started_at: Some(at.to_string()),
+            ..snapshot("a", count)
+        };
+        let mut tally = RestartTally::default();
+        let mut states = ContainerStates::default();
+        assert_eq!(tally.observe(&[started("t1", 0)]), 0);
+        assert!(states.observe(&[started("t1", 0)]).is_empty());
+        // A manual restart: a new start time, the engine's count unchanged.
+        assert_eq!(tally.observe(&[started("t2", 0)]), 1);
+        assert_eq!(
+            states.observe(&[started("t2", 0)]),
+            ["container a restarted"]
+        );
+        // A restart by the policy moves both: still one restart.
+        assert_eq!(tally.observe(&[started("t3", 1)]), 2);
+        assert_eq!(tally.observe(&[started("t3", 1)]), 2);
     }
     use super::*;
 
