@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the test services if they are missing (Debian packages: Prometheus, PostgreSQL,
-# podman with runc and busybox-static for the Docker API,
-# tmux, curl), then runs every check and test: format, clippy, unit and integration tests.
+# podman with runc and busybox-static for the Docker API, tmux, curl, python3-venv; and, from
+# PyPI, Flask and gunicorn for the workshop-shaped FinCore in scripts/bench/), then runs every
+# check and test: format, clippy, unit and integration tests.
 # Integration tests start their own private servers on free loopback ports and stop them by PID.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,12 +15,25 @@ command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v podman >/dev/null 2>&1 || missing+=(podman)
 command -v runc >/dev/null 2>&1 || [ -x /usr/sbin/runc ] || missing+=(runc)
 dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+python3 -m venv --help >/dev/null 2>&1 && python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
 if ((${#missing[@]})); then
   echo "test.sh: installing ${missing[*]}" >&2
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The workshop-shaped service (gunicorn, 2 workers, per-worker failure state) that the
+# dashboard is tested against; tests find it at target/bench-venv, as the benchmark does.
+venv=target/bench-venv
+requirements=scripts/bench/requirements.txt
+want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+if [ ! -x "$venv/bin/gunicorn" ] || [ "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
+  echo "test.sh: creating the Python venv in $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+  echo "$want" >"$venv/.requirements.sha256"
 fi
 
 cargo fmt --all -- --check

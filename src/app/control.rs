@@ -18,7 +18,7 @@ use crate::sources::{Update, UpdateSender};
 
 /// Reads of the failure state after a change on the workshop service, whose workers each keep
 /// their own state: a few reads show whether they disagree.
-const WORKSHOP_READS: usize = 5;
+const WORKSHOP_READS: usize = 8;
 const READ_PAUSE: Duration = Duration::from_millis(40);
 /// How often to retry learning what the target can take while it is unreachable.
 const DISCOVERY_RETRY: Duration = Duration::from_secs(3);
@@ -243,7 +243,12 @@ impl Controls {
             if read > 0 {
                 tokio::time::sleep(READ_PAUSE).await;
             }
-            match self.client.failures().await {
+            let view = if capabilities.sandbox {
+                self.client.failures().await
+            } else {
+                self.client.failures_on_new_connection().await
+            };
+            match view {
                 Ok(view) => {
                     if shows(&view, expected) {
                         agreeing += 1;

@@ -133,6 +133,9 @@ pub struct Health {
 pub struct FincoreClient {
     base: String,
     http: reqwest::Client,
+    /// Never reuses a connection: gunicorn keeps a kept-alive connection on one worker, so
+    /// only new connections sample every worker's failure state.
+    fresh: reqwest::Client,
 }
 
 impl FincoreClient {
@@ -142,9 +145,16 @@ impl FincoreClient {
             .user_agent(concat!("gameday/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|err| format!("cannot build an HTTP client: {err}"))?;
+        let fresh = reqwest::Client::builder()
+            .timeout(REQUEST_TIMEOUT)
+            .pool_max_idle_per_host(0)
+            .user_agent(concat!("gameday/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|err| format!("cannot build an HTTP client: {err}"))?;
         Ok(FincoreClient {
             base: base.trim_end_matches('/').to_string(),
             http,
+            fresh,
         })
     }
 
@@ -217,6 +227,23 @@ impl FincoreClient {
 
     pub async fn failures(&self) -> Result<FailureView, String> {
         let (status, body) = self.get_json("/api/failures").await?;
+        if status != 200 {
+            return Err(format!("GET /api/failures answered {status}"));
+        }
+        FailureView::from_json(&body)
+    }
+
+    /// `GET /api/failures` on a new connection, so that on a service with several worker
+    /// processes each read may reach another one.
+    pub async fn failures_on_new_connection(&self) -> Result<FailureView, String> {
+        let url = format!("{}/api/failures", self.base);
+        let (status, text) = send_for_text(self.fresh.get(url)).await?;
+        let body: Value = serde_json::from_str(&text).map_err(|_| {
+            format!(
+                "GET /api/failures answered {status} with something that is not JSON: {}",
+                snippet(&text)
+            )
+        })?;
         if status != 200 {
             return Err(format!("GET /api/failures answered {status}"));
         }

@@ -5,6 +5,7 @@
 
 pub mod podman;
 pub mod tmux;
+pub mod workshop;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;

@@ -1,0 +1,82 @@
+//! The workshop-shaped FinCore (`scripts/bench/flask_fincore.py`: Flask under gunicorn with 2
+//! workers × 4 threads, each worker with its own failure state) on PostgreSQL, from the venv
+//! that `scripts/test.sh` creates in `target/bench-venv`. Stopped by PID on drop.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{Postgres, free_port, stop_child};
+
+pub struct Workshop {
+    child: Child,
+    pub url: String,
+    _postgres: Postgres,
+}
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+impl Workshop {
+    pub fn start() -> Workshop {
+        let gunicorn = repo_root().join("target/bench-venv/bin/gunicorn");
+        assert!(
+            gunicorn.exists(),
+            "no {}: run scripts/test.sh, which creates the venv",
+            gunicorn.display()
+        );
+        let postgres = Postgres::start();
+        let database = postgres.create_database("fincore_workshop");
+        let port = free_port();
+        let child = Command::new(&gunicorn)
+            .args(["-w", "2", "--threads", "4", "-k", "gthread"])
+            .args(["-b", &format!("127.0.0.1:{port}"), "flask_fincore:app"])
+            .current_dir(repo_root().join("scripts/bench"))
+            .env(
+                "FINCORE_DB_URL",
+                database.replace("postgres://", "postgresql://"),
+            )
+            .env_remove("PROMETHEUS_MULTIPROC_DIR")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gunicorn starts");
+        let mut workshop = Workshop {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            _postgres: postgres,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !answers(&format!("{}/health", workshop.url)) {
+            if let Ok(Some(status)) = workshop.child.try_wait() {
+                panic!("gunicorn exited: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the workshop service did not answer"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        workshop
+    }
+}
+
+fn answers(url: &str) -> bool {
+    Command::new("curl")
+        .args(["-sf", "-o", "/dev/null", "--max-time", "2", url])
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+impl Drop for Workshop {
+    fn drop(&mut self) {
+        stop_child(&mut self.child);
+    }
+}
+
+/// Whether the file exists, for tests that explain what is missing.
+pub fn venv_exists() -> bool {
+    Path::new(&repo_root().join("target/bench-venv/bin/gunicorn")).exists()
+}
