@@ -510,15 +510,11 @@ impl Checker<'_> {
             ("respond", &lists.respond),
             ("recover", &lists.recover),
         ];
-        let checklist_span = self.key_span("checklist");
         steps.map(|(step, items)| {
             if items.is_empty() {
                 let message = format!("no items for `{step}`; expected at least one per phase");
-                self.error(
-                    checklist_span.clone(),
-                    &format!("checklist.{step}"),
-                    message,
-                );
+                let span = self.key_span(&["checklist", step]);
+                self.error(span, &format!("checklist.{step}"), message);
             }
             let mut checked = Vec::new();
             for (index, item) in items.iter().enumerate() {
@@ -576,17 +572,25 @@ impl Checker<'_> {
         }
     }
 
-    /// Where a top-level key is written, for problems about a table as a whole.
-    fn key_span(&self, key: &str) -> Range<usize> {
-        DeTable::parse(self.text)
-            .ok()
-            .and_then(|root| {
-                root.get_ref()
-                    .iter()
-                    .find(|(name, _)| name.get_ref() == key)
-                    .map(|(name, _)| name.span())
-            })
-            .unwrap_or(0..0)
+    /// Where the key at `path` is written (or the nearest table above it that is), for
+    /// problems about a value as a whole.
+    fn key_span(&self, path: &[&str]) -> Range<usize> {
+        let Ok(root) = DeTable::parse(self.text) else {
+            return 0..0;
+        };
+        let mut table = root.get_ref();
+        let mut span = 0..0;
+        for key in path {
+            let Some((name, value)) = table.iter().find(|(name, _)| name.get_ref() == key) else {
+                break;
+            };
+            span = name.span();
+            match value.get_ref() {
+                DeValue::Table(inner) => table = inner,
+                _ => break,
+            }
+        }
+        span
     }
 }
 
@@ -685,7 +689,7 @@ fn type_words(text: &str) -> String {
         "f64" | "f32" | "floating" => "a number".to_string(),
         "i64" | "i32" | "u64" | "u32" | "integer" => "an integer".to_string(),
         "string" => "a string".to_string(),
-        "boolean" | "bool" => "a boolean (true or false)".to_string(),
+        "boolean" | "bool" => "a boolean".to_string(),
         "sequence" | "array" => "an array".to_string(),
         "map" | "struct" | "table" => "a table".to_string(),
         _ => text.to_string(),
