@@ -69,7 +69,7 @@ impl CaseLibrary {
         };
         let mut reports = match user_case_files(&dir) {
             Ok(paths) => check_files(&paths),
-            Err(problem) => vec![problem],
+            Err(error) => vec![unreadable(&display_path(&dir), &error)],
         };
         mark_duplicate_ids(&mut reports);
         for report in &reports {
@@ -143,11 +143,11 @@ pub fn check_files(paths: &[PathBuf]) -> Vec<CaseReport> {
 }
 
 /// `*.toml` in `dir`, by name; a missing folder has none.
-pub fn user_case_files(dir: &Path) -> Result<Vec<PathBuf>, CaseReport> {
+fn user_case_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(error) if error.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(error) => return Err(unreadable(&display_path(dir), &error.to_string())),
+        Err(error) => return Err(error.to_string()),
     };
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))

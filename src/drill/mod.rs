@@ -15,6 +15,11 @@ mod recovery;
 pub mod state;
 pub mod validate;
 
+#[cfg(test)]
+mod machine_tests;
+#[cfg(test)]
+mod validate_tests;
+
 pub use case::{Case, Step, TargetCapabilities, Text};
 pub use figures::Figures;
 pub use library::CaseLibrary;

@@ -165,3 +165,132 @@ pub fn latest_unfinished(data_dir: &Path) -> Result<Option<(PathBuf, SessionReco
     }
     Ok(latest)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drill::case::Case;
+    use crate::drill::machine::{ActionKind, DrillOptions};
+    use crate::signals::{Sample, Signal};
+
+    fn latency_case() -> Case {
+        CaseLibrary::shipped()
+            .get("latency")
+            .expect("latency")
+            .clone()
+    }
+
+    /// A latency drill started at `start`, injected and detected.
+    fn machine_at(start: f64) -> PhaseMachine {
+        let (mut machine, _) = PhaseMachine::start(latency_case(), DrillOptions::default(), start);
+        for second in 0..60 {
+            let at = start + f64::from(second);
+            machine.sample(Signal::LatencyP95, Sample { at, value: 0.1 });
+        }
+        machine.tick(start + 60.0);
+        machine.injected(start + 61.0);
+        machine.sample(
+            Signal::LatencyP95,
+            Sample {
+                at: start + 62.0,
+                value: 2.2,
+            },
+        );
+        machine.declare_detection(start + 70.0, Some(Signal::LatencyP95), None);
+        machine
+    }
+
+    #[test]
+    fn a_record_round_trips_through_its_file() {
+        let data = tempfile::tempdir().expect("data folder");
+        let machine = machine_at(1_795_000_000.0);
+        let record = SessionRecord::from_machine(&machine, "embedded sandbox");
+        assert_eq!(record.outcome, Outcome::InProgress);
+        assert_eq!(record.schema_version, SCHEMA_VERSION);
+        assert_eq!(record.tool_version, env!("CARGO_PKG_VERSION"));
+        let path = write_record(data.path(), &record).expect("written");
+        assert_eq!(
+            path.file_name().and_then(|name| name.to_str()),
+            Some("20261118T110640Z-latency.json")
+        );
+        assert!(record.file_name().ends_with("-latency.json"));
+        assert!(
+            record.file_name().starts_with("2026"),
+            "{}",
+            record.file_name()
+        );
+        let read = read_record(&path).expect("read back");
+        assert_eq!(read, record);
+        let json: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).expect("text")).expect("json");
+        assert_eq!(json["schema_version"], 1);
+        assert_eq!(json["outcome"], "in-progress");
+        assert_eq!(json["drill"]["phase"], "respond");
+        assert_eq!(json["drill"]["signals"][0]["signal"], "latency_p95");
+        assert_eq!(json["figures"]["time_to_detect"], 9.0);
+    }
+
+    #[test]
+    fn an_interrupted_write_leaves_the_previous_complete_record() {
+        let data = tempfile::tempdir().expect("data folder");
+        let mut machine = machine_at(1_795_000_000.0);
+        let first = SessionRecord::from_machine(&machine, "embedded sandbox");
+        let path = write_record(data.path(), &first).expect("written");
+        // A crash between creating the temporary file and the rename leaves this behind.
+        machine.action(1_795_000_075.0, ActionKind::FailureReset);
+        let newer = SessionRecord::from_machine(&machine, "embedded sandbox");
+        let json = serde_json::to_string(&newer).expect("json");
+        let partial = sessions_dir(data.path()).join(".20261122T000000Z-latency.json.abc.tmp");
+        fs::write(&partial, &json[..json.len() / 2]).expect("partial write");
+        // And a stray file that is not a record at all.
+        fs::write(sessions_dir(data.path()).join("notes.json"), "{").expect("stray");
+
+        assert_eq!(read_record(&path).expect("still complete"), first);
+        let (found, record) = latest_unfinished(data.path())
+            .expect("readable")
+            .expect("one unfinished");
+        assert_eq!(found, path);
+        assert_eq!(record, first);
+    }
+
+    #[test]
+    fn the_latest_unfinished_record_is_found_and_resumed() {
+        let data = tempfile::tempdir().expect("data folder");
+        assert!(
+            latest_unfinished(data.path())
+                .expect("no folder is fine")
+                .is_none()
+        );
+        let older = machine_at(1_795_000_000.0);
+        write_record(data.path(), &SessionRecord::from_machine(&older, "t")).expect("written");
+        let newer = machine_at(1_795_001_000.0);
+        write_record(data.path(), &SessionRecord::from_machine(&newer, "t")).expect("written");
+        let mut finished = machine_at(1_795_002_000.0);
+        finished.abandon(1_795_002_100.0, "done");
+        let finished_record = SessionRecord::from_machine(&finished, "t");
+        assert_eq!(finished_record.outcome, Outcome::Abandoned);
+        write_record(data.path(), &finished_record).expect("written");
+
+        let (_, record) = latest_unfinished(data.path()).expect("ok").expect("found");
+        assert_eq!(record.started_at, 1_795_001_000.0);
+        let mut resumed = record.resume(&CaseLibrary::shipped()).expect("resumes");
+        assert_eq!(resumed.phase(), Phase::Respond);
+        assert_eq!(resumed.state(), newer.state());
+        resumed.action(1_795_001_080.0, ActionKind::FailureReset);
+        assert_eq!(resumed.phase(), Phase::Recover);
+        assert!(
+            record.resume(&CaseLibrary::default()).is_err(),
+            "unknown case"
+        );
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let data = tempfile::tempdir().expect("data folder");
+        let mut record = SessionRecord::from_machine(&machine_at(1_795_000_000.0), "t");
+        record.schema_version = SCHEMA_VERSION + 1;
+        let path = write_record(data.path(), &record).expect("written");
+        let error = read_record(&path).expect_err("newer");
+        assert!(error.contains("newer than this gameday's"), "{error}");
+    }
+}
