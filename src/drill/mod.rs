@@ -13,6 +13,7 @@ pub mod machine;
 pub mod record;
 mod recovery;
 pub mod state;
+mod toml_place;
 pub mod validate;
 
 #[cfg(test)]
