@@ -82,7 +82,7 @@ fn reword_serde_message(message: &str) -> String {
 }
 
 /// The known key within two edits of `key`, for a "did you mean" hint.
-fn closest_key<'a>(key: &str, known_keys: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn closest_key<'a>(key: &str, known_keys: &[&'a str]) -> Option<&'a str> {
     known_keys
         .iter()
         .map(|known| (edit_distance(key, known), *known))

@@ -1,11 +1,367 @@
 //! `gameday cases`: list, show and validate drill cases.
 
-use clap::Args;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+
+use super::case::{Case, ContainerWhen, Step};
+use super::library::{CaseLibrary, check_files, shipped_reports};
+use super::validate::{CaseReport, ProblemSeverity};
+use crate::config::{self, Lang, SettingsOverrides};
+use crate::theme::Themes;
+use crate::units::HumanDuration;
 
 /// Flags of `gameday cases`.
 #[derive(Debug, Args)]
-pub struct CasesArgs {}
+pub struct CasesArgs {
+    #[command(subcommand)]
+    pub command: CasesCommand,
+    /// Language of titles and texts (default: config file, GAMEDAY_LANG, then the locale).
+    #[arg(long, global = true, value_name = "en|ru")]
+    pub lang: Option<String>,
+}
 
-pub fn run(_args: CasesArgs) -> Result<(), String> {
-    Err("gameday cases is not built yet".to_string())
+#[derive(Debug, Subcommand)]
+pub enum CasesCommand {
+    /// Every case: id, difficulty and title.
+    List,
+    /// One case in full.
+    Show {
+        /// The case's id, as `gameday cases list` shows it.
+        id: String,
+    },
+    /// Check case files; with none, the shipped cases and yours in <config dir>/cases/.
+    Validate {
+        /// Case files to check.
+        files: Vec<PathBuf>,
+    },
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// The folder beside the config file in use, which holds the user's `cases/`.
+fn config_dir() -> Option<PathBuf> {
+    config::config_file_in_use(config::default_config_file().as_deref(), &env_var)
+        .and_then(|file| file.parent().map(Path::to_path_buf))
+}
+
+/// The language as the dashboard resolves it: flag, variable, config file, locale.
+fn resolve_lang(flag: Option<String>, config_dir: Option<&Path>) -> Result<Lang, String> {
+    let themes = Themes::load(config_dir)?;
+    let overrides = SettingsOverrides {
+        lang: flag,
+        ..SettingsOverrides::default()
+    };
+    config::load(
+        config::default_config_file().as_deref(),
+        &env_var,
+        &overrides,
+        &themes.names(),
+    )
+    .map(|settings| settings.lang)
+    .map_err(|error| error.to_string())
+}
+
+pub fn run(args: CasesArgs) -> Result<(), String> {
+    let config_dir = config_dir();
+    let lang = resolve_lang(args.lang, config_dir.as_deref())?;
+    match args.command {
+        CasesCommand::List => {
+            let library = load_reporting(config_dir.as_deref())?;
+            print!("{}", list_text(&library, lang));
+            Ok(())
+        }
+        CasesCommand::Show { id } => {
+            let library = load_reporting(config_dir.as_deref())?;
+            let case = library.get(&id).ok_or_else(|| {
+                format!(
+                    "no case `{id}`; expected one of {}",
+                    library.ids().join(", ")
+                )
+            })?;
+            print!("{}", show_text(case, lang));
+            Ok(())
+        }
+        CasesCommand::Validate { files } => {
+            let reports = if files.is_empty() {
+                let mut reports = shipped_reports();
+                let (_, user) = CaseLibrary::load(config_dir.as_deref());
+                reports.extend(user);
+                reports
+            } else {
+                check_files(&files)
+            };
+            validate_reports(&reports)
+        }
+    }
+}
+
+/// The library; a broken user file is reported and makes the command fail, so a typo is
+/// never silently skipped.
+fn load_reporting(config_dir: Option<&Path>) -> Result<CaseLibrary, String> {
+    let (library, reports) = CaseLibrary::load(config_dir);
+    let mut invalid = 0;
+    for report in &reports {
+        for problem in &report.problems {
+            eprintln!("{problem}");
+        }
+        invalid += usize::from(report.case.is_none());
+    }
+    match invalid {
+        0 => Ok(library),
+        n => Err(format!(
+            "{n} of your case files are invalid; run `gameday cases validate`"
+        )),
+    }
+}
+
+fn validate_reports(reports: &[CaseReport]) -> Result<(), String> {
+    let mut invalid = 0;
+    for report in reports {
+        for problem in &report.problems {
+            eprintln!("{problem}");
+        }
+        match &report.case {
+            Some(case) => println!("ok {}: {}", report.file, summary(case)),
+            None => {
+                invalid += 1;
+                let errors = report.errors().count();
+                println!("invalid {}: {errors} error(s)", report.file);
+            }
+        }
+    }
+    let warnings = reports
+        .iter()
+        .flat_map(|report| &report.problems)
+        .filter(|problem| problem.severity == ProblemSeverity::Warning)
+        .count();
+    if invalid > 0 {
+        return Err(format!(
+            "{invalid} of {} case files are invalid",
+            reports.len()
+        ));
+    }
+    println!(
+        "{} case file(s) valid, {warnings} warning(s)",
+        reports.len()
+    );
+    Ok(())
+}
+
+fn summary(case: &Case) -> String {
+    let items: usize = case.checklist.iter().map(Vec::len).sum();
+    format!(
+        "{} ({}), {} signal(s), {} alert(s), {items} checklist item(s), {} hint(s)",
+        case.id,
+        case.difficulty.name(),
+        case.signals.len(),
+        case.alerts.len(),
+        case.hints.len()
+    )
+}
+
+pub fn list_text(library: &CaseLibrary, lang: Lang) -> String {
+    let (id, difficulty, title) = match lang {
+        Lang::En => ("ID", "DIFFICULTY", "TITLE"),
+        Lang::Ru => ("ID", "СЛОЖНОСТЬ", "НАЗВАНИЕ"),
+    };
+    let mut out = format!("{id:<17} {difficulty:<11} {title}\n");
+    for case in library.cases() {
+        let own = if case.source.starts_with("cases/") {
+            String::new()
+        } else {
+            format!("  ({})", case.source)
+        };
+        let _ = writeln!(
+            out,
+            "{:<17} {:<11} {}{own}",
+            case.id,
+            case.difficulty.label(lang),
+            case.title.get(lang)
+        );
+    }
+    out
+}
+
+struct Labels {
+    difficulty: &'static str,
+    source: &'static str,
+    requires: &'static str,
+    baseline: &'static str,
+    briefing: &'static str,
+    injection: &'static str,
+    instead: &'static str,
+    load: &'static str,
+    signals: &'static str,
+    alerts: &'static str,
+    checklist: &'static str,
+    hints: &'static str,
+    recovery: &'static str,
+    recovery_line: &'static str,
+    tolerance: &'static str,
+    hold: &'static str,
+    failures_cleared: &'static str,
+    debrief: &'static str,
+    diagnosis: &'static str,
+    steps: [&'static str; 5],
+}
+
+const EN: Labels = Labels {
+    difficulty: "difficulty",
+    source: "file",
+    requires: "requires",
+    baseline: "baseline",
+    briefing: "Briefing",
+    injection: "Injection",
+    instead: "instead, on a target without the sandbox",
+    load: "Load",
+    signals: "Signals",
+    alerts: "Expected alerts",
+    checklist: "Checklist",
+    hints: "Hints",
+    recovery: "Recovery",
+    recovery_line: "back within their baseline band",
+    tolerance: "tolerance",
+    hold: "hold",
+    failures_cleared: "failures read back as cleared",
+    debrief: "Debrief",
+    diagnosis: "Diagnosis (blind mode)",
+    steps: ["Baseline", "Inject", "Detect", "Respond", "Recover"],
+};
+
+const RU: Labels = Labels {
+    difficulty: "сложность",
+    source: "файл",
+    requires: "нужно",
+    baseline: "базовая линия",
+    briefing: "Вводная",
+    injection: "Отказ",
+    instead: "вместо этого, если цель — не песочница",
+    load: "Нагрузка",
+    signals: "Сигналы",
+    alerts: "Ожидаемые алерты",
+    checklist: "Чек-лист",
+    hints: "Подсказки",
+    recovery: "Восстановление",
+    recovery_line: "в пределах своей базовой полосы",
+    tolerance: "допуск",
+    hold: "удержание",
+    failures_cleared: "отказы сброшены (по чтению состояния)",
+    debrief: "Разбор",
+    diagnosis: "Диагноз (слепой режим)",
+    steps: [
+        "Базовая линия",
+        "Внесение",
+        "Обнаружение",
+        "Реакция",
+        "Восстановление",
+    ],
+};
+
+pub fn show_text(case: &Case, lang: Lang) -> String {
+    let l = match lang {
+        Lang::En => &EN,
+        Lang::Ru => &RU,
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "{} — {}", case.id, case.title.get(lang));
+    let _ = writeln!(
+        out,
+        "{}: {}   {}: {}   {}: {}",
+        l.difficulty,
+        case.difficulty.label(lang),
+        l.baseline,
+        HumanDuration(case.baseline),
+        l.source,
+        case.source
+    );
+    if !case.requires.is_empty() {
+        let names: Vec<&str> = case.requires.iter().map(|r| r.name()).collect();
+        let _ = writeln!(out, "{}: {}", l.requires, names.join(", "));
+    }
+    let _ = writeln!(out, "\n{}\n{}", l.briefing, indent(case.briefing.get(lang)));
+    let _ = writeln!(out, "\n{}", l.injection);
+    if let Some(failures) = &case.injection.failures {
+        let _ = writeln!(out, "  POST /api/failures {}", failures.to_json());
+    }
+    if let Some(container) = &case.injection.container {
+        let when = match container.when {
+            ContainerWhen::Always => String::new(),
+            ContainerWhen::NoSandbox => format!(" ({})", l.instead),
+        };
+        let _ = writeln!(
+            out,
+            "  container {} {}{when}",
+            container.verb.name(),
+            container.target.name()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n{}\n  {}, {} req/s, {}",
+        l.load, case.load.profile, case.load.rate, case.load.mix_text
+    );
+    let _ = writeln!(out, "\n{}", l.signals);
+    for watched in &case.signals {
+        let promql = watched
+            .promql
+            .as_ref()
+            .map(|q| format!("   PromQL: {q}"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  {}{promql}", watched.condition);
+    }
+    if !case.alerts.is_empty() {
+        let _ = writeln!(out, "\n{}\n  {}", l.alerts, case.alerts.join(", "));
+    }
+    let _ = writeln!(out, "\n{}", l.checklist);
+    for step in Step::ALL {
+        let _ = writeln!(out, "  {}", l.steps[step.index()]);
+        for item in case.checklist_for(step) {
+            let auto = item
+                .verify
+                .map(|condition| format!("   [auto: {condition}]"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "    [ ] {}{auto}", item.text.get(lang));
+        }
+    }
+    if !case.hints.is_empty() {
+        let _ = writeln!(out, "\n{}", l.hints);
+        for (index, hint) in case.hints.iter().enumerate() {
+            let _ = writeln!(out, "  {}. {}", index + 1, hint.get(lang));
+        }
+    }
+    let recovery = &case.recovery;
+    let names: Vec<&str> = recovery.signals.iter().map(|s| s.name()).collect();
+    let _ = writeln!(
+        out,
+        "\n{}\n  {} {}; {} {:.0}%, {} {}",
+        l.recovery,
+        names.join(", "),
+        l.recovery_line,
+        l.tolerance,
+        recovery.tolerance * 100.0,
+        l.hold,
+        HumanDuration(recovery.hold)
+    );
+    if recovery.failures_cleared {
+        let _ = writeln!(out, "  {}", l.failures_cleared);
+    }
+    if !case.debrief.is_empty() {
+        let _ = writeln!(out, "\n{}", l.debrief);
+        for question in &case.debrief {
+            let _ = writeln!(out, "  - {}", question.get(lang));
+        }
+    }
+    let _ = writeln!(out, "\n{}\n  {}", l.diagnosis, case.diagnosis.get(lang));
+    out
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|line| format!("  {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -1,0 +1,394 @@
+//! A drill case once validated: plain typed data that the phase machine, `gameday cases` and the
+//! dashboard read. Parsing and checking live in `case_file` and `validate`.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::alerts::Comparison;
+use crate::config::Lang;
+use crate::load::Mix;
+use crate::signals::Signal;
+
+/// A text in both interface languages; a case must give both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text {
+    pub en: String,
+    pub ru: String,
+}
+
+impl Text {
+    pub fn get(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::En => &self.en,
+            Lang::Ru => &self.ru,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Difficulty {
+    Easy,
+    Medium,
+    Hard,
+}
+
+impl Difficulty {
+    pub fn name(self) -> &'static str {
+        match self {
+            Difficulty::Easy => "easy",
+            Difficulty::Medium => "medium",
+            Difficulty::Hard => "hard",
+        }
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Difficulty::Easy, Lang::En) => "easy",
+            (Difficulty::Medium, Lang::En) => "medium",
+            (Difficulty::Hard, Lang::En) => "hard",
+            (Difficulty::Easy, Lang::Ru) => "просто",
+            (Difficulty::Medium, Lang::Ru) => "средне",
+            (Difficulty::Hard, Lang::Ru) => "сложно",
+        }
+    }
+}
+
+/// What a target must offer for a case to run on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Requirement {
+    /// gameday's own sandbox: `db_fail` and `ttl_s` work only there.
+    Sandbox,
+    /// A Docker (or podman) engine, for container actions.
+    Docker,
+    /// A Prometheus, for signals given only by PromQL and for its alerts.
+    Prometheus,
+}
+
+impl Requirement {
+    pub fn name(self) -> &'static str {
+        match self {
+            Requirement::Sandbox => "sandbox",
+            Requirement::Docker => "docker",
+            Requirement::Prometheus => "prometheus",
+        }
+    }
+}
+
+/// The body of `POST /api/failures`, with only the knobs the case sets.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureBody {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u32>,
+    /// Percent of requests answered 500.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_rate: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_leak_mb: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db_slow: Option<bool>,
+    /// Sandbox only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db_fail: Option<bool>,
+    /// Time to live in seconds; sandbox only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl_s: Option<u64>,
+}
+
+impl FailureBody {
+    /// The JSON to POST.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Knobs only the sandbox understands (the workshop service ignores or mis-stores them).
+    pub fn needs_sandbox(&self) -> bool {
+        self.db_fail.is_some() || self.ttl_s.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerVerb {
+    Restart,
+    Stop,
+    Start,
+}
+
+impl ContainerVerb {
+    pub fn name(self) -> &'static str {
+        match self {
+            ContainerVerb::Restart => "restart",
+            ContainerVerb::Stop => "stop",
+            ContainerVerb::Start => "start",
+        }
+    }
+}
+
+/// Which container of the workshop stack (compose services `app` and `db`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContainerTarget {
+    App,
+    Db,
+}
+
+impl ContainerTarget {
+    pub fn name(self) -> &'static str {
+        match self {
+            ContainerTarget::App => "app",
+            ContainerTarget::Db => "db",
+        }
+    }
+}
+
+/// When a case's container action is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContainerWhen {
+    /// Together with the failure body, on any target with Docker.
+    Always,
+    /// Instead of the failure body, on a target that is not the sandbox (the workshop stack).
+    NoSandbox,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerAction {
+    pub verb: ContainerVerb,
+    pub target: ContainerTarget,
+    pub when: ContainerWhen,
+}
+
+/// How the fault is injected.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Injection {
+    pub failures: Option<FailureBody>,
+    pub container: Option<ContainerAction>,
+}
+
+/// What the target running a drill can do, to pick the injection that works on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TargetCapabilities {
+    pub sandbox: bool,
+    pub docker: bool,
+    pub prometheus: bool,
+}
+
+/// The injection to perform on one target.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PlannedInjection {
+    pub failures: Option<FailureBody>,
+    pub container: Option<ContainerAction>,
+}
+
+/// The background load during the drill, as data; the lead maps it onto `crate::load`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadSpec {
+    /// One of steady, ramp, spike, burst, retry-storm.
+    pub profile: String,
+    /// Requests per second.
+    pub rate: f64,
+    pub mix: Mix,
+    /// The mix as written, for display and records.
+    pub mix_text: String,
+}
+
+/// `signal <comparison> threshold`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Condition {
+    #[serde(with = "crate::drill::signal_serde")]
+    pub signal: Signal,
+    #[serde(with = "comparison_serde")]
+    pub comparison: Comparison,
+    pub threshold: f64,
+}
+
+impl Condition {
+    pub fn holds(&self, value: f64) -> bool {
+        self.comparison.holds(value, self.threshold)
+    }
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} {}",
+            self.signal,
+            self.comparison.symbol(),
+            self.threshold
+        )
+    }
+}
+
+/// A signal that shows the fault, and where it crosses into "something is wrong".
+#[derive(Debug, Clone, PartialEq)]
+pub struct WatchedSignal {
+    pub condition: Condition,
+    /// An expression for Prometheus, when the case wants its own rather than the built-in one.
+    pub promql: Option<String>,
+}
+
+/// The phases a participant goes through, in order; the checklist has items for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Step {
+    Baseline,
+    Inject,
+    Detect,
+    Respond,
+    Recover,
+}
+
+impl Step {
+    pub const ALL: [Step; 5] = [
+        Step::Baseline,
+        Step::Inject,
+        Step::Detect,
+        Step::Respond,
+        Step::Recover,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Baseline => "baseline",
+            Step::Inject => "inject",
+            Step::Detect => "detect",
+            Step::Respond => "respond",
+            Step::Recover => "recover",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChecklistItem {
+    pub text: Text,
+    /// Ticked automatically when this holds on a sample; `None`: ticked by the participant.
+    pub verify: Option<Condition>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecoverySpec {
+    /// Signals that must be back within their baseline band.
+    pub signals: Vec<Signal>,
+    /// How far beyond the band still counts as back, as a fraction of the band's edge.
+    pub tolerance: f64,
+    /// How long every signal must stay back, continuously.
+    pub hold: Duration,
+    /// The failure state must read back as cleared.
+    pub failures_cleared: bool,
+}
+
+/// One drill case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
+    pub id: String,
+    pub difficulty: Difficulty,
+    pub title: Text,
+    pub briefing: Text,
+    pub requires: Vec<Requirement>,
+    pub baseline: Duration,
+    pub injection: Injection,
+    pub load: LoadSpec,
+    pub signals: Vec<WatchedSignal>,
+    /// Alert names expected to fire.
+    pub alerts: Vec<String>,
+    /// Items per step, indexed by `Step::index`; each step has at least one.
+    pub checklist: [Vec<ChecklistItem>; 5],
+    pub hints: Vec<Text>,
+    pub recovery: RecoverySpec,
+    pub debrief: Vec<Text>,
+    /// The cause, as offered among the choices of a blind drill.
+    pub diagnosis: Text,
+    /// Where it came from: `cases/latency.toml` or a user's file.
+    pub source: String,
+}
+
+impl Case {
+    pub fn checklist_for(&self, step: Step) -> &[ChecklistItem] {
+        &self.checklist[step.index()]
+    }
+
+    /// The injection that works on `target`, or what is missing.
+    pub fn plan_injection(&self, target: TargetCapabilities) -> Result<PlannedInjection, String> {
+        let failures = self.injection.failures.clone();
+        let container = self.injection.container;
+        let missing = |what: &str| format!("case {} needs {what}", self.id);
+        if self.requires.contains(&Requirement::Prometheus) && !target.prometheus {
+            return Err(missing("Prometheus (--prometheus)"));
+        }
+        let needs_sandbox = failures.as_ref().is_some_and(FailureBody::needs_sandbox)
+            || self.requires.contains(&Requirement::Sandbox);
+        match container {
+            Some(action) if action.when == ContainerWhen::NoSandbox && !target.sandbox => {
+                if !target.docker {
+                    return Err(missing(
+                        "the sandbox, or Docker (--docker) on the workshop stack",
+                    ));
+                }
+                Ok(PlannedInjection {
+                    failures: None,
+                    container: Some(action),
+                })
+            }
+            _ if needs_sandbox && !target.sandbox => Err(missing("gameday's own sandbox")),
+            Some(action) if action.when == ContainerWhen::Always => {
+                if !target.docker {
+                    return Err(missing("Docker (--docker)"));
+                }
+                Ok(PlannedInjection {
+                    failures,
+                    container: Some(action),
+                })
+            }
+            _ => Ok(PlannedInjection {
+                failures,
+                container: None,
+            }),
+        }
+    }
+
+    /// The watched signals' names, for a quick look.
+    pub fn watched(&self) -> impl Iterator<Item = Signal> + '_ {
+        self.signals.iter().map(|watched| watched.condition.signal)
+    }
+}
+
+/// Comparison written as `"above"` / `"below"`.
+pub(crate) mod comparison_serde {
+    use super::Comparison;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Comparison, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(name(*value))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Comparison, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("`{text}`: expected \"above\" or \"below\""))
+        })
+    }
+
+    pub fn name(value: Comparison) -> &'static str {
+        match value {
+            Comparison::Above => "above",
+            Comparison::Below => "below",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Comparison> {
+        match text {
+            "above" => Some(Comparison::Above),
+            "below" => Some(Comparison::Below),
+            _ => None,
+        }
+    }
+}

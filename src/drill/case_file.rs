@@ -1,0 +1,159 @@
+//! A case file as written: the serde shape of `cases/*.toml`. Unknown keys are errors, and
+//! values whose meaning is checked after parsing keep their place (`Spanned`) so a problem can
+//! be reported at its line and column. `validate` turns this into a [`super::case::Case`].
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::case::{ContainerTarget, ContainerVerb, ContainerWhen, Difficulty, Requirement};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CaseFile {
+    pub id: Spanned<String>,
+    pub difficulty: Difficulty,
+    pub title: TextFile,
+    pub briefing: TextFile,
+    #[serde(default)]
+    pub requires: Vec<Requirement>,
+    #[serde(default)]
+    pub baseline: BaselineFile,
+    pub injection: Spanned<InjectionFile>,
+    pub load: LoadFile,
+    pub signals: Spanned<Vec<SignalFile>>,
+    #[serde(default)]
+    pub alerts: Vec<Spanned<String>>,
+    pub checklist: ChecklistFile,
+    #[serde(default)]
+    pub hints: Vec<TextFile>,
+    pub recovery: RecoveryFile,
+    #[serde(default)]
+    pub debrief: Vec<TextFile>,
+    pub diagnosis: TextFile,
+}
+
+/// Every top-level key, for "did you mean" hints.
+pub(crate) const TOP_KEYS: &[&str] = &[
+    "id",
+    "difficulty",
+    "title",
+    "briefing",
+    "requires",
+    "baseline",
+    "injection",
+    "load",
+    "signals",
+    "alerts",
+    "checklist",
+    "hints",
+    "recovery",
+    "debrief",
+    "diagnosis",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TextFile {
+    pub en: Spanned<String>,
+    pub ru: Spanned<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BaselineFile {
+    /// A duration such as "60s".
+    pub duration: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct InjectionFile {
+    pub failures: Option<Spanned<FailuresFile>>,
+    pub container: Option<ContainerFile>,
+}
+
+/// The knobs of `POST /api/failures`; integers are checked for range after parsing.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FailuresFile {
+    pub latency_ms: Option<Spanned<i64>>,
+    pub error_rate: Option<Spanned<i64>>,
+    pub memory_leak_mb: Option<Spanned<i64>>,
+    pub db_slow: Option<bool>,
+    pub db_fail: Option<Spanned<bool>>,
+    pub ttl_s: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ContainerFile {
+    pub action: ContainerVerb,
+    pub target: ContainerTarget,
+    #[serde(default = "container_when_default")]
+    pub when: Spanned<ContainerWhen>,
+}
+
+fn container_when_default() -> Spanned<ContainerWhen> {
+    Spanned::new(0..0, ContainerWhen::Always)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LoadFile {
+    pub profile: Spanned<String>,
+    pub rate: Spanned<f64>,
+    #[serde(default)]
+    pub mix: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SignalFile {
+    pub signal: Spanned<String>,
+    pub comparison: Spanned<String>,
+    pub threshold: Spanned<f64>,
+    pub promql: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ChecklistFile {
+    #[serde(default)]
+    pub baseline: Vec<ChecklistItemFile>,
+    #[serde(default)]
+    pub inject: Vec<ChecklistItemFile>,
+    #[serde(default)]
+    pub detect: Vec<ChecklistItemFile>,
+    #[serde(default)]
+    pub respond: Vec<ChecklistItemFile>,
+    #[serde(default)]
+    pub recover: Vec<ChecklistItemFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ChecklistItemFile {
+    pub en: Spanned<String>,
+    pub ru: Spanned<String>,
+    pub verify: Option<ConditionFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConditionFile {
+    pub signal: Spanned<String>,
+    pub comparison: Spanned<String>,
+    pub threshold: Spanned<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RecoveryFile {
+    pub signals: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub tolerance: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub hold: Option<Spanned<String>>,
+    #[serde(default)]
+    pub failures_cleared: Option<bool>,
+}

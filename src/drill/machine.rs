@@ -1,0 +1,592 @@
+//! The phase machine of a drill: Baseline → Inject → Detect → Respond → Recover → Review (or
+//! Abandoned, or Refused). Pure: it does no I/O and reads no clock. Every input carries its own
+//! timestamp, `tick(now)` drives the time-based transitions, and every input returns the
+//! [`Directive`]s the caller must carry out (inject, start the load, save the record...).
+
+use super::case::{Case, LoadSpec, PlannedInjection, TargetCapabilities};
+use super::figures::{Figures, compute_figures};
+use super::recovery::{band_from, recovery_tracks};
+pub use super::state::{ActionKind, DrillState, Phase};
+use super::state::{
+    ActionRecord, AlertRecord, BaselineSamples, Detection, ItemState, Note, PhaseTime, SignalTrack,
+};
+use crate::alerts::Comparison;
+use crate::signals::{Sample, Signal, UnixSeconds};
+
+/// Above this share of failing requests the baseline is not healthy enough to start from.
+const HEALTHY_ERROR_RATIO: f64 = 0.05;
+
+/// How a drill is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DrillOptions {
+    /// The case is not shown; the participant names the cause at detection.
+    pub blind: bool,
+    /// The participant (or facilitator) injects by hand; the machine waits for the failure
+    /// state read back to show it.
+    pub manual_inject: bool,
+    pub target: TargetCapabilities,
+}
+
+/// What the caller must do after an input.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Directive {
+    /// The drill entered `to`.
+    PhaseChanged {
+        from: Phase,
+        to: Phase,
+        at: UnixSeconds,
+    },
+    /// Write the session record now (after every phase change).
+    SaveRecord,
+    /// Drive this load at the target for the rest of the drill.
+    StartLoad(LoadSpec),
+    StopLoad,
+    /// Inject this, then report `injected(at)` with the time of the answer.
+    Inject(PlannedInjection),
+    /// Manual injection: wait for the participant, and report the failure state read back.
+    AwaitManualInjection,
+    /// Read the failure state back and report it with `failures_read_back`.
+    ReadBackFailures,
+    /// Reset the failures (an abandoned drill must not leave one behind).
+    ResetFailures,
+    /// The input did not apply in this phase; nothing changed.
+    Ignored {
+        reason: String,
+    },
+}
+
+/// A drill in progress over one case.
+#[derive(Debug, Clone)]
+pub struct PhaseMachine {
+    case: Case,
+    state: DrillState,
+}
+
+impl PhaseMachine {
+    /// Starts the baseline at `at`, or refuses at once if the target cannot run the case.
+    pub fn start(
+        case: Case,
+        options: DrillOptions,
+        at: UnixSeconds,
+    ) -> (PhaseMachine, Vec<Directive>) {
+        let plan = case.plan_injection(options.target);
+        let state = DrillState {
+            case_id: case.id.clone(),
+            blind: options.blind,
+            manual_inject: options.manual_inject,
+            phase: Phase::Baseline,
+            started_at: at,
+            phases: vec![PhaseTime {
+                phase: Phase::Baseline,
+                at,
+            }],
+            reason: None,
+            injection: plan.as_ref().ok().cloned(),
+            injected_at: None,
+            baseline_samples: Vec::new(),
+            bands: Vec::new(),
+            signals: case
+                .signals
+                .iter()
+                .map(|watched| SignalTrack {
+                    signal: watched.condition.signal,
+                    comparison: watched.condition.comparison,
+                    threshold: watched.condition.threshold,
+                    first_crossed_at: None,
+                    peak: None,
+                })
+                .collect(),
+            recovery: Vec::new(),
+            alerts: Vec::new(),
+            detection: None,
+            actions: Vec::new(),
+            checklist: case
+                .checklist
+                .iter()
+                .map(|items| vec![ItemState::default(); items.len()])
+                .collect(),
+            hints_opened: Vec::new(),
+            failures_active: None,
+            failures_cleared_at: None,
+            recovered_at: None,
+            verified_at: None,
+            notes: Vec::new(),
+            last_at: at,
+        };
+        let mut machine = PhaseMachine { case, state };
+        let mut directives = vec![Directive::PhaseChanged {
+            from: Phase::Baseline,
+            to: Phase::Baseline,
+            at,
+        }];
+        match plan {
+            Ok(_) => {
+                directives.push(Directive::StartLoad(machine.case.load.clone()));
+                directives.push(Directive::SaveRecord);
+            }
+            Err(reason) => {
+                machine.state.reason = Some(reason);
+                machine.enter(Phase::Refused, at, &mut directives);
+            }
+        }
+        (machine, directives)
+    }
+
+    /// A machine rebuilt from a saved state (see `record::latest_unfinished`).
+    pub fn resume(case: Case, state: DrillState) -> Result<PhaseMachine, String> {
+        if case.id != state.case_id {
+            return Err(format!(
+                "the record is of case {}, not {}",
+                state.case_id, case.id
+            ));
+        }
+        let steps_match = state
+            .checklist
+            .iter()
+            .zip(&case.checklist)
+            .all(|(saved, items)| saved.len() == items.len());
+        if state.checklist.len() != case.checklist.len() || !steps_match {
+            return Err(format!(
+                "case {} has changed since the record was written (its checklist differs)",
+                case.id
+            ));
+        }
+        Ok(PhaseMachine { case, state })
+    }
+
+    pub fn case(&self) -> &Case {
+        &self.case
+    }
+
+    pub fn state(&self) -> &DrillState {
+        &self.state
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.state.phase
+    }
+
+    /// When the baseline ends and the injection is due.
+    pub fn baseline_ends_at(&self) -> UnixSeconds {
+        self.state.started_at + self.case.baseline.as_secs_f64()
+    }
+
+    /// While recovering: seconds of the hold still to go at `now`, when everything is back.
+    pub fn hold_remaining(&self, now: UnixSeconds) -> Option<f64> {
+        let since = self.all_back_since()?;
+        Some((self.case.recovery.hold.as_secs_f64() - (now - since)).max(0.0))
+    }
+
+    /// The figures so far; final once the phase is Review.
+    pub fn figures(&self) -> Figures {
+        compute_figures(&self.case, &self.state)
+    }
+
+    /// A sample of any signal: the baseline collects every signal it is given.
+    pub fn sample(&mut self, signal: Signal, sample: Sample) -> Vec<Directive> {
+        let mut directives = Vec::new();
+        if self.state.phase.is_finished() || !sample.value.is_finite() {
+            return directives;
+        }
+        self.observe(sample.at);
+        let at = sample.at;
+        match self.state.phase {
+            Phase::Baseline => self.collect_baseline(signal, sample.value),
+            _ => self.track(signal, sample),
+        }
+        self.check_items(signal, sample);
+        self.advance(at, &mut directives);
+        directives
+    }
+
+    /// Time passed: ends the baseline and completes the recovery hold.
+    pub fn tick(&mut self, now: UnixSeconds) -> Vec<Directive> {
+        let mut directives = Vec::new();
+        if !self.state.phase.is_finished() {
+            self.observe(now);
+            self.advance(now, &mut directives);
+        }
+        directives
+    }
+
+    /// The injection was answered at `at` (or, manually, first seen in the failure state then).
+    pub fn injected(&mut self, at: UnixSeconds) -> Vec<Directive> {
+        if self.state.phase != Phase::Inject {
+            return ignored(format!(
+                "nothing to inject in phase {}",
+                self.state.phase.name()
+            ));
+        }
+        self.observe(at);
+        self.state.injected_at = Some(at);
+        self.state.failures_cleared_at = None;
+        self.state.recovery = recovery_tracks(&self.case, &self.state.bands);
+        let mut directives = Vec::new();
+        self.enter(Phase::Detect, at, &mut directives);
+        directives
+    }
+
+    /// The failure state as read back: whether any failure is set, and since when if known.
+    pub fn failures_read_back(
+        &mut self,
+        at: UnixSeconds,
+        active: bool,
+        since: Option<UnixSeconds>,
+    ) -> Vec<Directive> {
+        if self.state.phase.is_finished() {
+            return Vec::new();
+        }
+        self.observe(at);
+        self.state.failures_active = Some(active);
+        if active {
+            self.state.failures_cleared_at = None;
+        } else if self.state.injected_at.is_some() && self.state.failures_cleared_at.is_none() {
+            self.state.failures_cleared_at = Some(at);
+        }
+        let mut directives = Vec::new();
+        match self.state.phase {
+            Phase::Inject if active && self.state.manual_inject => {
+                return self.injected(since.unwrap_or(at).min(at));
+            }
+            // Cleared outside gameday after detection: go and verify. Not from Detect: the
+            // workshop's two workers disagree, and one read saying "clear" proves nothing.
+            Phase::Respond if !active => self.enter(Phase::Recover, at, &mut directives),
+            _ => {}
+        }
+        self.advance(at, &mut directives);
+        directives
+    }
+
+    /// An alert turned firing at `at`. Only the first firing after injection counts.
+    pub fn alert_fired(&mut self, name: &str, at: UnixSeconds) -> Vec<Directive> {
+        let after_injection = self
+            .state
+            .injected_at
+            .is_some_and(|injected| at >= injected);
+        let known = self.state.alerts.iter().any(|alert| alert.name == name);
+        if !self.state.phase.is_finished() && after_injection && !known {
+            self.observe(at);
+            self.state.alerts.push(AlertRecord {
+                name: name.to_string(),
+                expected: self.case.alerts.iter().any(|expected| expected == name),
+                fired_at: at,
+            });
+        }
+        Vec::new()
+    }
+
+    /// The participant says something is wrong, optionally on which signal and why.
+    pub fn declare_detection(
+        &mut self,
+        at: UnixSeconds,
+        signal: Option<Signal>,
+        diagnosis: Option<String>,
+    ) -> Vec<Directive> {
+        let phase = self.state.phase;
+        let open = matches!(phase, Phase::Detect | Phase::Respond | Phase::Recover);
+        if !open || self.state.detection.is_some() {
+            return ignored(format!("no detection to declare in phase {}", phase.name()));
+        }
+        self.observe(at);
+        let crossed = self
+            .state
+            .signals
+            .iter()
+            .any(|track| track.first_crossed_at.is_some_and(|crossed| crossed <= at));
+        self.state.detection = Some(Detection {
+            at,
+            signal,
+            diagnosis,
+            before_first_crossing: !crossed,
+        });
+        let mut directives = Vec::new();
+        if phase == Phase::Detect {
+            self.enter(Phase::Respond, at, &mut directives);
+        }
+        directives
+    }
+
+    /// Something the participant did. A remedy moves the drill on to verifying recovery.
+    pub fn action(&mut self, at: UnixSeconds, kind: ActionKind) -> Vec<Directive> {
+        if self.state.phase.is_finished() {
+            return ignored("the drill is over".to_string());
+        }
+        self.observe(at);
+        if let ActionKind::HintOpened { index } = kind {
+            if index >= self.case.hints.len() {
+                return ignored(format!("case {} has no hint {index}", self.case.id));
+            }
+            if !self.state.hints_opened.contains(&index) {
+                self.state.hints_opened.push(index);
+            }
+        }
+        let remedy = kind.is_remedy();
+        let reset = kind == ActionKind::FailureReset;
+        self.state.actions.push(ActionRecord { at, kind });
+        let mut directives = Vec::new();
+        if remedy && matches!(self.state.phase, Phase::Detect | Phase::Respond) {
+            if self.state.phase == Phase::Detect {
+                self.enter(Phase::Respond, at, &mut directives);
+            }
+            self.enter(Phase::Recover, at, &mut directives);
+        }
+        if reset {
+            directives.push(Directive::ReadBackFailures);
+        }
+        directives
+    }
+
+    /// The next hint to reveal, if any is left; report it with `action(HintOpened)`.
+    pub fn next_hint(&self) -> Option<usize> {
+        (0..self.case.hints.len()).find(|index| !self.state.hints_opened.contains(index))
+    }
+
+    /// Ticks (or unticks) a checklist item by hand.
+    pub fn check_item(
+        &mut self,
+        at: UnixSeconds,
+        step: super::case::Step,
+        index: usize,
+        done: bool,
+    ) -> Vec<Directive> {
+        let Some(item) = self
+            .state
+            .checklist
+            .get_mut(step.index())
+            .and_then(|items| items.get_mut(index))
+        else {
+            return ignored(format!("no item {index} in step {}", step.name()));
+        };
+        *item = ItemState {
+            done_at: done.then_some(at),
+            auto: false,
+        };
+        self.observe(at);
+        Vec::new()
+    }
+
+    pub fn note(&mut self, at: UnixSeconds, text: impl Into<String>) -> Vec<Directive> {
+        self.observe(at);
+        self.state.notes.push(Note {
+            at,
+            text: text.into(),
+        });
+        vec![Directive::SaveRecord]
+    }
+
+    /// The participant stops the drill.
+    pub fn abandon(&mut self, at: UnixSeconds, reason: impl Into<String>) -> Vec<Directive> {
+        if self.state.phase.is_finished() {
+            return ignored("the drill is over".to_string());
+        }
+        self.observe(at);
+        self.state.reason = Some(reason.into());
+        let mut directives = Vec::new();
+        let injected = self.state.injected_at.is_some();
+        if injected && self.state.failures_active != Some(false) {
+            directives.push(Directive::ResetFailures);
+        }
+        self.enter(Phase::Abandoned, at, &mut directives);
+        directives
+    }
+
+    fn observe(&mut self, at: UnixSeconds) {
+        self.state.last_at = self.state.last_at.max(at);
+    }
+
+    fn enter(&mut self, to: Phase, at: UnixSeconds, directives: &mut Vec<Directive>) {
+        let from = self.state.phase;
+        self.state.phase = to;
+        self.state.phases.push(PhaseTime { phase: to, at });
+        directives.push(Directive::PhaseChanged { from, to, at });
+        match to {
+            Phase::Inject if self.state.manual_inject => {
+                directives.push(Directive::AwaitManualInjection);
+            }
+            Phase::Inject => {
+                let plan = self.state.injection.clone().unwrap_or_default();
+                directives.push(Directive::Inject(plan));
+            }
+            Phase::Review | Phase::Abandoned | Phase::Refused => {
+                directives.push(Directive::StopLoad);
+            }
+            _ => {}
+        }
+        directives.push(Directive::SaveRecord);
+    }
+
+    fn advance(&mut self, now: UnixSeconds, directives: &mut Vec<Directive>) {
+        match self.state.phase {
+            Phase::Baseline if now >= self.baseline_ends_at() => self.end_baseline(now, directives),
+            Phase::Recover => self.check_recovered(now, directives),
+            _ => {}
+        }
+    }
+
+    fn collect_baseline(&mut self, signal: Signal, value: f64) {
+        let samples = &mut self.state.baseline_samples;
+        match samples.iter_mut().find(|s| s.signal == signal) {
+            Some(series) => series.values.push(value),
+            None => samples.push(BaselineSamples {
+                signal,
+                values: vec![value],
+            }),
+        }
+    }
+
+    fn end_baseline(&mut self, now: UnixSeconds, directives: &mut Vec<Directive>) {
+        let samples = std::mem::take(&mut self.state.baseline_samples);
+        self.state.bands = samples
+            .iter()
+            .filter_map(|series| band_from(series.signal, &series.values))
+            .collect();
+        match self.unhealthy(&samples) {
+            Some(reason) => {
+                self.state.reason = Some(reason);
+                self.enter(Phase::Refused, now, directives);
+            }
+            None => self.enter(Phase::Inject, now, directives),
+        }
+    }
+
+    /// Why the baseline is no place to start from, if it is not.
+    fn unhealthy(&self, samples: &[BaselineSamples]) -> Option<String> {
+        if samples.iter().all(|series| series.values.is_empty()) {
+            return Some(
+                "no samples during the baseline: is the target being watched?".to_string(),
+            );
+        }
+        let values = |signal| {
+            samples
+                .iter()
+                .find(|series| series.signal == signal)
+                .map(|series| series.values.as_slice())
+                .filter(|values| !values.is_empty())
+        };
+        if let Some(up) = values(Signal::Up)
+            && (up.last() == Some(&0.0) || up.iter().filter(|v| **v < 0.5).count() * 2 > up.len())
+        {
+            return Some("the API is not answering its health check (up = 0)".to_string());
+        }
+        if let Some(band) = self.state.band(Signal::ErrorRatio)
+            && values(Signal::ErrorRatio).is_some()
+            && band.median > HEALTHY_ERROR_RATIO
+        {
+            return Some(format!(
+                "{:.0}% of requests already fail before anything is injected",
+                band.median * 100.0
+            ));
+        }
+        None
+    }
+
+    /// After injection: crossings, peaks, and whether recovery signals are in their band.
+    fn track(&mut self, signal: Signal, sample: Sample) {
+        let Some(injected_at) = self.state.injected_at else {
+            return;
+        };
+        if sample.at < injected_at {
+            return;
+        }
+        for track in self.state.signals.iter_mut().filter(|t| t.signal == signal) {
+            let worse = |a: f64, b: f64| match track.comparison {
+                Comparison::Above => a.max(b),
+                Comparison::Below => a.min(b),
+            };
+            track.peak = Some(
+                track
+                    .peak
+                    .map_or(sample.value, |peak| worse(peak, sample.value)),
+            );
+            if track.first_crossed_at.is_none()
+                && track.comparison.holds(sample.value, track.threshold)
+            {
+                track.first_crossed_at = Some(sample.at);
+            }
+        }
+        for track in self
+            .state
+            .recovery
+            .iter_mut()
+            .filter(|t| t.signal == signal)
+        {
+            track.last = Some(sample.value);
+            let low_ok = track.band_low.is_none_or(|low| sample.value >= low);
+            let high_ok = track.band_high.is_none_or(|high| sample.value <= high);
+            if low_ok && high_ok {
+                track.in_band_since.get_or_insert(sample.at);
+            } else {
+                track.in_band_since = None;
+            }
+        }
+    }
+
+    /// Ticks automatic items of the current step and the steps before it (baseline items
+    /// only during the baseline).
+    fn check_items(&mut self, signal: Signal, sample: Sample) {
+        let Some(current) = self.state.phase.step() else {
+            return;
+        };
+        for (step, items) in self.case.checklist.iter().enumerate() {
+            let step_open = step == current.index() || (step > 0 && step < current.index());
+            if !step_open {
+                continue;
+            }
+            for (index, item) in items.iter().enumerate() {
+                let Some(condition) = item.verify else {
+                    continue;
+                };
+                let state = &mut self.state.checklist[step][index];
+                if condition.signal == signal
+                    && state.done_at.is_none()
+                    && condition.holds(sample.value)
+                {
+                    *state = ItemState {
+                        done_at: Some(sample.at),
+                        auto: true,
+                    };
+                }
+            }
+        }
+    }
+
+    /// Since when every condition of recovery holds, if it does.
+    fn all_back_since(&self) -> Option<UnixSeconds> {
+        if self.state.phase != Phase::Recover {
+            return None;
+        }
+        let mut since = self.state.entered(Phase::Recover)?;
+        let failures_injected = self
+            .state
+            .injection
+            .as_ref()
+            .is_some_and(|plan| plan.failures.is_some());
+        if self.case.recovery.failures_cleared && failures_injected {
+            since = since.max(self.state.failures_cleared_at?);
+        }
+        for track in self
+            .state
+            .recovery
+            .iter()
+            .filter(|t| t.band_high.is_some() || t.band_low.is_some())
+        {
+            since = since.max(track.in_band_since?);
+        }
+        Some(since)
+    }
+
+    fn check_recovered(&mut self, now: UnixSeconds, directives: &mut Vec<Directive>) {
+        let Some(since) = self.all_back_since() else {
+            return;
+        };
+        if now - since >= self.case.recovery.hold.as_secs_f64() {
+            self.state.recovered_at = Some(since);
+            self.state.verified_at = Some(now);
+            self.enter(Phase::Review, now, directives);
+        }
+    }
+}
+
+fn ignored(reason: String) -> Vec<Directive> {
+    vec![Directive::Ignored { reason }]
+}

@@ -1,0 +1,296 @@
+//! Session records: one JSON file per drill in `<data dir>/sessions/`, rewritten atomically at
+//! every phase change (temporary file in the same folder, fsync, rename), so a crash leaves the
+//! previous complete record, never half of one. An unfinished record can be resumed.
+
+use std::fs;
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::figures::Figures;
+use super::library::CaseLibrary;
+use super::machine::PhaseMachine;
+use super::state::{DrillState, Phase};
+use crate::signals::UnixSeconds;
+
+/// Bumped when a field changes meaning or goes away; readers refuse newer versions.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    InProgress,
+    Completed,
+    Abandoned,
+    Refused,
+}
+
+impl Outcome {
+    pub fn of(phase: Phase) -> Outcome {
+        match phase {
+            Phase::Review => Outcome::Completed,
+            Phase::Abandoned => Outcome::Abandoned,
+            Phase::Refused => Outcome::Refused,
+            _ => Outcome::InProgress,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub schema_version: u32,
+    pub case_id: String,
+    /// The title in English, so a record is readable without the case file.
+    pub case_title: String,
+    /// What was drilled against: "embedded sandbox", "http://localhost:5000 + Prometheus".
+    pub target: String,
+    pub tool_version: String,
+    pub outcome: Outcome,
+    pub started_at: UnixSeconds,
+    pub updated_at: UnixSeconds,
+    /// Every timestamp, crossing, alert, action, checklist tick and note.
+    pub drill: DrillState,
+    pub figures: Figures,
+}
+
+impl SessionRecord {
+    pub fn from_machine(machine: &PhaseMachine, target: &str) -> SessionRecord {
+        let state = machine.state();
+        SessionRecord {
+            schema_version: SCHEMA_VERSION,
+            case_id: state.case_id.clone(),
+            case_title: machine.case().title.en.clone(),
+            target: target.to_string(),
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            outcome: Outcome::of(state.phase),
+            started_at: state.started_at,
+            updated_at: state.last_at,
+            drill: state.clone(),
+            figures: machine.figures(),
+        }
+    }
+
+    /// `20261122T071500Z-latency.json`: sorts by start time.
+    pub fn file_name(&self) -> String {
+        let seconds = self.started_at.floor() as i64;
+        let stamp = chrono::DateTime::from_timestamp(seconds, 0)
+            .map(|time| time.format("%Y%m%dT%H%M%SZ").to_string())
+            .unwrap_or_else(|| seconds.to_string());
+        format!("{stamp}-{}.json", self.case_id)
+    }
+
+    /// The drill again, from this record and the case it names.
+    pub fn resume(&self, library: &CaseLibrary) -> Result<PhaseMachine, String> {
+        let case = library
+            .get(&self.case_id)
+            .ok_or_else(|| format!("the record's case {} is no longer known", self.case_id))?;
+        PhaseMachine::resume(case.clone(), self.drill.clone())
+    }
+}
+
+pub fn sessions_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("sessions")
+}
+
+/// Writes `record` to `<data dir>/sessions/<file_name>` atomically; returns the path.
+pub fn write_record(data_dir: &Path, record: &SessionRecord) -> Result<PathBuf, String> {
+    let dir = sessions_dir(data_dir);
+    fs::create_dir_all(&dir)
+        .map_err(|error| format!("cannot create {}: {error}", dir.display()))?;
+    let path = dir.join(record.file_name());
+    let json = serde_json::to_vec_pretty(record)
+        .map_err(|error| format!("cannot encode the session record: {error}"))?;
+    let failed = |error: std::io::Error| format!("cannot write {}: {error}", path.display());
+    // Same folder, so the rename cannot cross file systems; a dot name no reader picks up.
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".")
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(failed)?;
+    temporary.write_all(&json).map_err(failed)?;
+    temporary.as_file().sync_all().map_err(failed)?;
+    temporary
+        .persist(&path)
+        .map_err(|error| failed(error.error))?;
+    // The rename itself must reach the disk too.
+    if let Ok(folder) = fs::File::open(&dir) {
+        let _ = folder.sync_all();
+    }
+    Ok(path)
+}
+
+pub fn read_record(path: &Path) -> Result<SessionRecord, String> {
+    let text = fs::read_to_string(path)
+        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    let record: SessionRecord = serde_json::from_str(&text)
+        .map_err(|error| format!("{}: not a session record: {error}", path.display()))?;
+    if record.schema_version > SCHEMA_VERSION {
+        return Err(format!(
+            "{}: schema version {} is newer than this gameday's {SCHEMA_VERSION}",
+            path.display(),
+            record.schema_version
+        ));
+    }
+    Ok(record)
+}
+
+/// The most recently started record still in progress, if any. Temporary files and files that
+/// are not records are skipped.
+pub fn latest_unfinished(data_dir: &Path) -> Result<Option<(PathBuf, SessionRecord)>, String> {
+    let dir = sessions_dir(data_dir);
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(format!("cannot read {}: {error}", dir.display())),
+    };
+    let mut latest: Option<(PathBuf, SessionRecord)> = None;
+    for path in entries.filter_map(|entry| entry.ok().map(|entry| entry.path())) {
+        let is_record = path.extension().is_some_and(|ext| ext == "json")
+            && !path
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with('.'));
+        if !is_record {
+            continue;
+        }
+        let Ok(record) = read_record(&path) else {
+            continue;
+        };
+        let newer = latest
+            .as_ref()
+            .is_none_or(|(_, best)| record.started_at > best.started_at);
+        if record.outcome == Outcome::InProgress && newer {
+            latest = Some((path, record));
+        }
+    }
+    Ok(latest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drill::case::Case;
+    use crate::drill::machine::{ActionKind, DrillOptions};
+    use crate::signals::{Sample, Signal};
+
+    fn latency_case() -> Case {
+        CaseLibrary::shipped()
+            .get("latency")
+            .expect("latency")
+            .clone()
+    }
+
+    /// A latency drill started at `start`, injected and detected.
+    fn machine_at(start: f64) -> PhaseMachine {
+        let (mut machine, _) = PhaseMachine::start(latency_case(), DrillOptions::default(), start);
+        for second in 0..60 {
+            let at = start + f64::from(second);
+            machine.sample(Signal::LatencyP95, Sample { at, value: 0.1 });
+        }
+        machine.tick(start + 60.0);
+        machine.injected(start + 61.0);
+        machine.sample(
+            Signal::LatencyP95,
+            Sample {
+                at: start + 62.0,
+                value: 2.2,
+            },
+        );
+        machine.declare_detection(start + 70.0, Some(Signal::LatencyP95), None);
+        machine
+    }
+
+    #[test]
+    fn a_record_round_trips_through_its_file() {
+        let data = tempfile::tempdir().expect("data folder");
+        let machine = machine_at(1_795_000_000.0);
+        let record = SessionRecord::from_machine(&machine, "embedded sandbox");
+        assert_eq!(record.outcome, Outcome::InProgress);
+        assert_eq!(record.schema_version, SCHEMA_VERSION);
+        assert_eq!(record.tool_version, env!("CARGO_PKG_VERSION"));
+        let path = write_record(data.path(), &record).expect("written");
+        assert_eq!(
+            path.file_name().and_then(|name| name.to_str()),
+            Some("20261118T110640Z-latency.json")
+        );
+        assert!(record.file_name().ends_with("-latency.json"));
+        assert!(
+            record.file_name().starts_with("2026"),
+            "{}",
+            record.file_name()
+        );
+        let read = read_record(&path).expect("read back");
+        assert_eq!(read, record);
+        let json: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).expect("text")).expect("json");
+        assert_eq!(json["schema_version"], 1);
+        assert_eq!(json["outcome"], "in-progress");
+        assert_eq!(json["drill"]["phase"], "respond");
+        assert_eq!(json["drill"]["signals"][0]["signal"], "latency_p95");
+        assert_eq!(json["figures"]["time_to_detect"], 9.0);
+    }
+
+    #[test]
+    fn an_interrupted_write_leaves_the_previous_complete_record() {
+        let data = tempfile::tempdir().expect("data folder");
+        let mut machine = machine_at(1_795_000_000.0);
+        let first = SessionRecord::from_machine(&machine, "embedded sandbox");
+        let path = write_record(data.path(), &first).expect("written");
+        // A crash between creating the temporary file and the rename leaves this behind.
+        machine.action(1_795_000_075.0, ActionKind::FailureReset);
+        let newer = SessionRecord::from_machine(&machine, "embedded sandbox");
+        let json = serde_json::to_string(&newer).expect("json");
+        let partial = sessions_dir(data.path()).join(".20261122T000000Z-latency.json.abc.tmp");
+        fs::write(&partial, &json[..json.len() / 2]).expect("partial write");
+        // And a stray file that is not a record at all.
+        fs::write(sessions_dir(data.path()).join("notes.json"), "{").expect("stray");
+
+        assert_eq!(read_record(&path).expect("still complete"), first);
+        let (found, record) = latest_unfinished(data.path())
+            .expect("readable")
+            .expect("one unfinished");
+        assert_eq!(found, path);
+        assert_eq!(record, first);
+    }
+
+    #[test]
+    fn the_latest_unfinished_record_is_found_and_resumed() {
+        let data = tempfile::tempdir().expect("data folder");
+        assert!(
+            latest_unfinished(data.path())
+                .expect("no folder is fine")
+                .is_none()
+        );
+        let older = machine_at(1_795_000_000.0);
+        write_record(data.path(), &SessionRecord::from_machine(&older, "t")).expect("written");
+        let newer = machine_at(1_795_001_000.0);
+        write_record(data.path(), &SessionRecord::from_machine(&newer, "t")).expect("written");
+        let mut finished = machine_at(1_795_002_000.0);
+        finished.abandon(1_795_002_100.0, "done");
+        let finished_record = SessionRecord::from_machine(&finished, "t");
+        assert_eq!(finished_record.outcome, Outcome::Abandoned);
+        write_record(data.path(), &finished_record).expect("written");
+
+        let (_, record) = latest_unfinished(data.path()).expect("ok").expect("found");
+        assert_eq!(record.started_at, 1_795_001_000.0);
+        let mut resumed = record.resume(&CaseLibrary::shipped()).expect("resumes");
+        assert_eq!(resumed.phase(), Phase::Respond);
+        assert_eq!(resumed.state(), newer.state());
+        resumed.action(1_795_001_080.0, ActionKind::FailureReset);
+        assert_eq!(resumed.phase(), Phase::Recover);
+        assert!(
+            record.resume(&CaseLibrary::default()).is_err(),
+            "unknown case"
+        );
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let data = tempfile::tempdir().expect("data folder");
+        let mut record = SessionRecord::from_machine(&machine_at(1_795_000_000.0), "t");
+        record.schema_version = SCHEMA_VERSION + 1;
+        let path = write_record(data.path(), &record).expect("written");
+        let error = read_record(&path).expect_err("newer");
+        assert!(error.contains("newer than this gameday's"), "{error}");
+    }
+}

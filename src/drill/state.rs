@@ -1,0 +1,233 @@
+//! What a drill has recorded so far: plain serde data, so a session record can hold it whole and
+//! a machine can be rebuilt from it (resume). `machine` changes it; `figures` reads it.
+
+use serde::{Deserialize, Serialize};
+
+use super::case::{ContainerTarget, ContainerVerb, PlannedInjection, Step};
+use super::signal_serde;
+use crate::alerts::Comparison;
+use crate::signals::{Signal, UnixSeconds};
+
+/// Where a drill is. The first five follow the case's steps; the last three end it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Baseline,
+    Inject,
+    Detect,
+    Respond,
+    Recover,
+    /// Recovered and verified: the figures are final.
+    Review,
+    /// Stopped by the participant before recovery.
+    Abandoned,
+    /// Not started: the target was unhealthy at baseline, or cannot run the case.
+    Refused,
+}
+
+impl Phase {
+    /// The checklist step of an active phase.
+    pub fn step(self) -> Option<Step> {
+        match self {
+            Phase::Baseline => Some(Step::Baseline),
+            Phase::Inject => Some(Step::Inject),
+            Phase::Detect => Some(Step::Detect),
+            Phase::Respond => Some(Step::Respond),
+            Phase::Recover => Some(Step::Recover),
+            Phase::Review | Phase::Abandoned | Phase::Refused => None,
+        }
+    }
+
+    pub fn is_finished(self) -> bool {
+        self.step().is_none()
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Baseline => "baseline",
+            Phase::Inject => "inject",
+            Phase::Detect => "detect",
+            Phase::Respond => "respond",
+            Phase::Recover => "recover",
+            Phase::Review => "review",
+            Phase::Abandoned => "abandoned",
+            Phase::Refused => "refused",
+        }
+    }
+}
+
+/// Something the participant did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ActionKind {
+    /// `POST /api/reset`.
+    FailureReset,
+    /// `POST /api/failures` with this body.
+    FailureChange { body: serde_json::Value },
+    Container {
+        verb: ContainerVerb,
+        target: ContainerTarget,
+    },
+    /// Hint number `index` (from 0) was revealed.
+    HintOpened { index: usize },
+    /// The background load was changed to this rate (requests per second; 0 stops it).
+    LoadChange { rate: f64 },
+}
+
+impl ActionKind {
+    /// Whether it can remove the fault, which moves the drill on to verifying recovery.
+    pub fn is_remedy(&self) -> bool {
+        match self {
+            ActionKind::FailureReset | ActionKind::LoadChange { .. } => true,
+            ActionKind::Container { verb, .. } => *verb != ContainerVerb::Stop,
+            ActionKind::FailureChange { .. } | ActionKind::HintOpened { .. } => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionRecord {
+    pub at: UnixSeconds,
+    #[serde(flatten)]
+    pub kind: ActionKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PhaseTime {
+    pub phase: Phase,
+    pub at: UnixSeconds,
+}
+
+/// A signal's baseline values, kept only until the baseline ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BaselineSamples {
+    #[serde(with = "signal_serde")]
+    pub signal: Signal,
+    pub values: Vec<f64>,
+}
+
+/// The usual range of a signal, from the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Band {
+    #[serde(with = "signal_serde")]
+    pub signal: Signal,
+    pub median: f64,
+    pub p95: f64,
+    pub samples: usize,
+}
+
+/// One of the case's watched signals after injection.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SignalTrack {
+    #[serde(with = "signal_serde")]
+    pub signal: Signal,
+    #[serde(with = "super::case::comparison_serde")]
+    pub comparison: Comparison,
+    pub threshold: f64,
+    /// The first sample past the threshold after injection.
+    pub first_crossed_at: Option<UnixSeconds>,
+    /// The worst value after injection: highest for "above", lowest for "below".
+    pub peak: Option<f64>,
+}
+
+/// One of the case's recovery signals.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RecoveryTrack {
+    #[serde(with = "signal_serde")]
+    pub signal: Signal,
+    /// The band it must return to; `None` when the baseline had no sample of it (then it is
+    /// not verified).
+    pub band_low: Option<f64>,
+    pub band_high: Option<f64>,
+    /// Since when the latest samples are all within the band.
+    pub in_band_since: Option<UnixSeconds>,
+    pub last: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertRecord {
+    pub name: String,
+    pub expected: bool,
+    /// The first time it fired after injection.
+    pub fired_at: UnixSeconds,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Detection {
+    pub at: UnixSeconds,
+    /// The signal the participant saw it on, if they said.
+    #[serde(with = "signal_serde::option", default)]
+    pub signal: Option<Signal>,
+    /// The cause they named: in a blind drill, the id of a case.
+    pub diagnosis: Option<String>,
+    /// Declared before any watched signal crossed its threshold.
+    pub before_first_crossing: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct ItemState {
+    pub done_at: Option<UnixSeconds>,
+    /// Ticked by its signal condition rather than by hand.
+    pub auto: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Note {
+    pub at: UnixSeconds,
+    pub text: String,
+}
+
+/// Everything a drill has recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrillState {
+    pub case_id: String,
+    pub blind: bool,
+    pub manual_inject: bool,
+    pub phase: Phase,
+    pub started_at: UnixSeconds,
+    /// When each phase was entered, in order.
+    pub phases: Vec<PhaseTime>,
+    /// Why the drill was refused or abandoned.
+    pub reason: Option<String>,
+    pub injection: Option<PlannedInjection>,
+    pub injected_at: Option<UnixSeconds>,
+    pub baseline_samples: Vec<BaselineSamples>,
+    pub bands: Vec<Band>,
+    pub signals: Vec<SignalTrack>,
+    pub recovery: Vec<RecoveryTrack>,
+    pub alerts: Vec<AlertRecord>,
+    pub detection: Option<Detection>,
+    pub actions: Vec<ActionRecord>,
+    /// Per step (`Step::index`), per item.
+    pub checklist: Vec<Vec<ItemState>>,
+    /// Hint indices in the order they were opened.
+    pub hints_opened: Vec<usize>,
+    /// The failure state as last read back: `Some(true)` while a failure is set.
+    pub failures_active: Option<bool>,
+    pub failures_cleared_at: Option<UnixSeconds>,
+    /// When everything was back (the start of the hold that completed).
+    pub recovered_at: Option<UnixSeconds>,
+    /// When the hold completed.
+    pub verified_at: Option<UnixSeconds>,
+    pub notes: Vec<Note>,
+    /// The latest timestamp of any input.
+    pub last_at: UnixSeconds,
+}
+
+impl DrillState {
+    pub fn entered(&self, phase: Phase) -> Option<UnixSeconds> {
+        self.phases.iter().find(|p| p.phase == phase).map(|p| p.at)
+    }
+
+    pub fn first_action_at(&self) -> Option<UnixSeconds> {
+        self.actions
+            .iter()
+            .filter(|action| !matches!(action.kind, ActionKind::HintOpened { .. }))
+            .map(|action| action.at)
+            .next()
+    }
+
+    pub fn band(&self, signal: Signal) -> Option<&Band> {
+        self.bands.iter().find(|band| band.signal == signal)
+    }
+}

@@ -1,0 +1,585 @@
+//! Checks a case file and turns it into a [`Case`], reporting every problem as
+//! `FILE:LINE:COLUMN: FIELD: what is wrong; expected ...`. Syntax and type errors come from toml
+//! (one per file: parsing stops there); the meaning of values that parsed is checked here, all
+//! problems at once.
+
+use std::fmt;
+use std::ops::Range;
+use std::time::Duration;
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+pub(crate) use super::toml_place::line_column;
+use super::toml_place::{field_at, reword};
+
+use super::case::{
+    Case, ChecklistItem, Condition, ContainerAction, ContainerWhen, FailureBody, Injection,
+    LoadSpec, RecoverySpec, Requirement, Text, WatchedSignal, comparison_serde,
+};
+use super::case_file::{
+    CaseFile, ChecklistItemFile, ConditionFile, FailuresFile, InjectionFile, TextFile,
+};
+use crate::alerts::workshop_rules;
+use crate::load::Mix;
+use crate::signals::Signal;
+use crate::units::HumanDuration;
+
+/// The load profiles a case may name. The lead re-points this at `load::Profile::from_str`.
+const PROFILE_NAMES: [&str; 5] = ["steady", "ramp", "spike", "burst", "retry-storm"];
+
+pub fn check_profile_name(name: &str) -> Result<(), String> {
+    if PROFILE_NAMES.contains(&name) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a load profile; expected one of {}",
+            PROFILE_NAMES.join(", ")
+        ))
+    }
+}
+
+const DEFAULT_BASELINE: Duration = Duration::from_secs(60);
+const DEFAULT_HOLD: Duration = Duration::from_secs(30);
+const DEFAULT_TOLERANCE: f64 = 0.25;
+const DEFAULT_MIX: &str = "balance=70,transfer=20,health=10";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemSeverity {
+    Error,
+    Warning,
+}
+
+/// One problem in a case file, at a place in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseProblem {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    /// The key path: `signals[0].threshold`; empty for the whole file.
+    pub field: String,
+    pub message: String,
+    pub severity: ProblemSeverity,
+}
+
+impl fmt::Display for CaseProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        if self.severity == ProblemSeverity::Warning {
+            f.write_str("warning: ")?;
+        }
+        if !self.field.is_empty() {
+            write!(f, "{}: ", self.field)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// What checking one file found: the case when it has no errors, and every problem.
+#[derive(Debug, Clone)]
+pub struct CaseReport {
+    pub file: String,
+    pub case: Option<Case>,
+    pub problems: Vec<CaseProblem>,
+    /// Line and column of the `id` value, for a duplicate found across files.
+    pub id_at: (usize, usize),
+}
+
+impl CaseReport {
+    pub fn errors(&self) -> impl Iterator<Item = &CaseProblem> {
+        self.problems
+            .iter()
+            .filter(|problem| problem.severity == ProblemSeverity::Error)
+    }
+}
+
+/// Parses and checks the case file `text`; `file` names it in problems.
+pub fn check_case(file: &str, text: &str) -> CaseReport {
+    let mut checker = Checker {
+        file,
+        text,
+        problems: Vec::new(),
+        id_at: (1, 1),
+    };
+    let case = match toml::from_str::<CaseFile>(text) {
+        Ok(raw) => checker.case(raw),
+        Err(error) => {
+            checker.toml_error(&error);
+            None
+        }
+    };
+    let has_errors = checker
+        .problems
+        .iter()
+        .any(|problem| problem.severity == ProblemSeverity::Error);
+    CaseReport {
+        file: file.to_string(),
+        case: case.filter(|_| !has_errors),
+        problems: checker.problems,
+        id_at: checker.id_at,
+    }
+}
+
+struct Checker<'a> {
+    file: &'a str,
+    text: &'a str,
+    problems: Vec<CaseProblem>,
+    id_at: (usize, usize),
+}
+
+impl Checker<'_> {
+    fn push(
+        &mut self,
+        span: Range<usize>,
+        field: &str,
+        message: String,
+        severity: ProblemSeverity,
+    ) {
+        let (line, column) = line_column(self.text, span.start);
+        self.problems.push(CaseProblem {
+            file: self.file.to_string(),
+            line,
+            column,
+            field: field.to_string(),
+            message,
+            severity,
+        });
+    }
+
+    fn error(&mut self, span: Range<usize>, field: &str, message: impl Into<String>) {
+        self.push(span, field, message.into(), ProblemSeverity::Error);
+    }
+
+    fn toml_error(&mut self, error: &toml::de::Error) {
+        let span = error.span().unwrap_or(0..0);
+        let field = DeTable::parse(self.text)
+            .map(|root| field_at(root.get_ref(), span.start))
+            .unwrap_or_default();
+        let message = reword(error.message().trim(), &field);
+        self.error(span, &field, message);
+    }
+
+    fn case(&mut self, raw: CaseFile) -> Option<Case> {
+        let id = raw.id.get_ref().clone();
+        self.id_at = line_column(self.text, raw.id.span().start);
+        let id_ok = !id.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !id_ok {
+            self.error(
+                raw.id.span(),
+                "id",
+                format!("`{id}` is not an id; expected lowercase letters, digits and dashes"),
+            );
+        }
+        let title = self.text_pair(&raw.title, "title");
+        let briefing = self.text_pair(&raw.briefing, "briefing");
+        let baseline = self.duration(
+            raw.baseline.duration.as_ref(),
+            "baseline.duration",
+            DEFAULT_BASELINE,
+            Duration::from_secs(5),
+        );
+        let injection = self.injection(&raw.injection, &raw.requires);
+        let load = self.load(&raw);
+        let signals = self.signals(&raw);
+        let alerts = self.alerts(&raw.alerts);
+        let checklist = self.checklist(&raw);
+        let hints = self.texts(&raw.hints, "hints");
+        let recovery = self.recovery(&raw);
+        let debrief = self.texts(&raw.debrief, "debrief");
+        let diagnosis = self.text_pair(&raw.diagnosis, "diagnosis");
+        Some(Case {
+            id,
+            difficulty: raw.difficulty,
+            title,
+            briefing,
+            requires: raw.requires,
+            baseline,
+            injection: injection?,
+            load: load?,
+            signals,
+            alerts,
+            checklist,
+            hints,
+            recovery,
+            debrief,
+            diagnosis,
+            source: self.file.to_string(),
+        })
+    }
+
+    fn text(&mut self, en: &Spanned<String>, ru: &Spanned<String>, field: &str) -> Text {
+        for (value, lang, language) in [(en, "en", "English"), (ru, "ru", "Russian")] {
+            if value.get_ref().trim().is_empty() {
+                let message = format!("empty; expected the text in {language}");
+                self.error(value.span(), &format!("{field}.{lang}"), message);
+            }
+        }
+        if !ru.get_ref().trim().is_empty() && ru.get_ref().trim() == en.get_ref().trim() {
+            let message = "the same as `en`; expected a Russian translation";
+            self.error(ru.span(), &format!("{field}.ru"), message);
+        }
+        Text {
+            en: en.get_ref().trim().to_string(),
+            ru: ru.get_ref().trim().to_string(),
+        }
+    }
+
+    fn text_pair(&mut self, text: &TextFile, field: &str) -> Text {
+        self.text(&text.en, &text.ru, field)
+    }
+
+    fn texts(&mut self, texts: &[TextFile], field: &str) -> Vec<Text> {
+        let mut checked = Vec::new();
+        for (index, text) in texts.iter().enumerate() {
+            checked.push(self.text_pair(text, &format!("{field}[{index}]")));
+        }
+        checked
+    }
+
+    fn duration(
+        &mut self,
+        value: Option<&Spanned<String>>,
+        field: &str,
+        default: Duration,
+        least: Duration,
+    ) -> Duration {
+        let Some(value) = value else {
+            return default;
+        };
+        match value.get_ref().parse::<HumanDuration>() {
+            Ok(HumanDuration(duration)) if duration >= least => duration,
+            Ok(_) => {
+                let message = format!(
+                    "`{}` is too short; expected at least {}",
+                    value.get_ref(),
+                    HumanDuration(least)
+                );
+                self.error(value.span(), field, message);
+                default
+            }
+            Err(message) => {
+                self.error(value.span(), field, message);
+                default
+            }
+        }
+    }
+
+    fn signal(&mut self, name: &Spanned<String>, field: &str) -> Option<Signal> {
+        let signal = Signal::from_name(name.get_ref());
+        if signal.is_none() {
+            let known: Vec<&str> = Signal::ALL.iter().map(|s| s.name()).collect();
+            let message = format!(
+                "`{}` is not a signal; expected one of {}",
+                name.get_ref(),
+                known.join(", ")
+            );
+            self.error(name.span(), field, message);
+        }
+        signal
+    }
+
+    fn condition(
+        &mut self,
+        signal: &Spanned<String>,
+        comparison: &Spanned<String>,
+        threshold: &Spanned<f64>,
+        field: &str,
+    ) -> Option<Condition> {
+        let signal = self.signal(signal, &format!("{field}.signal"));
+        let parsed = comparison_serde::parse(comparison.get_ref());
+        if parsed.is_none() {
+            let message = format!(
+                "`{}` is not a comparison; expected \"above\" or \"below\"",
+                comparison.get_ref()
+            );
+            self.error(comparison.span(), &format!("{field}.comparison"), message);
+        }
+        if !threshold.get_ref().is_finite() {
+            let message = "expected a finite number";
+            self.error(threshold.span(), &format!("{field}.threshold"), message);
+        }
+        Some(Condition {
+            signal: signal?,
+            comparison: parsed?,
+            threshold: *threshold.get_ref(),
+        })
+    }
+
+    fn injection(
+        &mut self,
+        injection: &Spanned<InjectionFile>,
+        requires: &[Requirement],
+    ) -> Option<Injection> {
+        let raw = injection.get_ref();
+        if raw.failures.is_none() && raw.container.is_none() {
+            let message = "nothing to inject; expected `failures`, `container` or both";
+            self.error(injection.span(), "injection", message);
+            return None;
+        }
+        let container = raw.container.as_ref().map(|container| ContainerAction {
+            verb: container.action,
+            target: container.target,
+            when: *container.when.get_ref(),
+        });
+        if let Some(container) = &raw.container {
+            let when = *container.when.get_ref();
+            if when == ContainerWhen::Always && !requires.contains(&Requirement::Docker) {
+                let message = "a container action needs Docker; expected \"docker\" in `requires`";
+                self.error(container.when.span(), "injection.container", message);
+            }
+            if when == ContainerWhen::NoSandbox && raw.failures.is_none() {
+                let message = "\"no-sandbox\" replaces `injection.failures`, which is missing";
+                self.error(container.when.span(), "injection.container.when", message);
+            }
+        }
+        let fallback = container.is_some_and(|c| c.when == ContainerWhen::NoSandbox);
+        let failures = match &raw.failures {
+            Some(failures) => Some(self.failures(failures, requires, fallback)?),
+            None => None,
+        };
+        Some(Injection {
+            failures,
+            container,
+        })
+    }
+
+    fn failures(
+        &mut self,
+        failures: &Spanned<FailuresFile>,
+        requires: &[Requirement],
+        has_fallback: bool,
+    ) -> Option<FailureBody> {
+        let raw = failures.get_ref();
+        let mut ok = true;
+        let mut knob = |value: &Option<Spanned<i64>>, name: &str, max: i64, unit: &str| {
+            let value = value.as_ref()?;
+            let number = *value.get_ref();
+            if !(0..=max).contains(&number) {
+                let message = format!("{number} is out of range; expected 0 to {max}{unit}");
+                self.error(value.span(), &format!("injection.failures.{name}"), message);
+                ok = false;
+            }
+            u32::try_from(number).ok()
+        };
+        let body = FailureBody {
+            latency_ms: knob(&raw.latency_ms, "latency_ms", 60_000, " (milliseconds)"),
+            error_rate: knob(&raw.error_rate, "error_rate", 100, " (percent)"),
+            memory_leak_mb: knob(
+                &raw.memory_leak_mb,
+                "memory_leak_mb",
+                100,
+                " (MiB per request)",
+            ),
+            db_slow: raw.db_slow,
+            db_fail: raw.db_fail.as_ref().map(|value| *value.get_ref()),
+            ttl_s: knob(&raw.ttl_s, "ttl_s", 86_400, " (seconds)").map(u64::from),
+        };
+        if body == FailureBody::default() {
+            let message = "no knob set; expected latency_ms, error_rate, memory_leak_mb, \
+                           db_slow, db_fail or ttl_s";
+            self.error(failures.span(), "injection.failures", message);
+            ok = false;
+        }
+        if !requires.contains(&Requirement::Sandbox) && !has_fallback {
+            let sandbox_only = [
+                ("db_fail", raw.db_fail.as_ref().map(Spanned::span)),
+                ("ttl_s", raw.ttl_s.as_ref().map(Spanned::span)),
+            ];
+            for (name, span) in sandbox_only {
+                if let Some(span) = span {
+                    let message = "works only on gameday's sandbox; expected \"sandbox\" in \
+                                   `requires` (or a container action with when = \"no-sandbox\")";
+                    self.error(span, &format!("injection.failures.{name}"), message);
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(body)
+    }
+
+    fn load(&mut self, raw: &CaseFile) -> Option<LoadSpec> {
+        let load = &raw.load;
+        let mut ok = true;
+        if let Err(message) = check_profile_name(load.profile.get_ref()) {
+            self.error(load.profile.span(), "load.profile", message);
+            ok = false;
+        }
+        let rate = *load.rate.get_ref();
+        if !(rate > 0.0 && rate <= 10_000.0) {
+            let message =
+                format!("{rate} is out of range; expected requests per second, 0 to 10000");
+            self.error(load.rate.span(), "load.rate", message);
+            ok = false;
+        }
+        let mix_text = load
+            .mix
+            .as_ref()
+            .map_or(DEFAULT_MIX.to_string(), |mix| mix.get_ref().clone());
+        let mix = match mix_text.parse::<Mix>() {
+            Ok(mix) => Some(mix),
+            Err(message) => {
+                let span = load.mix.as_ref().map_or(0..0, Spanned::span);
+                self.error(span, "load.mix", message);
+                None
+            }
+        };
+        Some(LoadSpec {
+            profile: load.profile.get_ref().clone(),
+            rate,
+            mix: mix?,
+            mix_text,
+        })
+        .filter(|_| ok)
+    }
+
+    fn signals(&mut self, raw: &CaseFile) -> Vec<WatchedSignal> {
+        if raw.signals.get_ref().is_empty() {
+            let message = "no signals; expected at least one signal that shows the fault";
+            self.error(raw.signals.span(), "signals", message);
+        }
+        let mut signals = Vec::new();
+        for (index, signal) in raw.signals.get_ref().iter().enumerate() {
+            let field = format!("signals[{index}]");
+            if let Some(promql) = &signal.promql
+                && promql.get_ref().trim().is_empty()
+            {
+                let message = "empty; expected a PromQL expression, or no `promql` key";
+                self.error(promql.span(), &format!("{field}.promql"), message);
+            }
+            let condition = self.condition(
+                &signal.signal,
+                &signal.comparison,
+                &signal.threshold,
+                &field,
+            );
+            if let Some(condition) = condition {
+                signals.push(WatchedSignal {
+                    condition,
+                    promql: signal
+                        .promql
+                        .as_ref()
+                        .map(|p| p.get_ref().trim().to_string()),
+                });
+            }
+        }
+        signals
+    }
+
+    /// Alert names may be the user's own Prometheus rules, so an unknown one is only a warning.
+    fn alerts(&mut self, alerts: &[Spanned<String>]) -> Vec<String> {
+        let known: Vec<String> = workshop_rules().into_iter().map(|rule| rule.name).collect();
+        let mut names = Vec::new();
+        for (index, alert) in alerts.iter().enumerate() {
+            let field = format!("alerts[{index}]");
+            let name = alert.get_ref().trim();
+            if name.is_empty() {
+                self.error(alert.span(), &field, "empty; expected an alert name");
+                continue;
+            }
+            if !known.iter().any(|known| known == name) {
+                let message = format!(
+                    "`{name}` is not a workshop alert ({}); fine if your Prometheus has such a rule",
+                    known.join(", ")
+                );
+                self.push(alert.span(), &field, message, ProblemSeverity::Warning);
+            }
+            names.push(name.to_string());
+        }
+        names
+    }
+
+    fn checklist(&mut self, raw: &CaseFile) -> [Vec<ChecklistItem>; 5] {
+        let lists = &raw.checklist;
+        let steps: [(&str, &Vec<ChecklistItemFile>); 5] = [
+            ("baseline", &lists.baseline),
+            ("inject", &lists.inject),
+            ("detect", &lists.detect),
+            ("respond", &lists.respond),
+            ("recover", &lists.recover),
+        ];
+        steps.map(|(step, items)| {
+            if items.is_empty() {
+                let message = format!("no items for `{step}`; expected at least one per phase");
+                let span = self.key_span(&["checklist", step]);
+                self.error(span, &format!("checklist.{step}"), message);
+            }
+            let mut checked = Vec::new();
+            for (index, item) in items.iter().enumerate() {
+                let field = format!("checklist.{step}[{index}]");
+                let text = self.text(&item.en, &item.ru, &field);
+                let verify = item.verify.as_ref().and_then(|c: &ConditionFile| {
+                    self.condition(
+                        &c.signal,
+                        &c.comparison,
+                        &c.threshold,
+                        &format!("{field}.verify"),
+                    )
+                });
+                checked.push(ChecklistItem { text, verify });
+            }
+            checked
+        })
+    }
+
+    fn recovery(&mut self, raw: &CaseFile) -> RecoverySpec {
+        let recovery = &raw.recovery;
+        if recovery.signals.get_ref().is_empty() {
+            let message = "no signals; expected the signals that must return to their baseline";
+            self.error(recovery.signals.span(), "recovery.signals", message);
+        }
+        let mut signals = Vec::new();
+        for (index, name) in recovery.signals.get_ref().iter().enumerate() {
+            if let Some(signal) = self.signal(name, &format!("recovery.signals[{index}]")) {
+                signals.push(signal);
+            }
+        }
+        let tolerance = match &recovery.tolerance {
+            Some(value) if !(0.0..=10.0).contains(value.get_ref()) => {
+                let message = format!(
+                    "{} is out of range; expected a fraction from 0 to 10 (0.25 = 25% beyond the band)",
+                    value.get_ref()
+                );
+                self.error(value.span(), "recovery.tolerance", message);
+                DEFAULT_TOLERANCE
+            }
+            Some(value) => *value.get_ref(),
+            None => DEFAULT_TOLERANCE,
+        };
+        let hold = self.duration(
+            recovery.hold.as_ref(),
+            "recovery.hold",
+            DEFAULT_HOLD,
+            Duration::from_secs(1),
+        );
+        RecoverySpec {
+            signals,
+            tolerance,
+            hold,
+            failures_cleared: recovery.failures_cleared.unwrap_or(true),
+        }
+    }
+
+    /// Where the key at `path` is written (or the nearest table above it that is), for
+    /// problems about a value as a whole.
+    fn key_span(&self, path: &[&str]) -> Range<usize> {
+        let Ok(root) = DeTable::parse(self.text) else {
+            return 0..0;
+        };
+        let mut table = root.get_ref();
+        let mut span = 0..0;
+        for key in path {
+            let Some((name, value)) = table.iter().find(|(name, _)| name.get_ref() == key) else {
+                break;
+            };
+            span = name.span();
+            match value.get_ref() {
+                DeValue::Table(inner) => table = inner,
+                _ => break,
+            }
+        }
+        span
+    }
+}
