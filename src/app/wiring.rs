@@ -6,14 +6,14 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::embedded;
 use super::state::TargetInfo;
 use crate::config::{DockerSetting, Settings};
 use crate::fincore::FincoreClient;
-use crate::load::{self, Mix, SharedStats};
+use crate::load::{LoadHandle, LoadPlan};
 use crate::sandbox::supervisor::{self, SupervisorConfig, SupervisorHandle};
 use crate::signals::{Signal, now_unix};
 use crate::sources::docker::{ContainerStates, DockerSource, DockerTarget, RestartTally};
@@ -25,7 +25,7 @@ pub struct Running {
     pub sources: Vec<SourceKind>,
     pub local_rules: bool,
     /// Dropping it stops the load.
-    load_rate: Option<watch::Sender<f64>>,
+    load: Option<LoadHandle>,
     tasks: Vec<JoinHandle<()>>,
     supervisor: Option<SupervisorHandle>,
     /// The embedded sandbox's database folder, removed after the sandbox stops.
@@ -34,7 +34,7 @@ pub struct Running {
 
 impl Running {
     pub async fn stop(self) {
-        drop(self.load_rate);
+        drop(self.load);
         for task in &self.tasks {
             task.abort();
         }
@@ -172,27 +172,13 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
     tasks.push(tokio::spawn(api::run(client, interval, updates.clone())));
 
     let rate = settings.load.rate(settings.api.is_none());
-    let load_rate = match rate {
-        rate if rate > 0.0 && !settings.read_only => {
-            let (sender, receiver) = watch::channel(rate);
-            let stats: SharedStats = Arc::default();
-            tasks.push(tokio::spawn(load::run_open_loop(
-                http.clone(),
-                api_url.clone(),
-                Mix::default(),
-                receiver,
-                None,
-                Arc::clone(&stats),
-            )));
-            Some(sender)
-        }
-        _ => None,
-    };
+    let load = (rate > 0.0 && !settings.read_only)
+        .then(|| LoadHandle::start_open(http.clone(), api_url.clone(), LoadPlan::steady(rate)));
     Ok(Running {
         target,
         sources,
         local_rules,
-        load_rate,
+        load,
         tasks,
         supervisor: supervisor_handle,
         _database_dir: database_dir,
