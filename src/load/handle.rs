@@ -50,6 +50,8 @@ pub struct LoadHandle {
     recorder: Arc<Recorder>,
     task: Option<JoinHandle<()>>,
     model: Model,
+    /// The first request's scheduled time; the duration counts from here.
+    started: Instant,
 }
 
 fn clamp_rate(rate: f64) -> f64 {
@@ -66,7 +68,7 @@ impl LoadHandle {
     pub fn start_open(http: reqwest::Client, target: String, plan: LoadPlan) -> LoadHandle {
         let (handle, sender, receiver) = LoadHandle::prepare(http, target, &plan, Model::Open);
         let run = OpenRun {
-            until: plan.duration.map(|d| Instant::now() + d),
+            until: plan.duration.map(|d| handle.started + d),
             drain: plan.retry.attempt_timeout + DRAIN_MARGIN,
             sender,
             mix: plan.mix,
@@ -87,7 +89,7 @@ impl LoadHandle {
         let model = Model::Closed { connections };
         let (handle, sender, receiver) = LoadHandle::prepare(http, target, &plan, model);
         let run = ClosedRun {
-            until: plan.duration.map(|d| Instant::now() + d),
+            until: plan.duration.map(|d| handle.started + d),
             sender,
             mix: plan.mix,
             connections,
@@ -120,6 +122,7 @@ impl LoadHandle {
             recorder,
             task: None,
             model,
+            started: now,
         };
         (handle, sender, receiver)
     }

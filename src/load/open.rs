@@ -37,7 +37,8 @@ impl OpenRun {
         let mut requests = JoinSet::new();
         let mut picker = self.mix.picker();
         let mut current = control.borrow_and_update().clone();
-        let mut next_due = Some(current.since);
+        // The first request is due at once, unless the run starts paused.
+        let mut next_due = (current.rate_at(current.since) > 0.0).then_some(current.since);
         let mut next_burst = 0;
         let mut fire = |scheduled: Instant, current: &Control, requests: &mut JoinSet<()>| {
             let endpoint = picker.next_endpoint();
@@ -56,9 +57,11 @@ impl OpenRun {
         loop {
             while requests.try_join_next().is_some() {}
             let now = Instant::now();
+            // Rate 0 pauses bursts too.
             let burst = current
                 .profile
                 .burst_at(next_burst)
+                .filter(|_| current.rate > 0.0)
                 .map(|(at, size)| (current.since + at, size));
             let rate_event = next_due.unwrap_or(now + IDLE_CHECK);
             let event = burst.map_or(rate_event, |(at, _)| at.min(rate_event));
