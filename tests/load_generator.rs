@@ -6,21 +6,15 @@
 mod support;
 
 use std::process::Command;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use gameday::load::{LoadHandle, LoadPlan, LoadSnapshot, Mix, Profile, RetryPolicy, http_client};
 use serde_json::Value;
 use support::{Api, Sandbox, eventually};
 
-/// Timed runs share two cores; one at a time keeps them honest.
-static TIMED: Mutex<()> = Mutex::new(());
-
-fn timed() -> std::sync::MutexGuard<'static, ()> {
-    TIMED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+/// Timed runs share two cores; one at a time keeps them honest. An async lock, as the tests
+/// await while holding it (each test has its own runtime; this lock works across them).
+static TIMED: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Requests the sandbox counted, every endpoint and status added up.
 async fn server_requests(api: &Api) -> f64 {
@@ -51,7 +45,7 @@ async fn run_open(url: &str, plan: LoadPlan) -> LoadSnapshot {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_model_keeps_its_rate_within_one_percent_client_and_server_side() {
-    let _timed = timed();
+    let _timed = TIMED.lock().await;
     let sandbox = Sandbox::start(&["--workers", "64"]);
     let api = Api::new(&sandbox.url);
     let before = server_requests(&api).await;
@@ -107,7 +101,7 @@ fn stall_every_second(pid: u32, stall: Duration, seconds: u32) -> std::thread::J
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_server_shows_in_corrected_latency_but_hides_from_a_closed_model() {
-    let _timed = timed();
+    let _timed = TIMED.lock().await;
     let sandbox = Sandbox::start(&["--workers", "64"]);
     let stall = Duration::from_millis(200);
     let run = Duration::from_secs(10);
@@ -185,7 +179,7 @@ async fn headless_command_prints_a_json_summary_with_the_right_counts() {
     let before = server_requests(&api).await;
     let url = sandbox.url.clone();
     let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
-        let _timed = timed();
+        let _timed = TIMED.blocking_lock();
         gameday_load(&[
             "--target",
             &url,
@@ -271,7 +265,7 @@ fn headless_command_refuses_remote_targets_and_bad_flags() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_storm_amplifies_failures_within_the_policy() {
-    let _timed = timed();
+    let _timed = TIMED.lock().await;
     let sandbox = Sandbox::start(&["--workers", "64"]);
     let api = Api::new(&sandbox.url);
     let (status, body) = api.post("/api/failures", r#"{"error_rate":50}"#).await;
