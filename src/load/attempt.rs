@@ -10,15 +10,47 @@ use super::mix::Endpoint;
 use super::retry::{RetryPolicy, TRANSPORT_ERROR};
 use super::stats::Recorder;
 
+/// The target's endpoint URLs, parsed once for the whole run.
+pub(super) struct EndpointUrls {
+    balance: Option<reqwest::Url>,
+    transfer: Option<reqwest::Url>,
+    health: Option<reqwest::Url>,
+}
+
+impl EndpointUrls {
+    /// A target that does not parse leaves every URL empty: each attempt then fails as a
+    /// transport error (the command checks the target before it starts).
+    pub fn new(target: &str) -> EndpointUrls {
+        let url =
+            |endpoint: Endpoint| reqwest::Url::parse(&format!("{target}{}", endpoint.path())).ok();
+        EndpointUrls {
+            balance: url(Endpoint::Balance),
+            transfer: url(Endpoint::Transfer),
+            health: url(Endpoint::Health),
+        }
+    }
+
+    fn get(&self, endpoint: Endpoint) -> Option<&reqwest::Url> {
+        match endpoint {
+            Endpoint::Balance => self.balance.as_ref(),
+            Endpoint::Transfer => self.transfer.as_ref(),
+            Endpoint::Health => self.health.as_ref(),
+        }
+    }
+}
+
 /// Sends one attempt and reads the whole body (so the connection is reused); returns the status
 /// (0 for a transport error or timeout) and whether it timed out.
 pub(super) async fn send_attempt(
     http: &reqwest::Client,
-    target: &str,
+    urls: &EndpointUrls,
     endpoint: Endpoint,
     timeout: Duration,
 ) -> (u16, bool) {
-    let request = endpoint.request(http, target).timeout(timeout);
+    let Some(url) = urls.get(endpoint) else {
+        return (TRANSPORT_ERROR, false);
+    };
+    let request = endpoint.request_to(http, url.clone()).timeout(timeout);
     match request.send().await {
         Ok(response) => {
             let status = response.status().as_u16();
@@ -35,7 +67,7 @@ pub(super) async fn send_attempt(
 #[derive(Clone)]
 pub(super) struct Sender {
     pub http: reqwest::Client,
-    pub target: Arc<str>,
+    pub urls: Arc<EndpointUrls>,
     pub recorder: Arc<Recorder>,
     pub attempt_timeout: Duration,
 }
@@ -54,7 +86,7 @@ impl Sender {
             self.recorder.attempt_sent(attempt > 0);
             let sent_at = Instant::now();
             let (status, timed_out) =
-                send_attempt(&self.http, &self.target, endpoint, self.attempt_timeout).await;
+                send_attempt(&self.http, &self.urls, endpoint, self.attempt_timeout).await;
             self.recorder
                 .attempt_answered(status, timed_out, sent_at.elapsed());
             match retry {

@@ -8,7 +8,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::attempt::Sender;
+use super::attempt::{EndpointUrls, Sender};
 use super::closed::ClosedRun;
 use super::open::OpenRun;
 use super::profile::Profile;
@@ -113,7 +113,7 @@ impl LoadHandle {
         });
         let sender = Sender {
             http,
-            target: Arc::from(target.trim_end_matches('/')),
+            urls: Arc::new(EndpointUrls::new(target.trim_end_matches('/'))),
             recorder: Arc::clone(&recorder),
             attempt_timeout: plan.retry.attempt_timeout,
         };
