@@ -15,7 +15,8 @@
 #   BENCH_CONNECTIONS  connection counts               (default "8 32")
 #   BENCH_WORKERS      sandbox --workers               (default 64)
 #   OHA                the oha binary (default: oha on PATH, else target/tools/bin/oha,
-#                      else `cargo install oha --locked --root target/tools`, which is slow)
+#                      else `cargo install oha --locked --root target/tools`, which is slow);
+#                      OHA=none leaves oha out
 #   BENCH_NO_BUILD=1   use target/release/gameday as it is
 #
 # Results: printed as markdown and kept with the raw outputs in target/bench-load/.
@@ -62,7 +63,7 @@ if [ -z "${OHA:-}" ]; then
     fi
   fi
 fi
-[ -x "$OHA" ] || die "no oha at $OHA"
+[ "$OHA" = none ] || [ -x "$OHA" ] || die "no oha at $OHA"
 if [ "${BENCH_NO_BUILD:-0}" != 1 ]; then
   log "cargo build --release --bin gameday"
   cargo build --release --bin gameday >&2
@@ -152,6 +153,7 @@ for c in $CONNS; do
   record wrk "$c" "$(parse_wrk "$raw")"
   sleep 1
 
+  [ "$OHA" = none ] && continue
   raw="$OUT/raw/oha_c$c.json"
   log "oha --no-tui -z ${DUR}s -c $c"
   "$OHA" --no-tui -z "${DUR}s" -c "$c" --output-format json "$URL" >"$raw" 2>"$OUT/raw/oha_c$c.stderr" \
@@ -167,7 +169,7 @@ stop_sandbox
   echo
   echo "Machine: $(nproc) cores, load average at start $LOAD_AT_START, at end $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "Target: gameday sandbox --workers $WORKERS (SQLite), GET /api/balance on 127.0.0.1; ${DUR} s per run, one tool at a time."
-  echo "Tools: gameday load --connections N (tokio, reqwest), $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}') -t2, $("$OHA" --version 2>/dev/null | head -1) (default threads)."
+  echo "Tools: gameday load --connections N (tokio, reqwest), $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}') -t2, $([ "$OHA" = none ] && echo "no oha" || "$OHA" --version 2>/dev/null | head -1) (default threads)."
   echo "Latency: each tool's own figures over completed requests, from the send (closed model)."
   echo
   echo "| conns | tool | req/s | p50 ms | p99 ms | requests | errors |"
