@@ -108,7 +108,9 @@ s = json.load(open(sys.argv[1]))
 summary, pct = s["summary"], s["latencyPercentiles"]
 codes = s.get("statusCodeDistribution", {})
 ok = sum(v for k, v in codes.items() if k.startswith("2"))
-bad = sum(v for k, v in codes.items() if not k.startswith("2")) + sum(s.get("errorDistribution", {}).values())
+# Requests cut off by the end of -z are not failures (the others just stop sending).
+errs = {k: v for k, v in s.get("errorDistribution", {}).items() if k != "aborted due to deadline"}
+bad = sum(v for k, v in codes.items() if not k.startswith("2")) + sum(errs.values())
 print("%.1f %.3f %.3f %d %d" % (summary["requestsPerSec"], pct["p50"] * 1000, pct["p99"] * 1000,
                                 ok + bad, bad))' "$1"
 }
