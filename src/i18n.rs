@@ -101,6 +101,7 @@ pub struct Strings {
     pub resetting: &'static str,
     pub sending: &'static str,
     pub last_action: &'static str,
+    pub client_load: &'static str,
 }
 
 pub static EN: Strings = Strings {
@@ -193,6 +194,7 @@ pub static EN: Strings = Strings {
     resetting: "resetting the failures before quitting…",
     sending: "sending",
     last_action: "last",
+    client_load: "clients:",
 };
 
 pub static RU: Strings = Strings {
@@ -285,6 +287,7 @@ pub static RU: Strings = Strings {
     resetting: "сброс сбоев перед выходом…",
     sending: "отправка",
     last_action: "последнее",
+    client_load: "клиенты:",
 };
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 use crate::actions::ActionKind;
 use crate::config::Settings;
 use crate::i18n::Lang;
+use crate::load::LoadHandle;
 use crate::signals::now_unix;
 use crate::theme::Themes;
 use action::{Effect, LoadChange, action_for};
@@ -53,16 +54,17 @@ async fn run_async(settings: Settings, themes: Themes) -> Result<(), String> {
     state.theme_name = settings.theme.clone();
     state.read_only = settings.read_only;
     state.ttl = settings.ttl;
-    state.load = running.load_rate.as_ref().map(|rate| state::LoadStatus {
-        rate: *rate.borrow(),
-        profile: "steady".to_string(),
+    state.load = running.load.as_ref().map(|load| state::LoadStatus {
+        rate: load.rate(),
+        profile: load.profile().to_string(),
+        snapshot: None,
     });
     tracing::info!(target = %state.target.api_url, embedded = state.target.embedded, "dashboard started");
     let result = {
         let mut terminal = terminal::Terminal::enter()?;
         let controls = LoopControls {
             commands: running.commands.clone(),
-            load_rate: running.load_rate.clone(),
+            load: running.load.as_ref(),
         };
         event_loop(
             &mut terminal,
@@ -82,9 +84,9 @@ async fn run_async(settings: Settings, themes: Themes) -> Result<(), String> {
 }
 
 /// What the loop drives beyond the screen.
-struct LoopControls {
+struct LoopControls<'a> {
     commands: mpsc::Sender<Command>,
-    load_rate: Option<tokio::sync::watch::Sender<f64>>,
+    load: Option<&'a LoadHandle>,
 }
 
 /// Quitting without a reset must not leave a failure behind silently.
@@ -122,7 +124,7 @@ async fn event_loop(
     themes: &Themes,
     lang: Lang,
     mut updates: mpsc::Receiver<crate::sources::Update>,
-    controls: LoopControls,
+    controls: LoopControls<'_>,
 ) -> Result<(), String> {
     let theme_names: Vec<String> = themes.names().iter().map(|n| n.to_string()).collect();
     let mut events = EventStream::new();
@@ -199,6 +201,9 @@ async fn event_loop(
             () = quit_due => return Ok(()),
             _ = clock.tick() => {
                 state.now = now_unix();
+                if let (Some(load), Some(status)) = (controls.load, state.load.as_mut()) {
+                    status.snapshot = Some(load.snapshot());
+                }
                 dirty = true;
             }
             () = stop.recv() => return Ok(()),
@@ -220,14 +225,16 @@ fn send(controls: &LoopControls, state: &mut AppState, command: Command) {
 }
 
 fn change_load(controls: &LoopControls, state: &mut AppState, change: LoadChange) {
-    let (Some(rate), Some(status)) = (&controls.load_rate, state.load.as_mut()) else {
+    let (Some(load), Some(status)) = (controls.load, state.load.as_mut()) else {
         return;
     };
-    let next = match change {
-        LoadChange::Faster => (status.rate * LOAD_STEP).round().clamp(1.0, MAX_LOAD_RATE),
-        LoadChange::Slower => (status.rate / LOAD_STEP).round().max(1.0),
-        LoadChange::NextProfile => status.rate,
-    };
-    status.rate = next;
-    let _ = rate.send(next);
+    match change {
+        LoadChange::Faster => {
+            load.set_rate((load.rate() * LOAD_STEP).round().clamp(1.0, MAX_LOAD_RATE))
+        }
+        LoadChange::Slower => load.set_rate((load.rate() / LOAD_STEP).round().max(1.0)),
+        LoadChange::NextProfile => load.set_profile(load.profile().next_default()),
+    }
+    status.rate = load.rate();
+    status.profile = load.profile().to_string();
 }

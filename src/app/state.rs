@@ -138,6 +138,8 @@ pub struct AppState {
 pub struct LoadStatus {
     pub rate: f64,
     pub profile: String,
+    /// What the clients saw, refreshed every second.
+    pub snapshot: Option<crate::load::LoadSnapshot>,
 }
 
 impl AppState {

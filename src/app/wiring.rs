@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::control::{self, Command, Controls};
@@ -14,7 +14,7 @@ use super::embedded;
 use super::state::TargetInfo;
 use crate::config::{DockerSetting, Settings};
 use crate::fincore::FincoreClient;
-use crate::load::{self, Mix, SharedStats};
+use crate::load::{self, LoadHandle, LoadPlan};
 use crate::sandbox::supervisor::{self, SupervisorConfig, SupervisorHandle};
 use crate::signals::{Signal, now_unix};
 use crate::sources::docker::{ContainerStates, DockerSource, DockerTarget, RestartTally};
@@ -28,7 +28,7 @@ pub struct Running {
     /// Where the keys' requests go.
     pub commands: mpsc::Sender<Command>,
     /// Dropping it stops the load.
-    pub load_rate: Option<watch::Sender<f64>>,
+    pub load: Option<LoadHandle>,
     tasks: Vec<JoinHandle<()>>,
     supervisor: Option<SupervisorHandle>,
     /// The embedded sandbox's database folder, removed after the sandbox stops.
@@ -37,7 +37,7 @@ pub struct Running {
 
 impl Running {
     pub async fn stop(self) {
-        drop(self.load_rate);
+        drop(self.load);
         for task in &self.tasks {
             task.abort();
         }
@@ -203,28 +203,20 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
     )));
 
     let rate = settings.load.rate(settings.api.is_none());
-    let load_rate = match rate {
-        rate if rate > 0.0 && !settings.read_only => {
-            let (sender, receiver) = watch::channel(rate);
-            let stats: SharedStats = Arc::default();
-            tasks.push(tokio::spawn(load::run_open_loop(
-                http.clone(),
-                api_url.clone(),
-                Mix::default(),
-                receiver,
-                None,
-                Arc::clone(&stats),
-            )));
-            Some(sender)
-        }
-        _ => None,
-    };
+    let load = (rate > 0.0 && !settings.read_only)
+        .then(|| {
+            // Its own client: no proxy from the environment may carry the load elsewhere.
+            load::http_client().map(|client| {
+                LoadHandle::start_open(client, api_url.clone(), LoadPlan::steady(rate))
+            })
+        })
+        .transpose()?;
     Ok(Running {
         target,
         sources,
         local_rules,
         commands,
-        load_rate,
+        load,
         tasks,
         supervisor: supervisor_handle,
         _database_dir: database_dir,

@@ -18,15 +18,31 @@ impl Endpoint {
         }
     }
 
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Balance => "/api/balance",
+            Endpoint::Transfer => "/api/transfer",
+            Endpoint::Health => "/health",
+        }
+    }
+
     /// The request for this endpoint. Transfers move one cent to one of a few accounts, so a
     /// long run does not drain the source account.
     pub fn request(self, http: &reqwest::Client, target: &str) -> reqwest::RequestBuilder {
+        self.request_to(http, format!("{target}{}", self.path()))
+    }
+
+    /// The same, to a URL already made (a parsed URL is not parsed again per request).
+    pub fn request_to(
+        self,
+        http: &reqwest::Client,
+        url: impl reqwest::IntoUrl,
+    ) -> reqwest::RequestBuilder {
         match self {
-            Endpoint::Balance => http.get(format!("{target}/api/balance")),
-            Endpoint::Health => http.get(format!("{target}/health")),
+            Endpoint::Balance | Endpoint::Health => http.get(url),
             Endpoint::Transfer => {
                 let to = ["ACC-002", "ACC-003", "ACC-004"][rand::random_range(0..3)];
-                http.post(format!("{target}/api/transfer"))
+                http.post(url)
                     .header("Content-Type", "application/json")
                     .body(format!(r#"{{"amount": 0.01, "to_account": "{to}"}}"#))
             }

@@ -240,7 +240,15 @@ pub fn traffic(frame: &mut Frame, view: &View, inner: Rect) {
             color: error_color,
         },
     ];
-    let rest = headline(frame, view, inner, &figures);
+    let mut rest = headline(frame, view, inner, &figures);
+    if let Some(line) = client_line(view) {
+        if rest.height > 4 {
+            let [row, below] =
+                Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(rest);
+            frame.render_widget(Paragraph::new(line), row);
+            rest = below;
+        }
+    }
     let window = window(view);
     let rps = points(view, Signal::Rps, window, 1.0, rest.width);
     let errors = points(view, Signal::ErrorRatio, window, 100.0, rest.width);
@@ -273,6 +281,43 @@ pub fn traffic(frame: &mut Frame, view: &View, inner: Rect) {
             1.0,
         );
     }
+}
+
+/// The load generator's own view beside the server's: what its clients sent and saw over the
+/// last seconds, latency counted from each request's scheduled time.
+fn client_line(view: &View) -> Option<Line<'static>> {
+    let load = view.state.load.as_ref()?;
+    let snapshot = load.snapshot.as_ref()?;
+    let recent = &snapshot.recent;
+    let muted = view.theme.muted_style();
+    let value = view.theme.base_style().fg(view.theme.requests);
+    let mut spans = vec![
+        Span::styled(format!("{} ", view.text.client_load), muted),
+        Span::styled(format::rate(recent.requests_per_s), value),
+        Span::styled(format!(" {}", view.text.requests_per_second), muted),
+    ];
+    if let Some(latency) = &recent.latency {
+        for (label, ms) in [
+            ("p50", latency.p50_ms),
+            ("p99", latency.p99_ms),
+            ("max", latency.max_ms),
+        ] {
+            spans.push(Span::styled(format!("  {label} "), muted));
+            spans.push(Span::styled(format::latency(ms / 1000.0), value));
+        }
+    }
+    spans.push(Span::styled(format!("  {} ", view.text.errors), muted));
+    spans.push(Span::styled(format::percent(recent.error_ratio), value));
+    spans.push(Span::styled(
+        format!(
+            "  · {} {}/s {}",
+            view.text.key_load,
+            format::rate(load.rate),
+            load.profile
+        ),
+        muted,
+    ));
+    Some(Line::from(spans))
 }
 
 pub fn memory(frame: &mut Frame, view: &View, inner: Rect) {

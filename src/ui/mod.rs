@@ -238,6 +238,7 @@ pub fn key_bar_entries(state: &AppState, text: &Strings) -> Vec<(&'static str, &
         keys.push(("s", text.key_containers));
         if state.load.is_some() {
             keys.push(("+/-", text.key_load));
+            keys.push(("p", text.key_profile));
         }
     }
     keys.push(("Tab", text.key_focus));
@@ -263,12 +264,6 @@ fn render_key_bar(frame: &mut Frame, view: &View, area: Rect) {
         spans.push(Span::styled(
             format!(" {label}  "),
             view.theme.key_label_style(),
-        ));
-    }
-    if let Some(load) = &view.state.load {
-        spans.push(Span::styled(
-            format!("{} {}/s  ", view.text.key_load, format::rate(load.rate)),
-            view.theme.muted_style(),
         ));
     }
     spans.push(Span::styled(
@@ -298,6 +293,7 @@ fn render_help(frame: &mut Frame, view: &View, area: Rect) {
         rows.push(("s", text.help_containers));
         if view.state.load.is_some() {
             rows.push(("+ -", text.help_load));
+            rows.push(("p", text.help_profile));
         }
     }
     let mut lines: Vec<Line> = rows
