@@ -103,7 +103,7 @@ const BROKEN: &[(&str, &str, &str)] = &[
     (
         "bad_profile",
         "broken/bad_profile.toml:17:11: load.profile: ",
-        "`stedy` is not a load profile; expected one of steady, ramp, spike, burst, retry-storm",
+        "`stedy` is not a profile: expected steady, ramp[:to=5x,over=30s], spike[:factor=5x,at=10s,for=5s], burst[:size=100,every=10s] or retry-storm",
     ),
     ("bad_toml", "broken/bad_toml.toml:18:8: ", "extra `=`"),
     (
