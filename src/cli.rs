@@ -93,6 +93,36 @@ pub enum Command {
     Load(crate::load::command::LoadArgs),
     /// List, show and validate drill cases.
     Cases(crate::drill::command::CasesArgs),
+    /// Run a guided drill: baseline, inject, detect, respond, recover, with a timer.
+    Drill(DrillArgs),
+}
+
+/// `gameday drill CASE`, on the same targets as the dashboard.
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    /// The case (see `gameday cases list`); with --blind and none given, a random one.
+    #[arg(value_name = "CASE")]
+    pub case: Option<String>,
+    /// How long to measure the healthy service first (default: the case's, usually 60s).
+    #[arg(long, value_name = "DURATION")]
+    pub baseline: Option<HumanDuration>,
+    /// How long every signal must stay back in its band to count as recovered (default: the
+    /// case's, usually 30s).
+    #[arg(long, value_name = "DURATION")]
+    pub recover_hold: Option<HumanDuration>,
+    /// Wait for the failure to be injected by hand (keys, or the facilitator); its time is
+    /// taken from the failure state read back.
+    #[arg(long)]
+    pub manual_inject: bool,
+    /// Hide the case: at detection, name the cause from a list; the review says if you were
+    /// right.
+    #[arg(long)]
+    pub blind: bool,
+    /// Seed of the blind drill's pick, to repeat it.
+    #[arg(long, value_name = "N", requires = "blind")]
+    pub seed: Option<u64>,
+    #[command(flatten)]
+    pub target: DashboardArgs,
 }
 
 #[derive(Debug, Args)]
@@ -141,7 +171,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Sandbox(args)) => run_sandbox(args),
         Some(Command::Load(args)) => crate::load::command::run(args),
         Some(Command::Cases(args)) => crate::drill::command::run(args),
-        None => run_dashboard(cli.dashboard),
+        Some(Command::Drill(args)) => run_drill(args),
+        None => run_dashboard(cli.dashboard, None),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -156,7 +187,75 @@ fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-fn run_dashboard(args: DashboardArgs) -> Result<(), String> {
+/// The most a baseline or a recovery hold may last: a drill is a workshop exercise.
+const MAX_DRILL_PHASE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+fn run_drill(mut args: DrillArgs) -> Result<(), String> {
+    for (flag, value) in [
+        ("--baseline", args.baseline),
+        ("--recover-hold", args.recover_hold),
+    ] {
+        if let Some(value) = value {
+            if value.0 < std::time::Duration::from_secs(1) || value.0 > MAX_DRILL_PHASE {
+                return Err(format!(
+                    "{flag} {value}: expected a duration from 1s to 30m, such as 60s"
+                ));
+            }
+        }
+    }
+    if args.target.read_only {
+        return Err(
+            "--read-only: a drill injects failures; run it without --read-only".to_string(),
+        );
+    }
+    let target = std::mem::take(&mut args.target);
+    run_dashboard(target, Some(args))
+}
+
+/// The drill asked for: its case (named, or picked at random for a blind drill) with the
+/// flags' durations.
+fn drill_request(
+    args: DrillArgs,
+    library: &crate::drill::CaseLibrary,
+    lang: config::Lang,
+) -> Result<crate::app::DrillRequest, String> {
+    let known = || library.ids().join(", ");
+    let seed = args.seed.unwrap_or_else(rand::random);
+    let mut case = match (&args.case, args.blind) {
+        (Some(id), _) => library
+            .get(id)
+            .cloned()
+            .ok_or_else(|| format!("no case `{id}`; expected one of {}", known()))?,
+        (None, true) => library
+            .pick_random(seed)
+            .cloned()
+            .ok_or("no case to pick from")?,
+        (None, false) => {
+            return Err(format!(
+                "which case? expected one of {}, or --blind for a random one",
+                known()
+            ));
+        }
+    };
+    if let Some(baseline) = args.baseline {
+        case.baseline = baseline.0;
+    }
+    if let Some(hold) = args.recover_hold {
+        case.recovery.hold = hold.0;
+    }
+    Ok(crate::app::DrillRequest {
+        case,
+        blind: args.blind,
+        manual_inject: args.manual_inject,
+        diagnoses: if args.blind {
+            library.diagnosis_choices(seed, lang)
+        } else {
+            Vec::new()
+        },
+    })
+}
+
+fn run_dashboard(args: DashboardArgs, drill: Option<DrillArgs>) -> Result<(), String> {
     let config_file =
         config::config_file_in_use(config::default_config_file().as_deref(), &env_var);
     let theme_dir = config_file.as_deref().and_then(|file| file.parent());
@@ -196,11 +295,26 @@ fn run_dashboard(args: DashboardArgs) -> Result<(), String> {
             data_dir.display()
         )
     })?;
+    // A broken case file of the user's stops a drill (it may be the one asked for); the
+    // dashboard alone goes on with the valid cases.
+    let library = match crate::drill::command::load_reporting(theme_dir) {
+        Ok(library) => library,
+        Err(err) if drill.is_some() => return Err(err),
+        Err(_) => crate::drill::CaseLibrary::load(theme_dir).0,
+    };
+    let drill = drill
+        .map(|args| drill_request(args, &library, settings.lang))
+        .transpose()?;
     crate::logging::init_json(Some(&data_dir.join("gameday.log")))?;
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         return Err("the dashboard needs a terminal (stdout is not one)".to_string());
     }
-    crate::app::run(settings, themes)
+    let start = crate::app::DashboardStart {
+        cases: library.cases().to_vec(),
+        drill,
+        data_dir,
+    };
+    crate::app::run(settings, themes, start)
 }
 
 fn run_sandbox(args: SandboxArgs) -> Result<(), String> {

@@ -5,7 +5,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::control::Command;
-use super::modal::{InjectForm, Modal, ModalResult};
+use super::modal::{DetectChoice, InjectForm, Modal, ModalResult};
 use super::state::{AppState, PanelId};
 use crate::fincore::presets::Preset;
 
@@ -23,6 +23,14 @@ pub enum Action {
     LoadFaster,
     LoadSlower,
     NextProfile,
+    /// Enter in a drill: declare detection.
+    DrillDetect,
+    DrillHint,
+    /// Tick item N (from 0) of the current checklist.
+    DrillCheck(usize),
+    OpenCases,
+    /// Esc after a drill ended: back to the dashboard alone.
+    CloseDrill,
     FocusNext,
     FocusPrevious,
     ToggleZoom,
@@ -54,6 +62,9 @@ pub fn action_for(key: KeyEvent, state: &AppState) -> Option<Action> {
         });
     }
     let scrolling = state.zoomed && state.focus == PanelId::Logs;
+    if let Some(action) = drill_action(key.code, state) {
+        return Some(action);
+    }
     if let Some(action) = changing_action(key.code, state) {
         return Some(action);
     }
@@ -96,6 +107,26 @@ fn changing_action(code: KeyCode, state: &AppState) -> Option<Action> {
     })
 }
 
+/// Keys of a drill: Enter declares detection, h reveals a hint, 1-9 tick the checklist; c
+/// picks a case when none runs; Esc closes a finished drill's review.
+fn drill_action(code: KeyCode, state: &AppState) -> Option<Action> {
+    let running = state.drill_running();
+    match code {
+        KeyCode::Enter if running => Some(Action::DrillDetect),
+        KeyCode::Char('h') if running => Some(Action::DrillHint),
+        KeyCode::Char(digit @ '1'..='9') if running => {
+            Some(Action::DrillCheck(digit as usize - '1' as usize))
+        }
+        KeyCode::Char('c') if !running && !state.read_only && !state.cases.is_empty() => {
+            Some(Action::OpenCases)
+        }
+        KeyCode::Esc if state.drill.is_some() && !running && !state.zoomed => {
+            Some(Action::CloseDrill)
+        }
+        _ => None,
+    }
+}
+
 /// What the loop must do beyond the screen.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -104,6 +135,12 @@ pub enum Effect {
     /// Reset the failures, wait for the answer (briefly), then quit.
     ResetThenQuit,
     Load(LoadChange),
+    /// Run the case's load (or, with None, go back to the load from before the drill).
+    DrillLoad(Option<crate::drill::case::LoadSpec>),
+    /// Start the drill of case `index` of the picker.
+    StartDrill(usize),
+    /// Resume the unfinished drill found at start, or record it as abandoned.
+    Resume(bool),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,9 +157,48 @@ pub fn apply(action: Action, state: &mut AppState, theme_names: &[String]) -> Op
             if state.should_ask_before_quit() {
                 state.modal = Some(Modal::QuitPrompt);
             } else {
+                // Nothing outlives us (or nothing is active): a drill under way is abandoned.
+                state.with_drill(|drill, now| {
+                    drill.abandon(now, "quit");
+                    Vec::new()
+                });
                 return Some(Effect::Quit);
             }
         }
+        Action::DrillDetect => {
+            let choices = detect_choices(state);
+            let open = state
+                .drill
+                .as_ref()
+                .and_then(|d| d.machine.as_ref())
+                .is_some_and(|m| {
+                    m.state().detection.is_none()
+                        && matches!(
+                            m.phase(),
+                            crate::drill::Phase::Detect
+                                | crate::drill::Phase::Respond
+                                | crate::drill::Phase::Recover
+                        )
+                });
+            if open {
+                state.modal = Some(Modal::Detect {
+                    choices,
+                    selected: 0,
+                });
+            } else if let Some(drill) = state.drill.as_mut() {
+                drill.message =
+                    Some("nothing to declare yet: the fault is not injected".to_string());
+            }
+        }
+        Action::DrillHint => state.with_drill(|drill, now| drill.hint(now)),
+        Action::DrillCheck(index) => state.with_drill(|drill, now| drill.toggle_item(now, index)),
+        Action::OpenCases => {
+            state.modal = Some(Modal::Cases {
+                selected: 0,
+                count: state.cases.len(),
+            });
+        }
+        Action::CloseDrill => state.drill = None,
         Action::ForceQuit => return Some(Effect::Quit),
         Action::Inject(preset) => return Some(state.sending(Command::Preset(preset))),
         Action::ResetFailures => return Some(state.sending(Command::Reset)),
@@ -155,8 +231,29 @@ pub fn apply(action: Action, state: &mut AppState, theme_names: &[String]) -> Op
                     state.modal = None;
                     Some(state.sending(Command::Container(container_action)))
                 }
+                ModalResult::Declare(choice) => {
+                    state.modal = None;
+                    let (signal, diagnosis) = match choice {
+                        DetectChoice::Signal(signal) => (signal, None),
+                        DetectChoice::Diagnosis { case_id, .. } => (None, Some(case_id)),
+                    };
+                    state.with_drill(|drill, now| drill.declare(now, signal, diagnosis));
+                    None
+                }
+                ModalResult::PickCase(index) => {
+                    state.modal = None;
+                    Some(Effect::StartDrill(index))
+                }
+                ModalResult::Resume(resume) => {
+                    state.modal = None;
+                    Some(Effect::Resume(resume))
+                }
                 ModalResult::Quit { reset_first } => {
                     state.modal = None;
+                    state.with_drill(|drill, now| {
+                        drill.abandon(now, "quit");
+                        Vec::new()
+                    });
                     Some(if reset_first {
                         state.quitting = true;
                         Effect::ResetThenQuit
@@ -197,4 +294,31 @@ pub fn apply(action: Action, state: &mut AppState, theme_names: &[String]) -> Op
         }
     }
     None
+}
+
+/// What the participant may name at detection: the case's signals (or none), or, blind, every
+/// case's cause.
+fn detect_choices(state: &AppState) -> Vec<DetectChoice> {
+    let Some(drill) = &state.drill else {
+        return Vec::new();
+    };
+    let request = drill.request();
+    if request.blind {
+        return request
+            .diagnoses
+            .iter()
+            .map(|(case_id, label)| DetectChoice::Diagnosis {
+                case_id: case_id.clone(),
+                label: label.clone(),
+            })
+            .collect();
+    }
+    let mut choices = vec![DetectChoice::Signal(None)];
+    for watched in &request.case.signals {
+        let signal = Some(watched.condition.signal);
+        if !choices.contains(&DetectChoice::Signal(signal)) {
+            choices.push(DetectChoice::Signal(signal));
+        }
+    }
+    choices
 }

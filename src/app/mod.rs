@@ -4,12 +4,15 @@
 
 pub mod action;
 pub mod control;
+pub mod drill;
+mod effects;
 pub mod embedded;
 pub mod modal;
 pub mod state;
 mod terminal;
 pub mod wiring;
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -19,32 +22,46 @@ use tokio::sync::mpsc;
 use crate::actions::ActionKind;
 use crate::config::Settings;
 use crate::i18n::Lang;
-use crate::load::LoadHandle;
 use crate::signals::now_unix;
 use crate::theme::Themes;
-use action::{Effect, LoadChange, action_for};
-use control::Command;
+use action::action_for;
+pub use drill::DrillRequest;
+use effects::{Flow, LoopContext};
 use state::AppState;
 
 /// The shortest time between two frames.
 const FRAME: Duration = Duration::from_millis(33);
 
-/// Runs the dashboard until the user quits or the process is told to stop.
-pub fn run(settings: Settings, themes: Themes) -> Result<(), String> {
+/// Runs the dashboard until the user quits or the process is told to stop; with a drill
+/// request, the drill starts as soon as the target is known.
+pub fn run(settings: Settings, themes: Themes, start: DashboardStart) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|err| format!("cannot start the async runtime: {err}"))?;
-    let result = runtime.block_on(run_async(settings, themes));
+    let result = runtime.block_on(run_async(settings, themes, start));
     // A request still waiting on a hung source must not keep the process from exiting.
     runtime.shutdown_timeout(Duration::from_millis(500));
     result
 }
 
-async fn run_async(settings: Settings, themes: Themes) -> Result<(), String> {
+/// What the dashboard opens with besides the live panels.
+pub struct DashboardStart {
+    /// The cases `c` offers.
+    pub cases: Vec<crate::drill::Case>,
+    pub drill: Option<DrillRequest>,
+    /// Where session records go.
+    pub data_dir: PathBuf,
+}
+
+async fn run_async(
+    settings: Settings,
+    themes: Themes,
+    start: DashboardStart,
+) -> Result<(), String> {
     let (updates, receiver) = mpsc::channel(1024);
-    let running = wiring::start(&settings, updates).await?;
+    let mut running = wiring::start(&settings, updates).await?;
     let mut state = AppState::new(
         running.target.clone(),
         &running.sources,
@@ -54,39 +71,44 @@ async fn run_async(settings: Settings, themes: Themes) -> Result<(), String> {
     state.theme_name = settings.theme.clone();
     state.read_only = settings.read_only;
     state.ttl = settings.ttl;
-    state.load = running.load.as_ref().map(|load| state::LoadStatus {
-        rate: load.rate(),
-        profile: load.profile().to_string(),
-        snapshot: None,
-    });
+    state.cases = start.cases;
+    let load = running.load.take();
+    let mut context = LoopContext {
+        commands: running.commands.clone(),
+        load,
+        background: None,
+        api_url: running.target.api_url.clone(),
+        data_dir: start.data_dir,
+        requested: start.drill,
+        resume_offer: None,
+    };
+    context.show_load(&mut state);
+    context.offer_resume_or_start(&mut state);
     tracing::info!(target = %state.target.api_url, embedded = state.target.embedded, "dashboard started");
     let result = {
         let mut terminal = terminal::Terminal::enter()?;
-        let controls = LoopControls {
-            commands: running.commands.clone(),
-            load: running.load.as_ref(),
-        };
         event_loop(
             &mut terminal,
             &mut state,
             &themes,
             settings.lang,
             receiver,
-            controls,
+            &mut context,
         )
         .await
     };
+    if let Some(load) = context.load.take() {
+        load.stop();
+    }
+    // Whatever happened, the drill's last state is on disk.
+    if let Some(drill) = state.drill.as_mut() {
+        drill.save();
+    }
     running.stop().await;
     if let Some(warning) = left_behind(&state) {
         eprintln!("{warning}");
     }
     result
-}
-
-/// What the loop drives beyond the screen.
-struct LoopControls<'a> {
-    commands: mpsc::Sender<Command>,
-    load: Option<&'a LoadHandle>,
 }
 
 /// Quitting without a reset must not leave a failure behind silently.
@@ -114,9 +136,6 @@ fn left_behind(state: &AppState) -> Option<String> {
 
 /// How long a reset on quitting may take before we quit anyway.
 const RESET_ON_QUIT_TIMEOUT: Duration = Duration::from_secs(7);
-/// Each `+`/`-` changes the load rate by this factor.
-const LOAD_STEP: f64 = 1.5;
-const MAX_LOAD_RATE: f64 = 2000.0;
 
 async fn event_loop(
     terminal: &mut terminal::Terminal,
@@ -124,7 +143,7 @@ async fn event_loop(
     themes: &Themes,
     lang: Lang,
     mut updates: mpsc::Receiver<crate::sources::Update>,
-    controls: LoopControls<'_>,
+    context: &mut LoopContext,
 ) -> Result<(), String> {
     let theme_names: Vec<String> = themes.names().iter().map(|n| n.to_string()).collect();
     let mut events = EventStream::new();
@@ -157,23 +176,15 @@ async fn event_loop(
                 std::future::pending::<()>().await;
             }
         };
+        let mut flow = Flow::Continue;
         tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => {
                     if let Some(action) = action_for(key, state) {
                         dirty = true;
-                        match action::apply(action, state, &theme_names) {
-                            None => {}
-                            Some(Effect::Quit) => return Ok(()),
-                            Some(Effect::ResetThenQuit) => {
-                                let Effect::Send(reset) = state.sending(Command::Reset) else {
-                                    return Ok(());
-                                };
-                                send(&controls, state, reset);
-                                quit_deadline = Some(tokio::time::Instant::now() + RESET_ON_QUIT_TIMEOUT);
-                            }
-                            Some(Effect::Send(command)) => send(&controls, state, command),
-                            Some(Effect::Load(change)) => change_load(&controls, state, change),
+                        state.now = now_unix();
+                        if let Some(effect) = action::apply(action, state, &theme_names) {
+                            flow = context.carry_out(effect, state);
                         }
                     }
                 }
@@ -198,43 +209,30 @@ async fn event_loop(
                     return Ok(());
                 }
             }
-            () = quit_due => return Ok(()),
             _ = clock.tick() => {
                 state.now = now_unix();
-                if let (Some(load), Some(status)) = (controls.load, state.load.as_mut()) {
+                if let (Some(load), Some(status)) = (context.load.as_ref(), state.load.as_mut()) {
                     status.snapshot = Some(load.snapshot());
                 }
+                state.with_drill(|drill, now| drill.tick(now));
                 dirty = true;
             }
             () = stop.recv() => return Ok(()),
+            () = quit_due => return Ok(()),
             () = frame_due => {}
         }
-    }
-}
-
-/// Hands a request to the controller; a full queue means requests are piling up unanswered.
-fn send(controls: &LoopControls, state: &mut AppState, command: Command) {
-    if controls.commands.try_send(command).is_err() {
-        state.pending = None;
-        state.push_log(
-            state.now,
-            crate::sources::LogLevel::Warn,
-            "gameday: still waiting for earlier requests; try again in a moment".to_string(),
-        );
-    }
-}
-
-fn change_load(controls: &LoopControls, state: &mut AppState, change: LoadChange) {
-    let (Some(load), Some(status)) = (controls.load, state.load.as_mut()) else {
-        return;
-    };
-    match change {
-        LoadChange::Faster => {
-            load.set_rate((load.rate() * LOAD_STEP).round().clamp(1.0, MAX_LOAD_RATE))
+        // Effects queued by updates and drills, after the one a key may have asked for.
+        for effect in std::mem::take(&mut state.effects) {
+            if let Flow::Quit = context.carry_out(effect, state) {
+                flow = Flow::Quit;
+            }
         }
-        LoadChange::Slower => load.set_rate((load.rate() / LOAD_STEP).round().max(1.0)),
-        LoadChange::NextProfile => load.set_profile(load.profile().next_default()),
+        match flow {
+            Flow::Continue => {}
+            Flow::Quit => return Ok(()),
+            Flow::QuitAfterReset => {
+                quit_deadline = Some(tokio::time::Instant::now() + RESET_ON_QUIT_TIMEOUT);
+            }
+        }
     }
-    status.rate = load.rate();
-    status.profile = load.profile().to_string();
 }

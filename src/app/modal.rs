@@ -18,6 +18,28 @@ pub enum Modal {
     Confirm(ContainerAction),
     /// Failures are active on a target that outlives us: reset them before quitting?
     QuitPrompt,
+    /// Declaring detection: what told you (or, blind, what is the cause)?
+    Detect {
+        choices: Vec<DetectChoice>,
+        selected: usize,
+    },
+    /// Which case to drill.
+    Cases {
+        selected: usize,
+        count: usize,
+    },
+    /// An unfinished drill was found: resume it?
+    Resume {
+        case_id: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DetectChoice {
+    /// The signal that told them, or none named.
+    Signal(Option<crate::signals::Signal>),
+    /// Blind drills: a cause, by case id, with its label.
+    Diagnosis { case_id: String, label: String },
 }
 
 /// What a key in a dialog leads to.
@@ -35,6 +57,9 @@ pub enum ModalResult {
     Quit {
         reset_first: bool,
     },
+    Declare(DetectChoice),
+    PickCase(usize),
+    Resume(bool),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -280,7 +305,60 @@ impl Modal {
                 KeyCode::Esc => ModalResult::Close,
                 _ => ModalResult::Stay,
             },
+            Modal::Detect { choices, selected } => match pick(key, selected, choices.len()) {
+                Picked::Stay => ModalResult::Stay,
+                Picked::Close => ModalResult::Close,
+                Picked::Index(index) => choices.get(index).map_or(ModalResult::Stay, |choice| {
+                    ModalResult::Declare(choice.clone())
+                }),
+            },
+            Modal::Cases { selected, count } => match pick(key, selected, *count) {
+                Picked::Stay => ModalResult::Stay,
+                Picked::Close => ModalResult::Close,
+                Picked::Index(index) => ModalResult::PickCase(index),
+            },
+            Modal::Resume { .. } => match key {
+                KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {
+                    ModalResult::Resume(true)
+                }
+                KeyCode::Char('n') | KeyCode::Char('N') => ModalResult::Resume(false),
+                _ => ModalResult::Stay,
+            },
         }
+    }
+}
+
+enum Picked {
+    Stay,
+    Close,
+    Index(usize),
+}
+
+/// A list: ↑↓ and Enter, or the item's number (1-9), or Esc.
+fn pick(key: KeyCode, selected: &mut usize, count: usize) -> Picked {
+    if count == 0 {
+        return Picked::Close;
+    }
+    match key {
+        KeyCode::Esc => Picked::Close,
+        KeyCode::Up => {
+            *selected = (*selected + count - 1) % count;
+            Picked::Stay
+        }
+        KeyCode::Down => {
+            *selected = (*selected + 1) % count;
+            Picked::Stay
+        }
+        KeyCode::Enter => Picked::Index(*selected),
+        KeyCode::Char(digit @ '1'..='9') => {
+            let index = digit as usize - '1' as usize;
+            if index < count {
+                Picked::Index(index)
+            } else {
+                Picked::Stay
+            }
+        }
+        _ => Picked::Stay,
     }
 }
 

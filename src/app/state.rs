@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::action::Effect;
 use super::control::Command;
+use super::drill::DrillSession;
 use super::modal::Modal;
 use crate::actions::ActionOutcome;
 use crate::alerts::{AlertStatus, LocalAlerts, workshop_rules};
@@ -131,6 +132,12 @@ pub struct AppState {
     pub load: Option<LoadStatus>,
     /// Resetting before quitting: the loop quits when the answer comes.
     pub quitting: bool,
+    /// The drill in progress or just reviewed.
+    pub drill: Option<DrillSession>,
+    /// Cases offered by `c`.
+    pub cases: Vec<crate::drill::Case>,
+    /// What updates asked the loop to do (drill directives), taken by the loop after each.
+    pub effects: Vec<Effect>,
 }
 
 /// The background load as the dashboard drives it.
@@ -176,6 +183,28 @@ impl AppState {
             modal: None,
             load: None,
             quitting: false,
+            drill: None,
+            cases: Vec::new(),
+            effects: Vec::new(),
+        }
+    }
+
+    /// A drill that has not ended yet.
+    pub fn drill_running(&self) -> bool {
+        self.drill.as_ref().is_some_and(DrillSession::is_running)
+    }
+
+    /// Runs `step` on the drill, if there is one, and queues what it asks for.
+    pub fn with_drill(&mut self, step: impl FnOnce(&mut DrillSession, UnixSeconds) -> Vec<Effect>) {
+        let now = self.now;
+        let Some(drill) = self.drill.as_mut() else {
+            return;
+        };
+        let effects = step(drill, now);
+        let lines = std::mem::take(&mut drill.log);
+        self.effects.extend(effects);
+        for line in lines {
+            self.push_log(now, LogLevel::Info, line);
         }
     }
 
@@ -229,15 +258,19 @@ impl AppState {
                 }
             }
             Update::Signals { source, at, values } => {
+                let mut taken = Vec::with_capacity(values.len());
                 for (signal, value) in values {
                     if self.owners.get(&signal) == Some(&source) {
                         self.store.push(signal, Sample { at, value });
+                        taken.push((signal, Sample { at, value }));
                     }
                 }
                 if source == self.target.metrics_source {
                     self.evaluate_local_alerts(at);
                 }
                 self.store.prune(at);
+                self.with_drill(|drill, _| drill.samples(&taken));
+                self.tell_drill_alerts();
             }
             Update::History { signal, samples } => {
                 // Only Prometheus sends history; a signal another source owns keeps its own.
@@ -248,9 +281,13 @@ impl AppState {
             Update::Alerts(alerts) => {
                 if self.local_alerts.is_none() {
                     self.alerts = alerts;
+                    self.tell_drill_alerts();
                 }
             }
-            Update::Failures(view) => self.failures = Some(view),
+            Update::Failures(view) => {
+                self.with_drill(|drill, now| drill.failures(&view, now));
+                self.failures = Some(view);
+            }
             Update::Logs(lines) => {
                 for line in lines {
                     if self.logs.len() == LOG_CAPACITY {
@@ -262,7 +299,15 @@ impl AppState {
             Update::Lifecycle { event } => {
                 self.lifecycle = Some((self.now, event));
             }
-            Update::Capabilities(capabilities) => self.capabilities = Some(capabilities),
+            Update::Capabilities(capabilities) => {
+                let target = crate::drill::TargetCapabilities {
+                    sandbox: capabilities.sandbox,
+                    docker: self.target.memory_source == Some(SourceKind::Docker),
+                    prometheus: self.target.metrics_source == SourceKind::Prometheus,
+                };
+                self.capabilities = Some(capabilities);
+                self.with_drill(|drill, now| drill.start(target, now));
+            }
             Update::Outcome(outcome) => {
                 self.pending = None;
                 let level = if outcome.ok {
@@ -276,8 +321,16 @@ impl AppState {
                     text.push_str(note);
                 }
                 self.push_log(outcome.at, level, text);
+                self.with_drill(|drill, _| drill.outcome(&outcome));
                 self.last_outcome = Some(outcome);
             }
+        }
+    }
+
+    fn tell_drill_alerts(&mut self) {
+        let now = self.now;
+        if let Some(drill) = self.drill.as_mut() {
+            drill.alerts(&self.alerts, now);
         }
     }
 

@@ -101,7 +101,7 @@ pub fn run(args: CasesArgs) -> Result<(), String> {
 
 /// The library; a broken user file is reported and makes the command fail, so a typo is
 /// never silently skipped.
-fn load_reporting(config_dir: Option<&Path>) -> Result<CaseLibrary, String> {
+pub(crate) fn load_reporting(config_dir: Option<&Path>) -> Result<CaseLibrary, String> {
     let (library, reports) = CaseLibrary::load(config_dir);
     let mut invalid = 0;
     for report in &reports {

@@ -25,7 +25,6 @@ use crate::load::Mix;
 use crate::signals::Signal;
 use crate::units::HumanDuration;
 
-
 pub fn check_profile_name(name: &str) -> Result<(), String> {
     name.parse::<crate::load::Profile>().map(|_| ())
 }

@@ -9,7 +9,7 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::{View, frame};
 use crate::actions::ContainerAction;
-use crate::app::modal::{FieldValue, InjectForm, Modal};
+use crate::app::modal::{DetectChoice, FieldValue, InjectForm, Modal};
 use crate::i18n::Strings;
 
 pub fn render(frame: &mut Frame, view: &View, modal: &Modal, area: Rect) {
@@ -29,6 +29,53 @@ pub fn render(frame: &mut Frame, view: &View, modal: &Modal, area: Rect) {
             ],
         ),
         Modal::QuitPrompt => (text.quit_title, quit_lines(view)),
+        Modal::Detect { choices, selected } => {
+            let blind = choices
+                .iter()
+                .any(|choice| matches!(choice, DetectChoice::Diagnosis { .. }));
+            let labels: Vec<String> = choices
+                .iter()
+                .map(|choice| match choice {
+                    DetectChoice::Signal(Some(signal)) => signal.name().to_string(),
+                    DetectChoice::Signal(None) => text.no_signal.to_string(),
+                    DetectChoice::Diagnosis { label, .. } => label.clone(),
+                })
+                .collect();
+            let title = if blind {
+                text.diagnose_title
+            } else {
+                text.detect_title
+            };
+            (title, list_lines(view, &labels, *selected))
+        }
+        Modal::Cases { selected, .. } => {
+            let labels: Vec<String> = view
+                .state
+                .cases
+                .iter()
+                .map(|case| {
+                    format!(
+                        "{:<16} {:<8} {}",
+                        case.id,
+                        case.difficulty.label(view.lang),
+                        case.title.get(view.lang)
+                    )
+                })
+                .collect();
+            (text.cases_title, list_lines(view, &labels, *selected))
+        }
+        Modal::Resume { case_id } => (
+            text.resume_title,
+            vec![
+                Line::styled(
+                    text.resume_question,
+                    view.theme.base_style().add_modifier(Modifier::BOLD),
+                ),
+                Line::styled(format!("  {case_id}"), view.theme.base_style()),
+                Line::default(),
+                Line::styled(text.resume_keys, view.theme.muted_style()),
+            ],
+        ),
     };
     let width = 90.min(area.width.saturating_sub(2));
     let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
@@ -127,6 +174,30 @@ fn container_lines<'a>(view: &View, selected: usize) -> Vec<Line<'a>> {
         view.text.containers_hint,
         view.theme.muted_style(),
     ));
+    lines
+}
+
+fn list_lines<'a>(view: &View, labels: &[String], selected: usize) -> Vec<Line<'a>> {
+    let theme = view.theme;
+    let mut lines: Vec<Line> = labels
+        .iter()
+        .enumerate()
+        .map(|(index, label)| {
+            let style = if index == selected {
+                theme.key_style().bg(theme.selection)
+            } else {
+                view.theme.base_style()
+            };
+            let number = if index < 9 {
+                format!("{}", index + 1)
+            } else {
+                " ".to_string()
+            };
+            Line::styled(format!(" {number}  {label}"), style)
+        })
+        .collect();
+    lines.push(Line::default());
+    lines.push(Line::styled(view.text.list_hint, view.theme.muted_style()));
     lines
 }
 

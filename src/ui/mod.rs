@@ -4,6 +4,7 @@
 pub mod big_digits;
 mod charts;
 mod dialogs;
+mod drill;
 pub mod format;
 mod frame;
 mod panels;
@@ -27,6 +28,7 @@ pub struct View<'a> {
     pub state: &'a AppState,
     pub theme: &'a Theme,
     pub text: &'static Strings,
+    pub lang: Lang,
 }
 
 pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, lang: Lang) {
@@ -35,6 +37,7 @@ pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, lang: Lang) {
         state,
         theme,
         text: crate::i18n::strings(lang),
+        lang,
     };
     frame.render_widget(Block::new().style(view.theme.base_style()), area);
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
@@ -48,6 +51,23 @@ pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, lang: Lang) {
     ])
     .areas(area);
     render_header(frame, &view, header);
+    // A drill takes a column on the right; the live panels keep the rest.
+    let body = match &state.drill {
+        Some(session) if body.width >= 100 => {
+            let width = (body.width * 36 / 100).max(46);
+            let [live, side] =
+                Layout::horizontal([Constraint::Min(0), Constraint::Length(width)]).areas(body);
+            drill::render(frame, &view, session, side);
+            live
+        }
+        Some(session) => {
+            let [live, side] =
+                Layout::vertical([Constraint::Percentage(45), Constraint::Min(0)]).areas(body);
+            drill::render(frame, &view, session, side);
+            live
+        }
+        None => body,
+    };
     for (panel, rect) in panel_areas(body, state.focus, state.zoomed) {
         panels::render_panel(frame, &view, panel, rect);
     }
@@ -231,6 +251,13 @@ fn render_header(frame: &mut Frame, view: &View, area: Rect) {
 /// The keys the focused view offers, most useful first.
 pub fn key_bar_entries(state: &AppState, text: &Strings) -> Vec<(&'static str, &'static str)> {
     let mut keys = vec![("?", text.key_help), ("q", text.key_quit)];
+    if state.drill_running() {
+        keys.push(("Enter", text.key_detect));
+        keys.push(("h", text.key_hint));
+        keys.push(("1-9", text.key_check));
+    } else if !state.read_only && !state.cases.is_empty() {
+        keys.push(("c", text.key_cases));
+    }
     if !state.read_only {
         keys.push(("l e d m x f", text.key_inject));
         keys.push(("r", text.key_reset));
@@ -289,6 +316,8 @@ fn render_help(frame: &mut Frame, view: &View, area: Rect) {
         rows.push(("l e d", text.help_presets));
         rows.push(("m x f", text.help_presets_more));
         rows.push(("r", text.help_reset));
+        rows.push(("c", text.help_cases));
+        rows.push(("Enter h 1-9", text.help_drill));
         rows.push(("i", text.help_inject_panel));
         rows.push(("s", text.help_containers));
         if view.state.load.is_some() {

@@ -1,0 +1,431 @@
+//! A drill inside the dashboard: feeds the phase machine from the live updates and the keys,
+//! turns its directives into effects for the loop, and keeps the session record on disk after
+//! every phase change.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::action::Effect;
+use super::control::Command;
+use crate::actions::{ActionKind as Done, ActionOutcome, ContainerAction};
+use crate::alerts::{AlertState, AlertStatus};
+use crate::drill::case::{ContainerTarget, ContainerVerb, LoadSpec, PlannedInjection};
+use crate::drill::record::{SessionRecord, write_record};
+use crate::drill::{ActionKind, Case, Directive, DrillOptions, PhaseMachine, TargetCapabilities};
+use crate::fincore::FailureView;
+use crate::signals::{Sample, Signal, UnixSeconds};
+
+/// How a drill was asked for, before the target is known well enough to start it.
+#[derive(Debug, Clone)]
+pub struct DrillRequest {
+    pub case: Case,
+    pub blind: bool,
+    pub manual_inject: bool,
+    /// The causes offered at detection in a blind drill: (case id, label).
+    pub diagnoses: Vec<(String, String)>,
+}
+
+pub struct DrillSession {
+    /// `None` until the target's capabilities are known.
+    pub machine: Option<PhaseMachine>,
+    request: DrillRequest,
+    data_dir: PathBuf,
+    target: String,
+    ttl_s: Option<u64>,
+    pub record_path: Option<PathBuf>,
+    /// The last thing worth saying: an input that did not apply, a failed save.
+    pub message: Option<String>,
+    /// Lines for the log panel.
+    pub log: Vec<String>,
+    /// Our own injection is on its way: its answer is the fault's time, not an action.
+    injecting: bool,
+    firing: BTreeSet<String>,
+}
+
+impl DrillSession {
+    pub fn new(request: DrillRequest, data_dir: &Path, target: &str, ttl_s: Option<u64>) -> Self {
+        DrillSession {
+            machine: None,
+            request,
+            data_dir: data_dir.to_path_buf(),
+            target: target.to_string(),
+            ttl_s,
+            record_path: None,
+            message: None,
+            log: Vec::new(),
+            injecting: false,
+            firing: BTreeSet::new(),
+        }
+    }
+
+    /// Continues a drill from its record.
+    pub fn resumed(
+        machine: PhaseMachine,
+        request: DrillRequest,
+        path: PathBuf,
+        data_dir: &Path,
+        target: &str,
+        ttl_s: Option<u64>,
+    ) -> (Self, Vec<Effect>) {
+        let mut session = DrillSession::new(request, data_dir, target, ttl_s);
+        let load = machine.case().load.clone();
+        session.log.push(format!(
+            "gameday: drill {} resumed in phase {}",
+            machine.case().id,
+            machine.phase().name()
+        ));
+        session.machine = Some(machine);
+        session.record_path = Some(path);
+        (session, vec![Effect::DrillLoad(Some(load))])
+    }
+
+    pub fn request(&self) -> &DrillRequest {
+        &self.request
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.machine
+            .as_ref()
+            .is_none_or(|machine| !machine.phase().is_finished())
+    }
+
+    /// Starts the machine once what the target can take is known.
+    pub fn start(&mut self, target: TargetCapabilities, at: UnixSeconds) -> Vec<Effect> {
+        if self.machine.is_some() {
+            return Vec::new();
+        }
+        let options = DrillOptions {
+            blind: self.request.blind,
+            manual_inject: self.request.manual_inject,
+            target,
+        };
+        let (machine, directives) = PhaseMachine::start(self.request.case.clone(), options, at);
+        self.machine = Some(machine);
+        self.carry_out(directives)
+    }
+
+    pub fn samples(&mut self, samples: &[(Signal, Sample)]) -> Vec<Effect> {
+        let mut directives = Vec::new();
+        if let Some(machine) = &mut self.machine {
+            for (signal, sample) in samples {
+                directives.extend(machine.sample(*signal, *sample));
+            }
+        }
+        self.carry_out(directives)
+    }
+
+    /// Each alert's first turn to firing is told to the machine once.
+    pub fn alerts(&mut self, alerts: &[AlertStatus], now: UnixSeconds) {
+        let Some(machine) = &mut self.machine else {
+            return;
+        };
+        for alert in alerts {
+            if alert.state == AlertState::Firing {
+                if self.firing.insert(alert.name.clone()) {
+                    machine.alert_fired(&alert.name, alert.fired_at.unwrap_or(now));
+                }
+            } else {
+                self.firing.remove(&alert.name);
+            }
+        }
+    }
+
+    pub fn failures(&mut self, view: &FailureView, now: UnixSeconds) -> Vec<Effect> {
+        let since = view
+            .since
+            .iter()
+            .filter(|(knob, _)| view.value(knob).is_some_and(|value| value != 0.0))
+            .filter_map(|(_, text)| parse_service_time(text))
+            .reduce(f64::min);
+        let directives = match &mut self.machine {
+            Some(machine) => machine.failures_read_back(now, view.any_active(), since),
+            None => Vec::new(),
+        };
+        self.carry_out(directives)
+    }
+
+    /// The answer to a request: our injection's time, or something the participant did.
+    pub fn outcome(&mut self, outcome: &ActionOutcome) -> Vec<Effect> {
+        let Some(machine) = &mut self.machine else {
+            return Vec::new();
+        };
+        let injection = matches!(outcome.kind, Done::Inject | Done::Container(_));
+        if self.injecting && injection {
+            self.injecting = false;
+            if !outcome.ok {
+                self.message = Some(format!("injection failed: {}", outcome.answer));
+                return Vec::new();
+            }
+            let directives = machine.injected(outcome.at);
+            return self.carry_out(directives);
+        }
+        if !outcome.ok {
+            return Vec::new();
+        }
+        let Some(kind) = action_of(outcome) else {
+            return Vec::new();
+        };
+        let directives = machine.action(outcome.at, kind);
+        self.carry_out(directives)
+    }
+
+    pub fn load_changed(&mut self, rate: f64, at: UnixSeconds) -> Vec<Effect> {
+        let directives = match &mut self.machine {
+            Some(machine) => machine.action(at, ActionKind::LoadChange { rate }),
+            None => Vec::new(),
+        };
+        self.carry_out(directives)
+    }
+
+    pub fn tick(&mut self, now: UnixSeconds) -> Vec<Effect> {
+        let directives = match &mut self.machine {
+            Some(machine) => machine.tick(now),
+            None => Vec::new(),
+        };
+        self.carry_out(directives)
+    }
+
+    pub fn declare(
+        &mut self,
+        at: UnixSeconds,
+        signal: Option<Signal>,
+        diagnosis: Option<String>,
+    ) -> Vec<Effect> {
+        let directives = match &mut self.machine {
+            Some(machine) => machine.declare_detection(at, signal, diagnosis),
+            None => Vec::new(),
+        };
+        self.carry_out(directives)
+    }
+
+    pub fn hint(&mut self, at: UnixSeconds) -> Vec<Effect> {
+        let Some(machine) = &mut self.machine else {
+            return Vec::new();
+        };
+        let Some(index) = machine.next_hint() else {
+            self.message = Some("no hint left".to_string());
+            return Vec::new();
+        };
+        let directives = machine.action(at, ActionKind::HintOpened { index });
+        self.save();
+        self.carry_out(directives)
+    }
+
+    /// Ticks or unticks item `index` (from 0) of the current step's checklist.
+    pub fn toggle_item(&mut self, at: UnixSeconds, index: usize) -> Vec<Effect> {
+        let Some(machine) = &mut self.machine else {
+            return Vec::new();
+        };
+        let Some(step) = machine.phase().step() else {
+            return Vec::new();
+        };
+        let done = machine
+            .state()
+            .checklist
+            .get(step.index())
+            .and_then(|items| items.get(index))
+            .is_some_and(|item| item.done_at.is_some());
+        let directives = machine.check_item(at, step, index, !done);
+        self.save();
+        self.carry_out(directives)
+    }
+
+    /// The participant stops: recorded as abandoned. The reset is the caller's (it asks).
+    pub fn abandon(&mut self, at: UnixSeconds, reason: &str) {
+        if let Some(machine) = &mut self.machine {
+            let _ = machine.abandon(at, reason);
+            self.save();
+        }
+    }
+
+    fn carry_out(&mut self, directives: Vec<Directive>) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for directive in directives {
+            match directive {
+                Directive::PhaseChanged { from, to, .. } if from != to => {
+                    self.log.push(format!(
+                        "gameday: drill {}: {} → {}",
+                        self.request.case.id,
+                        from.name(),
+                        to.name()
+                    ));
+                }
+                Directive::PhaseChanged { .. }
+                | Directive::ReadBackFailures
+                | Directive::AwaitManualInjection => {}
+                Directive::SaveRecord => self.save(),
+                Directive::StartLoad(spec) => effects.push(Effect::DrillLoad(Some(spec))),
+                Directive::StopLoad => effects.push(Effect::DrillLoad(None)),
+                Directive::Inject(plan) => {
+                    self.injecting = true;
+                    effects.extend(injection_commands(&plan, self.ttl_s).map(Effect::Send));
+                }
+                Directive::ResetFailures => effects.push(Effect::Send(Command::Reset)),
+                Directive::Ignored { reason } => self.message = Some(reason),
+            }
+        }
+        effects
+    }
+
+    /// Writes the record (temporary file and rename); a failure is shown, never fatal.
+    pub fn save(&mut self) {
+        let Some(machine) = &self.machine else {
+            return;
+        };
+        let record = SessionRecord::from_machine(machine, &self.target);
+        match write_record(&self.data_dir, &record) {
+            Ok(path) => self.record_path = Some(path),
+            Err(err) => self.message = Some(format!("cannot save the session record: {err}")),
+        }
+    }
+}
+
+/// The requests that carry out a case's injection. A failure body is sent first, so the
+/// container action (if any) lands on a service that already has it.
+fn injection_commands(
+    plan: &PlannedInjection,
+    ttl_s: Option<u64>,
+) -> impl Iterator<Item = Command> {
+    let failures = plan.failures.as_ref().and_then(|body| {
+        let Value::Object(map) = body.to_json() else {
+            return None;
+        };
+        // A case's own time to live wins over the dashboard's.
+        let ttl_s = map.get("ttl_s").and_then(Value::as_u64).or(ttl_s);
+        let knobs: Vec<(String, Value)> = map
+            .into_iter()
+            .filter(|(name, value)| name != "ttl_s" && !value.is_null())
+            .collect();
+        Some(Command::Custom { knobs, ttl_s })
+    });
+    let container = plan
+        .container
+        .and_then(|action| container_action(action.verb, action.target))
+        .map(Command::Container);
+    failures.into_iter().chain(container)
+}
+
+fn container_action(verb: ContainerVerb, target: ContainerTarget) -> Option<ContainerAction> {
+    Some(match (verb, target) {
+        (ContainerVerb::Restart, ContainerTarget::App) => ContainerAction::RestartApp,
+        (ContainerVerb::Stop, ContainerTarget::App) => ContainerAction::StopApp,
+        (ContainerVerb::Start, ContainerTarget::App) => ContainerAction::StartApp,
+        (ContainerVerb::Stop, ContainerTarget::Db) => ContainerAction::StopDb,
+        (ContainerVerb::Start, ContainerTarget::Db) => ContainerAction::StartDb,
+        (ContainerVerb::Restart, ContainerTarget::Db) => return None,
+    })
+}
+
+/// What the participant did, as the drill records it.
+fn action_of(outcome: &ActionOutcome) -> Option<ActionKind> {
+    Some(match outcome.kind {
+        Done::Reset => ActionKind::FailureReset,
+        Done::Inject => {
+            let body = outcome
+                .request
+                .strip_prefix("POST /api/failures ")
+                .and_then(|json| serde_json::from_str(json).ok())
+                .unwrap_or(Value::Null);
+            ActionKind::FailureChange { body }
+        }
+        Done::Container(action) => {
+            let (verb, target) = match action {
+                ContainerAction::RestartApp => (ContainerVerb::Restart, ContainerTarget::App),
+                ContainerAction::StopApp => (ContainerVerb::Stop, ContainerTarget::App),
+                ContainerAction::StartApp => (ContainerVerb::Start, ContainerTarget::App),
+                ContainerAction::StopDb => (ContainerVerb::Stop, ContainerTarget::Db),
+                ContainerAction::StartDb => (ContainerVerb::Start, ContainerTarget::Db),
+            };
+            ActionKind::Container { verb, target }
+        }
+    })
+}
+
+/// The service's timestamps: ISO 8601 in UTC, with or without a zone and fraction.
+fn parse_service_time(text: &str) -> Option<UnixSeconds> {
+    let trimmed = text.trim_end_matches('Z');
+    let parsed = chrono::NaiveDateTime::parse_from_str(trimmed, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
+    Some(parsed.and_utc().timestamp_micros() as f64 / 1e6)
+}
+
+/// Profile and rate a case asks for, as the load generator takes them.
+pub fn load_plan(spec: &LoadSpec) -> Result<(crate::load::Profile, f64), String> {
+    Ok((spec.profile.parse()?, spec.rate))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drill::case::{ContainerWhen, FailureBody};
+
+    #[test]
+    fn service_times_parse_with_or_without_zone_and_fraction() {
+        assert_eq!(parse_service_time("1970-01-01T00:01:40"), Some(100.0));
+        assert_eq!(parse_service_time("1970-01-01T00:01:40.250Z"), Some(100.25));
+        assert_eq!(parse_service_time("yesterday"), None);
+    }
+
+    #[test]
+    fn a_case_injection_becomes_a_failure_body_then_a_container_action() {
+        let plan = PlannedInjection {
+            failures: Some(FailureBody {
+                latency_ms: Some(2000),
+                ..FailureBody::default()
+            }),
+            container: Some(crate::drill::case::ContainerAction {
+                verb: ContainerVerb::Stop,
+                target: ContainerTarget::Db,
+                when: ContainerWhen::Always,
+            }),
+        };
+        let commands: Vec<Command> = injection_commands(&plan, Some(600)).collect();
+        assert_eq!(
+            commands,
+            [
+                Command::Custom {
+                    knobs: vec![("latency_ms".to_string(), Value::from(2000))],
+                    ttl_s: Some(600)
+                },
+                Command::Container(ContainerAction::StopDb)
+            ]
+        );
+    }
+
+    #[test]
+    fn answers_become_the_participants_actions() {
+        let outcome = |kind, request: &str| ActionOutcome {
+            kind,
+            sent_at: 1.0,
+            at: 2.0,
+            request: request.to_string(),
+            answer: "200 updated".to_string(),
+            ok: true,
+            notes: Vec::new(),
+        };
+        assert_eq!(
+            action_of(&outcome(Done::Reset, "POST /api/reset")),
+            Some(ActionKind::FailureReset)
+        );
+        assert_eq!(
+            action_of(&outcome(
+                Done::Inject,
+                r#"POST /api/failures {"error_rate":30}"#
+            )),
+            Some(ActionKind::FailureChange {
+                body: serde_json::json!({"error_rate": 30})
+            })
+        );
+        assert_eq!(
+            action_of(&outcome(
+                Done::Container(ContainerAction::RestartApp),
+                "docker: restart app fincore-app"
+            )),
+            Some(ActionKind::Container {
+                verb: ContainerVerb::Restart,
+                target: ContainerTarget::App
+            })
+        );
+    }
+}

@@ -1,0 +1,336 @@
+//! The drill panel beside the live panels: the phases, a large timer, the next thing to do,
+//! the current checklist and the hints; after the drill, the review with its figures.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::{View, big_digits, format, frame};
+use crate::app::drill::DrillSession;
+use crate::drill::{Figures, Phase, PhaseMachine};
+use crate::i18n::Strings;
+
+const STEPS: [Phase; 5] = [
+    Phase::Baseline,
+    Phase::Inject,
+    Phase::Detect,
+    Phase::Respond,
+    Phase::Recover,
+];
+
+pub fn render(frame: &mut Frame, view: &View, drill: &DrillSession, area: Rect) {
+    let request = drill.request();
+    let revealed = !request.blind
+        || drill
+            .machine
+            .as_ref()
+            .is_some_and(|machine| machine.phase().is_finished());
+    let title = if revealed {
+        format!(
+            "{} · {}",
+            view.text.drill,
+            request.case.title.get(view.lang)
+        )
+    } else {
+        format!("{} · {}", view.text.drill, view.text.hidden_case)
+    };
+    let block = frame::panel_block(view, &title, true);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let mut lines = Vec::new();
+    match &drill.machine {
+        None => lines.push(next_line(view, view.text.next_waiting)),
+        Some(machine) => {
+            lines.push(phase_bar(view, machine.phase()));
+            lines.push(Line::default());
+            if machine.phase().is_finished() {
+                review(view, machine, &mut lines);
+            } else {
+                timer(view, machine, &mut lines);
+                lines.push(Line::default());
+                lines.push(next_line(view, next_text(view.text, machine)));
+                checklist(view, machine, &mut lines);
+                hints(view, machine, &mut lines);
+            }
+        }
+    }
+    if let Some(message) = &drill.message {
+        lines.push(Line::default());
+        lines.push(Line::styled(
+            message.clone(),
+            view.theme.base_style().fg(view.theme.warning),
+        ));
+    }
+    if let Some(path) = &drill.record_path {
+        lines.push(Line::styled(
+            format!("{}: {}", view.text.record, path.display()),
+            view.theme.muted_style(),
+        ));
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+fn phase_name(text: &Strings, phase: Phase) -> &'static str {
+    match phase {
+        Phase::Baseline => text.phase_baseline,
+        Phase::Inject => text.phase_inject,
+        Phase::Detect => text.phase_detect,
+        Phase::Respond => text.phase_respond,
+        Phase::Recover => text.phase_recover,
+        Phase::Review => text.phase_review,
+        Phase::Abandoned => text.phase_abandoned,
+        Phase::Refused => text.phase_refused,
+    }
+}
+
+fn phase_bar<'a>(view: &View, current: Phase) -> Line<'a> {
+    let theme = view.theme;
+    let position = STEPS.iter().position(|phase| *phase == current);
+    let mut spans = Vec::new();
+    for (index, phase) in STEPS.iter().enumerate() {
+        if index > 0 {
+            spans.push(Span::styled(" ▸ ", view.theme.muted_style()));
+        }
+        let style = match position {
+            Some(at) if at == index => theme.key_style().bg(theme.selection),
+            Some(at) if index < at => view.theme.base_style().fg(theme.ok),
+            None if current == Phase::Review => view.theme.base_style().fg(theme.ok),
+            _ => view.theme.muted_style(),
+        };
+        spans.push(Span::styled(phase_name(view.text, *phase), style));
+    }
+    if position.is_none() {
+        spans.push(Span::styled("  ■ ", view.theme.muted_style()));
+        spans.push(Span::styled(
+            phase_name(view.text, current),
+            view.theme.base_style().add_modifier(Modifier::BOLD),
+        ));
+    }
+    Line::from(spans)
+}
+
+fn next_line<'a>(view: &View, what: &str) -> Line<'a> {
+    Line::from(vec![
+        Span::styled(format!("{}: ", view.text.next), view.theme.muted_style()),
+        Span::styled(
+            what.to_string(),
+            view.theme.base_style().add_modifier(Modifier::BOLD),
+        ),
+    ])
+}
+
+fn next_text(text: &'static Strings, machine: &PhaseMachine) -> &'static str {
+    match machine.phase() {
+        Phase::Baseline => text.next_baseline,
+        Phase::Inject if machine.state().manual_inject => text.next_inject_manual,
+        Phase::Inject => text.next_inject,
+        Phase::Detect => text.next_detect,
+        Phase::Respond => text.next_respond,
+        Phase::Recover => text.next_recover,
+        Phase::Review | Phase::Abandoned | Phase::Refused => text.next_review,
+    }
+}
+
+/// Minutes and seconds, as a wall clock shows them.
+fn clock(seconds: f64) -> String {
+    let whole = seconds.max(0.0).floor() as u64;
+    format!("{}:{:02}", whole / 60, whole % 60)
+}
+
+fn timer<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
+    let now = view.state.now;
+    let state = machine.state();
+    let (label, seconds) = match (machine.phase(), state.injected_at) {
+        (Phase::Baseline, _) => (view.text.timer_baseline, machine.baseline_ends_at() - now),
+        (_, Some(injected)) => (view.text.timer_since_fault, now - injected),
+        (_, None) => (view.text.timer_since_fault, 0.0),
+    };
+    let style = view
+        .theme
+        .base_style()
+        .fg(view.theme.title)
+        .add_modifier(Modifier::BOLD);
+    for row in big_digits::rows(&clock(seconds)) {
+        lines.push(Line::styled(format!("  {row}"), style));
+    }
+    lines.push(Line::styled(format!("  {label}"), view.theme.muted_style()));
+    if let Some(left) = machine.hold_remaining(now) {
+        lines.push(Line::styled(
+            format!("  {} {}", view.text.timer_hold, format::age(left)),
+            view.theme.base_style().fg(view.theme.ok),
+        ));
+    }
+}
+
+fn checklist<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
+    let Some(step) = machine.phase().step() else {
+        return;
+    };
+    let items = machine.case().checklist_for(step);
+    if items.is_empty() {
+        return;
+    }
+    lines.push(Line::default());
+    lines.push(Line::styled(
+        format!("{} (1-9)", view.text.checklist),
+        view.theme.muted_style(),
+    ));
+    let states = machine.state().checklist.get(step.index());
+    for (index, item) in items.iter().enumerate() {
+        let state = states.and_then(|states| states.get(index));
+        let done = state.is_some_and(|state| state.done_at.is_some());
+        let mark = if done { "[x]" } else { "[ ]" };
+        let style: Style = if done {
+            view.theme.base_style().fg(view.theme.ok)
+        } else {
+            view.theme.base_style()
+        };
+        let auto = if item.verify.is_some() {
+            format!(" ({})", view.text.auto)
+        } else {
+            String::new()
+        };
+        lines.push(Line::styled(
+            format!("{mark} {} {}{auto}", index + 1, item.text.get(view.lang)),
+            style,
+        ));
+    }
+}
+
+fn hints<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
+    let opened = &machine.state().hints_opened;
+    if opened.is_empty() {
+        return;
+    }
+    lines.push(Line::default());
+    lines.push(Line::styled(
+        format!(
+            "{} ({}/{})",
+            view.text.hints,
+            opened.len(),
+            machine.case().hints.len()
+        ),
+        view.theme.muted_style(),
+    ));
+    for index in opened {
+        if let Some(hint) = machine.case().hints.get(*index) {
+            lines.push(Line::styled(
+                format!("• {}", hint.get(view.lang)),
+                view.theme.base_style().fg(view.theme.warning),
+            ));
+        }
+    }
+}
+
+fn seconds(value: Option<f64>, text: &Strings) -> String {
+    value.map_or_else(|| text.never.to_string(), |s| format!("{s:.1} s"))
+}
+
+fn review<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
+    let text = view.text;
+    let figures: Figures = machine.figures();
+    if let Some(reason) = &machine.state().reason {
+        lines.push(Line::styled(
+            reason.clone(),
+            view.theme.base_style().fg(view.theme.warning),
+        ));
+    }
+    let big = figures.time_to_recover.map(clock);
+    if let Some(mttr) = big {
+        let style = view
+            .theme
+            .base_style()
+            .fg(view.theme.ok)
+            .add_modifier(Modifier::BOLD);
+        for row in big_digits::rows(&mttr) {
+            lines.push(Line::styled(format!("  {row}"), style));
+        }
+    }
+    let mut detect = seconds(figures.time_to_detect, text);
+    if figures.detected_before_first_signal {
+        detect.push_str(&format!(" ({})", text.before_signal));
+    }
+    let rows = [
+        (
+            text.fig_first_signal,
+            seconds(figures.time_to_first_signal, text),
+        ),
+        (text.fig_detect, detect),
+        (
+            text.fig_first_action,
+            seconds(figures.time_to_first_action, text),
+        ),
+        (text.fig_recover, seconds(figures.time_to_recover, text)),
+        (
+            text.fig_checklist,
+            format!("{}/{}", figures.checklist_done, figures.checklist_total),
+        ),
+        (
+            text.fig_hints,
+            format!("{}/{}", figures.hints_used, figures.hints_total),
+        ),
+    ];
+    for (label, value) in rows {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{label:<26}"), view.theme.muted_style()),
+            Span::styled(value, view.theme.base_style().add_modifier(Modifier::BOLD)),
+        ]));
+    }
+    if let Some(right) = figures.diagnosis_correct {
+        let (word, color) = if right {
+            (text.right, view.theme.ok)
+        } else {
+            (text.wrong, view.theme.critical)
+        };
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{:<26}", text.fig_diagnosis),
+                view.theme.muted_style(),
+            ),
+            Span::styled(
+                format!("{word}: {}", machine.case().diagnosis.get(view.lang)),
+                view.theme
+                    .base_style()
+                    .fg(color)
+                    .add_modifier(Modifier::BOLD),
+            ),
+        ]));
+    }
+    for alert in &figures.alerts {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{:<26}", format!("{} {}", text.fig_alerts, alert.name)),
+                view.theme.muted_style(),
+            ),
+            Span::styled(seconds(alert.delay, text), view.theme.base_style()),
+        ]));
+    }
+    lines.push(Line::default());
+    lines.push(Line::styled(text.signal_table, view.theme.muted_style()));
+    for signal in &figures.signals {
+        let show =
+            |value: Option<f64>| value.map_or_else(|| "—".to_string(), |v| format!("{v:.3}"));
+        lines.push(Line::styled(
+            format!(
+                "{:<20} {} → {} → {}",
+                signal.signal.name(),
+                show(signal.baseline_median),
+                show(signal.peak),
+                show(signal.recovery_value)
+            ),
+            view.theme.base_style(),
+        ));
+    }
+    if !machine.case().debrief.is_empty() && machine.phase() == Phase::Review {
+        lines.push(Line::default());
+        lines.push(Line::styled(text.debrief, view.theme.muted_style()));
+        for question in &machine.case().debrief {
+            lines.push(Line::styled(
+                format!("? {}", question.get(view.lang)),
+                view.theme.base_style(),
+            ));
+        }
+    }
+}
