@@ -51,6 +51,19 @@ impl Tmux {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// The terminal's home folder; gameday's data folder is `data` in it.
+    pub fn home(&self) -> &std::path::Path {
+        self._home.path()
+    }
+
+    /// The PID of the command itself (the child of the pane's shell).
+    pub fn command_pid(&self) -> Option<u32> {
+        let shell = self.pane("#{pane_pid}");
+        let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+            .unwrap_or_default();
+        children.split_whitespace().next()?.parse().ok()
+    }
+
     pub fn screen(&self) -> String {
         self.run(&["capture-pane", "-p", "-t", "gd"])
     }

@@ -1,0 +1,131 @@
+//! A drill end to end in a real terminal: `gameday drill latency` on the embedded sandbox,
+//! Enter to declare detection, `r` to reset, the review on screen and the record on disk; and
+//! a drill killed mid-way offered for resuming at the next start.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::tmux::Tmux;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn records(data_dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(data_dir.join("sessions"))
+        .map(|dir| {
+            dir.filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+fn read(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("record")).expect("JSON record")
+}
+
+#[test]
+fn a_latency_drill_runs_to_its_review_and_leaves_its_record() {
+    let tmux = Tmux::start(
+        &format!(
+            "{} drill latency --baseline 5s --recover-hold 5s",
+            support::GAMEDAY
+        ),
+        200,
+        50,
+    );
+    tmux.wait_for("the baseline", WAIT, |screen| {
+        screen.contains("baseline ends in")
+    });
+    tmux.wait_for("the fault injected", WAIT, |screen| {
+        screen.contains("since the fault") && screen.contains("latency_ms     2000")
+    });
+    tmux.keys("Enter");
+    tmux.wait_for("the detection question", WAIT, |screen| {
+        screen.contains("What told you?")
+    });
+    tmux.keys("2");
+    tmux.wait_for("the Respond phase", WAIT, |screen| {
+        screen.contains("fix it: r resets failures")
+    });
+    tmux.keys("r");
+    let screen = tmux.wait_for("the review", Duration::from_secs(90), |screen| {
+        screen.contains("time to recover (MTTR)")
+    });
+    assert!(screen.contains("time to detect (MTTD)"), "{screen}");
+
+    let data = tmux.home().join("data");
+    let found = records(&data);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let record = read(&found[0]);
+    assert_eq!(record["schema_version"], 1);
+    assert_eq!(record["case_id"], "latency");
+    assert_eq!(record["outcome"], "completed");
+    let drill = &record["drill"];
+    let injected = drill["injected_at"].as_f64().expect("injected_at");
+    let detection = drill["detection"]["at"].as_f64().expect("detection");
+    assert_eq!(drill["detection"]["signal"], "latency_p95");
+    let mttd = record["figures"]["time_to_detect"].as_f64().expect("MTTD");
+    assert!((mttd - (detection - injected)).abs() < 1e-6);
+    assert_eq!(drill["actions"][0]["kind"], "failure_reset");
+    let mttr = record["figures"]["time_to_recover"].as_f64().expect("MTTR");
+    let recovered = drill["recovered_at"].as_f64().expect("recovered_at");
+    assert!((mttr - (recovered - injected)).abs() < 1e-6);
+    assert!(recovered >= drill["actions"][0]["at"].as_f64().unwrap_or(f64::MAX));
+
+    tmux.keys("q");
+    assert_eq!(tmux.wait_exit(WAIT), "0");
+}
+
+#[test]
+fn a_killed_drill_is_offered_for_resuming_and_continues() {
+    let command = format!(
+        "{} drill error-rate --baseline 3s --recover-hold 3s",
+        support::GAMEDAY
+    );
+    let tmux = Tmux::start(&command, 200, 50);
+    tmux.wait_for("the fault injected", WAIT, |screen| {
+        screen.contains("since the fault")
+    });
+    let pid = tmux.command_pid().expect("gameday's PID");
+    // No chance to clean up: the record on disk is all that is left.
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    tmux.wait_exit(WAIT);
+    let data = tmux.home().join("data");
+    let found = records(&data);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let before = read(&found[0]);
+    assert_eq!(before["outcome"], "in-progress", "{before}");
+    assert_eq!(before["drill"]["phase"], "detect");
+
+    // The same data folder, a new start: the drill is offered, resumed and carried on.
+    let again = Tmux::start(
+        &format!("GAMEDAY_DATA_DIR={} {}", data.display(), support::GAMEDAY),
+        200,
+        50,
+    );
+    again.wait_for("the offer", WAIT, |screen| {
+        screen.contains("Resume it?") && screen.contains("error-rate")
+    });
+    again.keys("Enter");
+    again.wait_for("the drill resumed in Detect", WAIT, |screen| {
+        screen.contains("something is wrong: find it")
+    });
+    again.keys("q");
+    assert_eq!(again.wait_exit(WAIT), "0");
+    let after = read(&found[0]);
+    assert_eq!(after["outcome"], "abandoned", "quitting mid-drill: {after}");
+    assert_eq!(
+        after["drill"]["injected_at"], before["drill"]["injected_at"],
+        "the same drill, continued"
+    );
+    assert_eq!(records(&data).len(), 1);
+}
