@@ -183,3 +183,53 @@ fn zoomed_log_with_help_overlay() {
     state.help = true;
     insta::assert_snapshot!(render(&state, "colorblind", Lang::En, 100, 30));
 }
+
+/// A latency drill 12 s after its fault, beside the live panels, in the projector theme.
+#[test]
+fn drill_panel_in_detect_projector() {
+    use gameday::actions::{ActionKind, ActionOutcome};
+    use gameday::app::drill::{DrillRequest, DrillSession};
+    use gameday::drill::{CaseLibrary, TargetCapabilities};
+    use gameday::signals::Sample;
+
+    let mut state = fixture();
+    let case = CaseLibrary::shipped()
+        .get("latency")
+        .cloned()
+        .expect("the shipped latency case");
+    let request = DrillRequest {
+        case,
+        blind: false,
+        manual_inject: false,
+        diagnoses: Vec::new(),
+    };
+    let data = tempfile::tempdir().expect("temporary folder");
+    let mut session = DrillSession::new(request, data.path(), "test", Some(600));
+    let start = NOW - 80.0;
+    let target = TargetCapabilities {
+        sandbox: true,
+        docker: false,
+        prometheus: false,
+    };
+    session.start(target, start);
+    for second in 0..61 {
+        let at = start + f64::from(second);
+        for (signal, value) in [(Signal::LatencyP95, 0.045), (Signal::Up, 1.0)] {
+            session.samples(&[(signal, Sample { at, value })]);
+        }
+    }
+    session.tick(start + 61.0);
+    session.outcome(&ActionOutcome {
+        kind: ActionKind::Inject,
+        sent_at: NOW - 12.2,
+        at: NOW - 12.0,
+        request: r#"POST /api/failures {"latency_ms":2000,"ttl_s":600}"#.to_string(),
+        answer: "200 updated".to_string(),
+        ok: true,
+        notes: Vec::new(),
+    });
+    // The path of the record differs every run; the rest is what the panel shows.
+    session.record_path = None;
+    state.drill = Some(session);
+    insta::assert_snapshot!(render(&state, "projector", Lang::En, 160, 45));
+}

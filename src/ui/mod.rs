@@ -281,22 +281,28 @@ pub fn key_bar_entries(state: &AppState, text: &Strings) -> Vec<(&'static str, &
     keys
 }
 
+/// The keys that fit, most useful first, and the theme's name: an entry that would be cut is
+/// left out whole (`?` lists them all).
 fn render_key_bar(frame: &mut Frame, view: &View, area: Rect) {
+    let theme_label = format!("{}: {}", view.text.theme, view.state.theme_name);
+    let room = usize::from(area.width).saturating_sub(theme_label.chars().count());
+    let mut used = 0;
     let mut spans = Vec::new();
     for (key, label) in key_bar_entries(view.state, view.text) {
+        let key = format!(" {key} ");
+        let label = format!(" {label}  ");
+        let width = key.chars().count() + label.chars().count();
+        if used + width > room {
+            break;
+        }
+        used += width;
         spans.push(Span::styled(
-            format!(" {key} "),
+            key,
             view.theme.key_style().bg(view.theme.selection),
         ));
-        spans.push(Span::styled(
-            format!(" {label}  "),
-            view.theme.key_label_style(),
-        ));
+        spans.push(Span::styled(label, view.theme.key_label_style()));
     }
-    spans.push(Span::styled(
-        format!("{}: {}", view.text.theme, view.state.theme_name),
-        view.theme.muted_style(),
-    ));
+    spans.push(Span::styled(theme_label, view.theme.muted_style()));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
