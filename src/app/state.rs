@@ -89,6 +89,8 @@ pub fn signal_owners(target: &TargetInfo) -> BTreeMap<Signal, SourceKind> {
     for signal in Signal::ALL {
         owners.insert(signal, target.metrics_source);
     }
+    // Only the API itself says whether it answers.
+    owners.insert(Signal::Up, SourceKind::Api);
     if let Some(memory) = target.memory_source {
         for signal in [
             Signal::MemoryBytes,

@@ -177,6 +177,11 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
         interval,
         updates.clone(),
     )));
+    tasks.push(tokio::spawn(api::watch_health(
+        client.clone(),
+        interval,
+        updates.clone(),
+    )));
     let (commands, command_receiver) = mpsc::channel(16);
     let docker = match &settings.docker {
         DockerSetting::Off => None,
