@@ -8,14 +8,45 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::attempt::Sender;
+use super::connection::{Connection, PlainTarget};
 use super::handle::Control;
-use super::mix::Mix;
+use super::mix::{Endpoint, Mix};
+use super::retry::RetryPolicy;
 
 pub(super) struct ClosedRun {
     pub sender: Sender,
     pub mix: Mix,
     pub connections: usize,
     pub until: Option<Instant>,
+    /// A plain `http://` target is driven through hyper directly; others through reqwest.
+    pub plain: Option<PlainTarget>,
+}
+
+/// One client of the closed model on its own kept-alive connection, opened again after a
+/// failed exchange (the server may have closed it).
+async fn send_on(
+    connection: &mut Option<Connection>,
+    sender: &Sender,
+    target: &PlainTarget,
+    endpoint: Endpoint,
+) {
+    let started = Instant::now();
+    sender.recorder.attempt_sent(false);
+    if connection.is_none() {
+        *connection = Connection::open(target, sender.attempt_timeout).await;
+    }
+    let (status, timed_out) = match connection.as_mut() {
+        Some(open) => open.send(target, endpoint, sender.attempt_timeout).await,
+        None => (super::retry::TRANSPORT_ERROR, false),
+    };
+    if status == super::retry::TRANSPORT_ERROR {
+        *connection = None;
+    }
+    let took = started.elapsed();
+    sender.recorder.attempt_answered(status, timed_out, took);
+    sender
+        .recorder
+        .request_done(RetryPolicy::is_retryable(status), took);
 }
 
 impl ClosedRun {
@@ -26,12 +57,16 @@ impl ClosedRun {
             let mut picker = self.mix.picker();
             let until = self.until;
             let control = control.clone();
+            let plain = self.plain.clone();
             workers.spawn(async move {
+                let mut connection = None;
                 while until.is_none_or(|until| Instant::now() < until) && control.borrow().sending {
                     sender.recorder.scheduled(false);
-                    sender
-                        .request(picker.next_endpoint(), Instant::now(), None)
-                        .await;
+                    let endpoint = picker.next_endpoint();
+                    match &plain {
+                        Some(target) => send_on(&mut connection, &sender, target, endpoint).await,
+                        None => sender.request(endpoint, Instant::now(), None).await,
+                    }
                 }
             });
         }

@@ -87,12 +87,14 @@ impl LoadHandle {
     ) -> LoadHandle {
         let connections = connections.max(1);
         let model = Model::Closed { connections };
+        let target_for_plain = target.clone();
         let (handle, sender, receiver) = LoadHandle::prepare(http, target, &plan, model);
         let run = ClosedRun {
             until: plan.duration.map(|d| handle.started + d),
             sender,
             mix: plan.mix,
             connections,
+            plain: super::connection::PlainTarget::parse(target_for_plain.trim_end_matches('/')),
         };
         handle.spawn(run.run(receiver))
     }

@@ -40,13 +40,17 @@ impl Endpoint {
     ) -> reqwest::RequestBuilder {
         match self {
             Endpoint::Balance | Endpoint::Health => http.get(url),
-            Endpoint::Transfer => {
-                let to = ["ACC-002", "ACC-003", "ACC-004"][rand::random_range(0..3)];
-                http.post(url)
-                    .header("Content-Type", "application/json")
-                    .body(format!(r#"{{"amount": 0.01, "to_account": "{to}"}}"#))
-            }
+            Endpoint::Transfer => http
+                .post(url)
+                .header("Content-Type", "application/json")
+                .body(self.transfer_body()),
         }
+    }
+
+    /// A transfer of one cent to one of a few accounts, so a long run does not drain the source.
+    pub fn transfer_body(self) -> String {
+        let to = ["ACC-002", "ACC-003", "ACC-004"][rand::random_range(0..3)];
+        format!(r#"{{"amount": 0.01, "to_account": "{to}"}}"#)
     }
 }
 

@@ -7,6 +7,7 @@
 mod attempt;
 mod closed;
 pub mod command;
+mod connection;
 mod handle;
 pub mod mix;
 mod open;
