@@ -171,7 +171,7 @@ stop_sandbox
   echo
   echo "Machine: $(nproc) cores, load average at start $LOAD_AT_START, at end $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "Target: gameday sandbox --workers $WORKERS (SQLite), GET /api/balance on 127.0.0.1; ${DUR} s per run, one tool at a time."
-  echo "Tools: gameday load --connections N (tokio, reqwest), $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}') -t2, $([ "$OHA" = none ] && echo "no oha" || "$OHA" --version 2>/dev/null | head -1) (default threads)."
+  echo "Tools: gameday load --connections N (tokio, hyper), $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}') -t2, $([ "$OHA" = none ] && echo "no oha" || "$OHA" --version 2>/dev/null | head -1) (default threads)."
   echo "Latency: each tool's own figures over completed requests, from the send (closed model)."
   echo
   echo "| conns | tool | req/s | p50 ms | p99 ms | requests | errors |"
