@@ -77,7 +77,19 @@ pub fn render(frame: &mut Frame, view: &View, modal: &Modal, area: Rect) {
             ],
         ),
     };
-    let width = 90.min(area.width.saturating_sub(2));
+    overlay(frame, view, title, lines, 90, area);
+}
+
+/// A box of `lines` in the middle of `area`, at most `max_width` wide, over what is below.
+pub fn overlay(
+    frame: &mut Frame,
+    view: &View,
+    title: &str,
+    lines: Vec<Line>,
+    max_width: u16,
+    area: Rect,
+) {
+    let width = max_width.min(area.width.saturating_sub(2));
     let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
     let rect = Rect::new(
         area.x + (area.width - width) / 2,

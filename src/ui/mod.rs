@@ -13,7 +13,7 @@ use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use crate::app::state::{AppState, PanelId};
 use crate::i18n::{Lang, Strings};
@@ -345,20 +345,7 @@ fn render_help(frame: &mut Frame, view: &View, area: Rect) {
         format!("  {}", text.help_close),
         view.theme.muted_style(),
     ));
-    let width = 100.min(area.width.saturating_sub(4));
-    let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2));
-    let rect = Rect::new(
-        area.x + (area.width - width) / 2,
-        area.y + (area.height - height) / 2,
-        width,
-        height,
-    );
-    frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .style(view.theme.base_style())
-            .wrap(Wrap { trim: false })
-            .block(frame::panel_block(view, text.help_title, true)),
-        rect,
-    );
+    // The help keeps two columns of the dashboard visible on each side.
+    let max_width = 100.min(area.width.saturating_sub(4));
+    dialogs::overlay(frame, view, text.help_title, lines, max_width, area);
 }
