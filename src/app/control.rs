@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 pub use crate::actions::{ActionKind, ActionOutcome, ContainerAction};
 use crate::fincore::presets::{Capabilities, Preset, prepare};
-use crate::fincore::{FailureView, FincoreClient, snippet};
+use crate::fincore::{FailureView, FincoreClient, knob_number, snippet};
 use crate::sandbox::supervisor::SupervisorCommand;
 use crate::signals::now_unix;
 use crate::sources::docker::{COMPOSE_DB_SERVICE, DockerSource, DockerTarget};
@@ -385,13 +385,6 @@ fn shows(view: &FailureView, expected: &[(String, f64)]) -> bool {
     expected
         .iter()
         .all(|(knob, value)| view.value(knob).is_some_and(|seen| seen == *value))
-}
-
-fn knob_number(value: &Value) -> f64 {
-    match value {
-        Value::Bool(flag) => f64::from(u8::from(*flag)),
-        other => other.as_f64().unwrap_or(f64::NAN),
-    }
 }
 
 /// The useful part of an answer: `status` or `error` of a JSON body, else its first words.

@@ -232,9 +232,7 @@ impl LoopContext {
             state.ttl.map(|ttl| ttl.as_secs()),
         ));
         // Known already (a drill picked with `c`): start now; otherwise when it is learnt.
-        if let Some(capabilities) = state.capabilities.clone() {
-            state.apply(crate::sources::Update::Capabilities(capabilities));
-        }
+        state.start_drill_if_ready();
     }
 }
 

@@ -367,15 +367,7 @@ mod tests {
     use super::*;
 
     fn sandbox() -> Capabilities {
-        Capabilities {
-            sandbox: true,
-            knobs: crate::fincore::KNOB_NAMES
-                .iter()
-                .map(|k| k.to_string())
-                .collect(),
-            inert: Vec::new(),
-            ttl: true,
-        }
+        Capabilities::sandbox_with_every_knob()
     }
 
     fn press(form: &mut InjectForm, keys: &[KeyCode]) -> ModalResult {

@@ -196,6 +196,19 @@ impl AppState {
         self.drill.as_ref().is_some_and(DrillSession::is_running)
     }
 
+    /// Starts a drill waiting for the target, once what the target can take is known.
+    pub fn start_drill_if_ready(&mut self) {
+        let Some(capabilities) = &self.capabilities else {
+            return;
+        };
+        let target = crate::drill::TargetCapabilities {
+            sandbox: capabilities.sandbox,
+            docker: self.target.memory_source == Some(SourceKind::Docker),
+            prometheus: self.target.metrics_source == SourceKind::Prometheus,
+        };
+        self.with_drill(|drill, now| drill.start(target, now));
+    }
+
     /// Runs `step` on the drill, if there is one, and queues what it asks for.
     pub fn with_drill(&mut self, step: impl FnOnce(&mut DrillSession, UnixSeconds) -> Vec<Effect>) {
         let now = self.now;
@@ -302,13 +315,8 @@ impl AppState {
                 self.lifecycle = Some((self.now, event));
             }
             Update::Capabilities(capabilities) => {
-                let target = crate::drill::TargetCapabilities {
-                    sandbox: capabilities.sandbox,
-                    docker: self.target.memory_source == Some(SourceKind::Docker),
-                    prometheus: self.target.metrics_source == SourceKind::Prometheus,
-                };
                 self.capabilities = Some(capabilities);
-                self.with_drill(|drill, now| drill.start(target, now));
+                self.start_drill_if_ready();
             }
             Update::Outcome(outcome) => {
                 self.pending = None;

@@ -99,7 +99,7 @@ impl FailureView {
 /// The workshop stores whatever it is sent: `true`, `1`, `"300"`. Show what a request would
 /// see: booleans and numbers as numbers, a number in a string as that number, anything else
 /// as NaN (the service would fail every request with it).
-fn knob_number(value: &Value) -> f64 {
+pub(crate) fn knob_number(value: &Value) -> f64 {
     match value {
         Value::Bool(flag) => f64::from(u8::from(*flag)),
         Value::Number(number) => number.as_f64().unwrap_or(f64::NAN),
@@ -167,7 +167,15 @@ impl FincoreClient {
     }
 
     async fn get_json(&self, path: &str) -> Result<(u16, Value), String> {
-        let (status, text) = send_for_text(self.http.get(format!("{}{path}", self.base))).await?;
+        self.get_json_on(&self.http, path).await
+    }
+
+    async fn get_json_on(
+        &self,
+        http: &reqwest::Client,
+        path: &str,
+    ) -> Result<(u16, Value), String> {
+        let (status, text) = send_for_text(http.get(format!("{}{path}", self.base))).await?;
         let body = serde_json::from_str(&text).map_err(|_| {
             format!(
                 "GET {path} answered {status} with something that is not JSON: {}",
@@ -213,12 +221,10 @@ impl FincoreClient {
     pub async fn capabilities(&self) -> Result<presets::Capabilities, String> {
         let discovery = self.discover().await?;
         if discovery.implementation.is_some() && !discovery.knobs.is_empty() {
-            return Ok(presets::Capabilities {
-                sandbox: true,
-                knobs: discovery.knobs,
-                inert: Vec::new(),
-                ttl: discovery.supports_ttl,
-            });
+            return Ok(presets::Capabilities::of_sandbox(
+                discovery.knobs,
+                discovery.supports_ttl,
+            ));
         }
         let view = self.failures().await?;
         let seen: Vec<String> = view.knobs.into_iter().map(|(name, _)| name).collect();
@@ -226,24 +232,17 @@ impl FincoreClient {
     }
 
     pub async fn failures(&self) -> Result<FailureView, String> {
-        let (status, body) = self.get_json("/api/failures").await?;
-        if status != 200 {
-            return Err(format!("GET /api/failures answered {status}"));
-        }
-        FailureView::from_json(&body)
+        self.failures_on(&self.http).await
     }
 
     /// `GET /api/failures` on a new connection, so that on a service with several worker
     /// processes each read may reach another one.
     pub async fn failures_on_new_connection(&self) -> Result<FailureView, String> {
-        let url = format!("{}/api/failures", self.base);
-        let (status, text) = send_for_text(self.fresh.get(url)).await?;
-        let body: Value = serde_json::from_str(&text).map_err(|_| {
-            format!(
-                "GET /api/failures answered {status} with something that is not JSON: {}",
-                snippet(&text)
-            )
-        })?;
+        self.failures_on(&self.fresh).await
+    }
+
+    async fn failures_on(&self, http: &reqwest::Client) -> Result<FailureView, String> {
+        let (status, body) = self.get_json_on(http, "/api/failures").await?;
         if status != 200 {
             return Err(format!("GET /api/failures answered {status}"));
         }

@@ -121,6 +121,23 @@ impl Capabilities {
         capabilities
     }
 
+    /// The gameday sandbox, which validates every knob it lists and takes a time to live.
+    pub fn of_sandbox(knobs: Vec<String>, ttl: bool) -> Capabilities {
+        Capabilities {
+            sandbox: true,
+            knobs,
+            inert: Vec::new(),
+            ttl,
+        }
+    }
+
+    /// A sandbox with every knob of the contract, for tests.
+    #[cfg(test)]
+    pub(crate) fn sandbox_with_every_knob() -> Capabilities {
+        let knobs = crate::fincore::KNOB_NAMES.map(str::to_string).to_vec();
+        Capabilities::of_sandbox(knobs, true)
+    }
+
     pub fn has(&self, knob: &str) -> bool {
         self.knobs.iter().any(|k| k == knob)
     }
@@ -176,15 +193,7 @@ mod tests {
     use super::*;
 
     fn sandbox() -> Capabilities {
-        Capabilities {
-            sandbox: true,
-            knobs: crate::fincore::KNOB_NAMES
-                .iter()
-                .map(|k| k.to_string())
-                .collect(),
-            inert: Vec::new(),
-            ttl: true,
-        }
+        Capabilities::sandbox_with_every_knob()
     }
 
     #[test]
