@@ -4,18 +4,18 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use gameday::app::state::{AppState, TargetInfo};
 use gameday::config::Lang;
+use gameday::model::{Model, TargetInfo};
 use gameday::signals::Signal;
 use gameday::sources::{SourceKind, Update};
 use gameday::theme::Themes;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-fn busy_state() -> AppState {
+fn busy_state() -> Model {
     let now = 1_795_341_600.0;
     let target = TargetInfo::embedded("http://127.0.0.1:41234".to_string());
-    let mut state = AppState::new(
+    let mut state = Model::for_target(
         target,
         &[SourceKind::Scrape, SourceKind::Process],
         true,

@@ -218,7 +218,7 @@ fn drill_request(
     args: DrillArgs,
     library: &crate::drill::CaseLibrary,
     lang: config::Lang,
-) -> Result<crate::app::DrillRequest, String> {
+) -> Result<crate::model::DrillRequest, String> {
     let known = || library.ids().join(", ");
     let seed = args.seed.unwrap_or_else(rand::random);
     let mut case = match (&args.case, args.blind) {
@@ -243,7 +243,7 @@ fn drill_request(
     if let Some(hold) = args.recover_hold {
         case.recovery.hold = hold.0;
     }
-    Ok(crate::app::DrillRequest {
+    Ok(crate::model::DrillRequest {
         case,
         blind: args.blind,
         manual_inject: args.manual_inject,
@@ -313,6 +313,7 @@ fn run_dashboard(args: DashboardArgs, drill: Option<DrillArgs>) -> Result<(), St
         cases: library.cases().to_vec(),
         drill,
         data_dir,
+        keys: crate::model::KeyTable::default(),
     };
     crate::app::run(settings, themes, start)
 }

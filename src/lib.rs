@@ -11,6 +11,7 @@ pub mod fincore;
 pub mod i18n;
 pub mod load;
 pub mod logging;
+pub mod model;
 pub mod sandbox;
 pub mod signals;
 pub mod sources;

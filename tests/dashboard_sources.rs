@@ -7,9 +7,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use gameday::app::state::{AppState, PanelId};
 use gameday::app::wiring::{self, Running};
 use gameday::config::{DockerSetting, Lang, LoadSetting, Settings};
+use gameday::model::{Model, PanelId};
 use gameday::signals::Signal;
 use gameday::sources::Update;
 use gameday::theme::Themes;
@@ -32,7 +32,7 @@ fn settings(api: &str) -> Settings {
 struct Dashboard {
     running: Option<Running>,
     updates: mpsc::Receiver<Update>,
-    state: AppState,
+    state: Model,
 }
 
 impl Dashboard {
@@ -41,7 +41,7 @@ impl Dashboard {
         let running = wiring::start(settings, sender)
             .await
             .expect("sources start");
-        let state = AppState::new(
+        let state = Model::for_target(
             running.target.clone(),
             &running.sources,
             running.local_rules,
@@ -55,7 +55,7 @@ impl Dashboard {
     }
 
     /// Applies updates until `done` holds, or panics after `timeout`.
-    async fn until(&mut self, what: &str, timeout: Duration, done: impl Fn(&AppState) -> bool) {
+    async fn until(&mut self, what: &str, timeout: Duration, done: impl Fn(&Model) -> bool) {
         let deadline = Instant::now() + timeout;
         while !done(&self.state) {
             assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -154,7 +154,7 @@ async fn panels_read_the_same_values_as_the_promql_queried_directly() {
         ),
     ];
     for (signal, promql) in expected {
-        let sample = dashboard.state.store.latest(signal).expect("a sample");
+        let sample = dashboard.state.live.store.latest(signal).expect("a sample");
         let direct: f64 = prometheus
             .query(&api.http, &promql, Some(sample.at))
             .await
@@ -237,14 +237,15 @@ async fn the_memory_panel_equals_the_engine_and_shows_a_restart_after_an_oom_kil
     assert!(
         dashboard
             .state
+            .live
             .logs
             .iter()
             .any(|line| line.text.starts_with("gameday: container fincore-app")),
         "the container's restart is in the log: {:?}",
-        dashboard.state.logs
+        dashboard.state.live.logs
     );
-    dashboard.state.focus = PanelId::Memory;
-    dashboard.state.zoomed = true;
+    dashboard.state.view.focus = PanelId::Memory;
+    dashboard.state.view.zoomed = true;
     let screen = dashboard.screen(100, 30);
     assert!(screen.contains("restarts 1"), "{screen}");
     assert!(screen.contains("limit 256 MiB"), "{screen}");

@@ -2,9 +2,9 @@
 //! with reviewed snapshots (`cargo insta review` after a deliberate change).
 
 use gameday::alerts::{AlertState, AlertStatus, Severity};
-use gameday::app::state::{AppState, PanelId, TargetInfo};
 use gameday::config::Lang;
 use gameday::fincore::FailureView;
+use gameday::model::{Model, PanelId, TargetInfo};
 use gameday::signals::Signal;
 use gameday::sources::{LogLevel, LogLine, SourceKind, SourceStatus, Update};
 use gameday::theme::Themes;
@@ -15,10 +15,10 @@ use ratatui::backend::TestBackend;
 const NOW: f64 = 1_795_341_600.0;
 
 /// Five minutes of a service that starts failing 30 % of requests 90 s ago.
-fn fixture() -> AppState {
+fn fixture() -> Model {
     let target = TargetInfo::embedded("http://127.0.0.1:41234".to_string());
     let sources = [SourceKind::Scrape, SourceKind::Process, SourceKind::Api];
-    let mut state = AppState::new(target, &sources, false, NOW);
+    let mut state = Model::for_target(target, &sources, false, NOW);
     for second in 0..300 {
         let at = NOW - 300.0 + f64::from(second);
         let failing = second >= 210;
@@ -133,7 +133,7 @@ fn fixture() -> AppState {
     state
 }
 
-fn render(state: &AppState, theme: &str, lang: Lang, width: u16, height: u16) -> TestBackend {
+fn render(state: &Model, theme: &str, lang: Lang, width: u16, height: u16) -> TestBackend {
     let themes = Themes::builtin();
     let theme = themes.get(theme).expect("built-in theme");
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
@@ -178,18 +178,26 @@ fn projector_draws_headline_figures_large() {
 #[test]
 fn zoomed_log_with_help_overlay() {
     let mut state = fixture();
-    state.focus = PanelId::Logs;
-    state.zoomed = true;
-    state.help = true;
+    state.view.focus = PanelId::Logs;
+    state.view.zoomed = true;
+    state.view.help = true;
     insta::assert_snapshot!(render(&state, "colorblind", Lang::En, 100, 30));
+}
+
+/// The help on a wide terminal: every binding with the name `[keys]` remaps it by.
+#[test]
+fn help_lists_every_binding_with_its_name() {
+    let mut state = fixture();
+    state.view.help = true;
+    insta::assert_snapshot!(render(&state, "dark", Lang::En, 200, 50));
 }
 
 /// A latency drill 12 s after its fault, beside the live panels, in the projector theme.
 #[test]
 fn drill_panel_in_detect_projector() {
     use gameday::actions::{ActionKind, ActionOutcome};
-    use gameday::app::drill::{DrillRequest, DrillSession};
     use gameday::drill::{CaseLibrary, TargetCapabilities};
+    use gameday::model::{DrillRequest, DrillSession};
     use gameday::signals::Sample;
 
     let mut state = fixture();

@@ -9,8 +9,9 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 pub use crate::actions::{ActionKind, ActionOutcome, ContainerAction};
-use crate::fincore::presets::{Capabilities, Preset, prepare};
+use crate::fincore::presets::{Capabilities, prepare};
 use crate::fincore::{FailureView, FincoreClient, knob_number, snippet};
+use crate::model::TargetRequest;
 use crate::sandbox::supervisor::SupervisorCommand;
 use crate::signals::now_unix;
 use crate::sources::docker::{COMPOSE_DB_SERVICE, DockerSource, DockerTarget};
@@ -23,30 +24,6 @@ const READ_PAUSE: Duration = Duration::from_millis(40);
 /// How often to retry learning what the target can take while it is unreachable.
 const DISCOVERY_RETRY: Duration = Duration::from_secs(3);
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum Command {
-    Preset(Preset),
-    /// Knobs with values and a time to live, from the injection panel.
-    Custom {
-        knobs: Vec<(String, Value)>,
-        ttl_s: Option<u64>,
-    },
-    Reset,
-    Container(ContainerAction),
-}
-
-impl Command {
-    /// What is being done, while it is in flight.
-    pub fn describe(&self) -> String {
-        match self {
-            Command::Preset(preset) => format!("inject {}", preset.label()),
-            Command::Custom { .. } => "set failures".to_string(),
-            Command::Reset => "reset failures".to_string(),
-            Command::Container(action) => action.name().to_string(),
-        }
-    }
-}
-
 /// Where actions go.
 pub struct Controls {
     pub client: FincoreClient,
@@ -57,7 +34,11 @@ pub struct Controls {
     pub docker: Option<(DockerTarget, Option<String>)>,
 }
 
-pub async fn run(controls: Controls, mut commands: mpsc::Receiver<Command>, updates: UpdateSender) {
+pub async fn run(
+    controls: Controls,
+    mut commands: mpsc::Receiver<TargetRequest>,
+    updates: UpdateSender,
+) {
     let mut capabilities: Option<Capabilities> = None;
     let mut retry = tokio::time::interval(DISCOVERY_RETRY);
     loop {
@@ -80,12 +61,12 @@ pub async fn run(controls: Controls, mut commands: mpsc::Receiver<Command>, upda
 impl Controls {
     async fn carry_out(
         &self,
-        command: Command,
+        command: TargetRequest,
         capabilities: &mut Option<Capabilities>,
         updates: &UpdateSender,
     ) -> ActionOutcome {
         match command {
-            Command::Preset(preset) => {
+            TargetRequest::Preset(preset) => {
                 let ttl_s = self.ttl.map(|ttl| ttl.as_secs());
                 self.inject(
                     &preset.body(),
@@ -96,12 +77,12 @@ impl Controls {
                 )
                 .await
             }
-            Command::Custom { knobs, ttl_s } => {
+            TargetRequest::Custom { knobs, ttl_s } => {
                 self.inject(&knobs, ttl_s, capabilities, updates, ActionKind::Inject)
                     .await
             }
-            Command::Reset => self.reset(capabilities, updates).await,
-            Command::Container(action) => self.container(action, capabilities, updates).await,
+            TargetRequest::Reset => self.reset(capabilities, updates).await,
+            TargetRequest::Container(action) => self.container(action, capabilities, updates).await,
         }
     }
 

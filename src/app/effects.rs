@@ -1,19 +1,17 @@
-//! What the loop does beyond the screen: requests to the controller, the load generator (the
-//! background load and a drill's own), starting and resuming drills, and quitting.
+//! The effects runner: the only place the dashboard acts on the world. Requests go to the
+//! controller, the load generator is driven here (the background load and a drill's own),
+//! and session records are written by a writer task off the event loop. What it learns comes
+//! back as [`Msg`] for `update`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
-use super::action::{Effect, LoadChange};
-use super::control::Command;
-use super::drill::{DrillRequest, DrillSession, load_plan};
-use super::modal::Modal;
-use super::state::{AppState, LoadStatus};
-use crate::drill::record::{SessionRecord, latest_unfinished, write_record};
-use crate::drill::{Case, PhaseMachine};
+use crate::drill::record::{SessionRecord, write_record};
 use crate::load::{self, LoadHandle, LoadPlan, Mix, Profile, RetryPolicy};
-use crate::sources::LogLevel;
+use crate::model::{Effect, LoadChange, Msg, TargetRequest};
 
 /// Each `+`/`-` changes the load rate by this factor.
 const LOAD_STEP: f64 = 1.5;
@@ -26,45 +24,73 @@ pub enum Flow {
     QuitAfterReset,
 }
 
-pub struct LoopContext {
-    pub commands: mpsc::Sender<Command>,
-    pub load: Option<LoadHandle>,
+pub struct EffectsRunner {
+    requests: mpsc::Sender<TargetRequest>,
+    load: Option<LoadHandle>,
     /// The background load (rate, profile) from before a drill took the load over; the outer
     /// None means no drill has.
-    pub background: Option<Option<(f64, Profile)>>,
-    pub api_url: String,
-    pub data_dir: PathBuf,
-    /// The drill asked for on the command line, started once any resume question is answered.
-    pub requested: Option<DrillRequest>,
-    pub resume_offer: Option<(PathBuf, SessionRecord)>,
+    background: Option<Option<(f64, Profile)>>,
+    api_url: String,
+    records: mpsc::UnboundedSender<(PathBuf, Box<SessionRecord>)>,
+    writer: JoinHandle<()>,
 }
 
-impl LoopContext {
-    pub fn carry_out(&mut self, effect: Effect, state: &mut AppState) -> Flow {
+impl EffectsRunner {
+    /// `results` carries what the runner learns later (a record that could not be written).
+    pub fn new(
+        requests: mpsc::Sender<TargetRequest>,
+        load: Option<LoadHandle>,
+        api_url: String,
+        results: mpsc::UnboundedSender<Msg>,
+    ) -> EffectsRunner {
+        let (records, queue) = mpsc::unbounded_channel();
+        let writer = tokio::spawn(write_records(queue, results));
+        EffectsRunner {
+            requests,
+            load,
+            background: None,
+            api_url,
+            records,
+            writer,
+        }
+    }
+
+    /// What the background load runs now, for the model at start.
+    pub fn load_status(&self) -> Msg {
+        match &self.load {
+            Some(load) => Msg::LoadChanged {
+                rate: load.rate(),
+                profile: load.profile().to_string(),
+                by_user: false,
+            },
+            None => Msg::LoadStopped,
+        }
+    }
+
+    pub fn load_snapshot(&self) -> Option<Box<crate::load::LoadSnapshot>> {
+        self.load.as_ref().map(|load| Box::new(load.snapshot()))
+    }
+
+    /// Carries out one effect; messages for `update` come back at once.
+    pub fn carry_out(&mut self, effect: Effect, replies: &mut Vec<Msg>) -> Flow {
         match effect {
-            Effect::Send(command) => self.send(state, command),
-            Effect::Quit => return Flow::Quit,
-            Effect::ResetThenQuit => {
-                let Effect::Send(reset) = state.sending(Command::Reset) else {
-                    return Flow::Quit;
-                };
-                self.send(state, reset);
-                return Flow::QuitAfterReset;
+            Effect::Send(request) => {
+                if self.requests.try_send(request).is_err() {
+                    replies.push(Msg::RequestRefused);
+                }
             }
-            Effect::Load(change) => self.change_load(state, change),
+            Effect::Quit => return Flow::Quit,
+            Effect::QuitAfterReset => return Flow::QuitAfterReset,
+            Effect::Load(change) => replies.extend(self.change_load(change)),
             Effect::DrillLoad(Some(spec)) => {
                 if self.background.is_none() {
                     self.background = Some(self.load.as_ref().map(|l| (l.rate(), l.profile())));
                 }
-                match load_plan(&spec) {
-                    Ok((profile, rate)) => self.restart_load(profile, rate, spec.mix.clone()),
-                    Err(err) => state.push_log(
-                        state.now,
-                        LogLevel::Error,
-                        format!("gameday: the case's load: {err}"),
-                    ),
+                match spec.profile.parse::<Profile>() {
+                    Ok(profile) => self.restart_load(profile, spec.rate, spec.mix.clone()),
+                    Err(reason) => replies.push(Msg::DrillLoadFailed { reason }),
                 }
-                self.show_load(state);
+                replies.push(self.load_status());
             }
             Effect::DrillLoad(None) => {
                 if let Some(background) = self.background.take() {
@@ -77,39 +103,18 @@ impl LoopContext {
                         }
                     }
                 }
-                self.show_load(state);
+                replies.push(self.load_status());
             }
-            Effect::StartDrill(index) => {
-                if let Some(case) = state.cases.get(index).cloned() {
-                    let request = DrillRequest {
-                        case,
-                        blind: false,
-                        manual_inject: false,
-                        diagnoses: Vec::new(),
-                    };
-                    self.start_drill(request, state);
-                }
+            Effect::SaveRecord { data_dir, record } => {
+                // The writer is gone only while quitting; the last record is written then.
+                let _ = self.records.send((data_dir, record));
             }
-            Effect::Resume(resume) => self.answer_resume(resume, state),
         }
         Flow::Continue
     }
 
-    fn send(&self, state: &mut AppState, command: Command) {
-        if self.commands.try_send(command).is_err() {
-            state.pending = None;
-            state.push_log(
-                state.now,
-                LogLevel::Warn,
-                "gameday: still waiting for earlier requests; try again in a moment".to_string(),
-            );
-        }
-    }
-
-    fn change_load(&mut self, state: &mut AppState, change: LoadChange) {
-        let Some(load) = &self.load else {
-            return;
-        };
+    fn change_load(&mut self, change: LoadChange) -> Option<Msg> {
+        let load = self.load.as_ref()?;
         match change {
             LoadChange::Faster => {
                 load.set_rate((load.rate() * LOAD_STEP).round().clamp(1.0, MAX_LOAD_RATE))
@@ -117,9 +122,11 @@ impl LoopContext {
             LoadChange::Slower => load.set_rate((load.rate() / LOAD_STEP).round().max(1.0)),
             LoadChange::NextProfile => load.set_profile(load.profile().next_default()),
         }
-        let rate = load.rate();
-        self.show_load(state);
-        state.with_drill(|drill, now| drill.load_changed(rate, now));
+        Some(Msg::LoadChanged {
+            rate: load.rate(),
+            profile: load.profile().to_string(),
+            by_user: true,
+        })
     }
 
     fn restart_load(&mut self, profile: Profile, rate: f64, mix: Mix) {
@@ -138,104 +145,46 @@ impl LoopContext {
         }
     }
 
-    pub fn show_load(&self, state: &mut AppState) {
-        state.load = self.load.as_ref().map(|load| LoadStatus {
-            rate: load.rate(),
-            profile: load.profile().to_string(),
-            snapshot: None,
-        });
-    }
-
-    /// At start: an unfinished drill on disk is offered first; otherwise the requested one
-    /// starts.
-    pub fn offer_resume_or_start(&mut self, state: &mut AppState) {
-        if !state.read_only {
-            if let Ok(Some((path, record))) = latest_unfinished(&self.data_dir) {
-                state.modal = Some(Modal::Resume {
-                    case_id: record.case_id.clone(),
-                });
-                self.resume_offer = Some((path, record));
-                return;
-            }
+    /// Stops the load and waits (briefly) for the records still queued, then writes `last`.
+    pub async fn finish(self, last: Option<Effect>) {
+        if let Some(load) = self.load {
+            load.stop();
         }
-        if let Some(request) = self.requested.take() {
-            self.start_drill(request, state);
+        drop(self.records);
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.writer).await;
+        if let Some(Effect::SaveRecord { data_dir, record }) = last {
+            let _ = tokio::task::spawn_blocking(move || write_record(&data_dir, &record)).await;
         }
-    }
-
-    fn answer_resume(&mut self, resume: bool, state: &mut AppState) {
-        let Some((path, record)) = self.resume_offer.take() else {
-            return;
-        };
-        let machine = find_case(&state.cases, &record.case_id)
-            .ok_or_else(|| format!("case {} is no longer known", record.case_id))
-            .and_then(|case| PhaseMachine::resume(case.clone(), record.drill.clone()));
-        match (resume, machine) {
-            (true, Ok(machine)) => {
-                let request = DrillRequest {
-                    case: machine.case().clone(),
-                    blind: record.drill.blind,
-                    manual_inject: record.drill.manual_inject,
-                    diagnoses: Vec::new(),
-                };
-                let (session, effects) = DrillSession::resumed(
-                    machine,
-                    request,
-                    path,
-                    &self.data_dir,
-                    &record.target,
-                    state.ttl.map(|ttl| ttl.as_secs()),
-                );
-                state.drill = Some(session);
-                state.effects.extend(effects);
-                state.with_drill(|_, _| Vec::new());
-                // The drill asked for this time waits: one drill at a time.
-                self.requested = None;
-            }
-            (false, Ok(mut machine)) => {
-                // Not resumed: recorded as abandoned, so it is not offered again.
-                let _ = machine.abandon(state.now, "not resumed");
-                let _ = write_record(
-                    &self.data_dir,
-                    &SessionRecord::from_machine(&machine, &record.target),
-                );
-                if let Some(request) = self.requested.take() {
-                    self.start_drill(request, state);
-                }
-            }
-            (_, Err(err)) => {
-                state.push_log(
-                    state.now,
-                    LogLevel::Error,
-                    format!(
-                        "gameday: cannot resume the drill in {}: {err}",
-                        path.display()
-                    ),
-                );
-                if let Some(request) = self.requested.take() {
-                    self.start_drill(request, state);
-                }
-            }
-        }
-    }
-
-    fn start_drill(&mut self, request: DrillRequest, state: &mut AppState) {
-        let target = if state.target.embedded {
-            format!("embedded sandbox {}", state.target.api_url)
-        } else {
-            state.target.api_url.clone()
-        };
-        state.drill = Some(DrillSession::new(
-            request,
-            &self.data_dir,
-            &target,
-            state.ttl.map(|ttl| ttl.as_secs()),
-        ));
-        // Known already (a drill picked with `c`): start now; otherwise when it is learnt.
-        state.start_drill_if_ready();
     }
 }
 
-fn find_case<'a>(cases: &'a [Case], id: &str) -> Option<&'a Case> {
-    cases.iter().find(|case| case.id == id)
+/// Writes records one at a time, in order, off the event loop; of several queued for one file
+/// only the newest is written.
+async fn write_records(
+    mut queue: mpsc::UnboundedReceiver<(PathBuf, Box<SessionRecord>)>,
+    results: mpsc::UnboundedSender<Msg>,
+) {
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while let Ok(next) = queue.try_recv() {
+            batch.retain(|(dir, record)| {
+                !(*dir == next.0 && record.file_name() == next.1.file_name())
+            });
+            batch.push(next);
+        }
+        let written = tokio::task::spawn_blocking(move || {
+            batch
+                .iter()
+                .map(|(dir, record)| write_record(dir, record))
+                .find_map(Result::err)
+        })
+        .await;
+        let failure = match written {
+            Ok(failure) => failure,
+            Err(join) => Some(format!("the writer stopped: {join}")),
+        };
+        if let Some(reason) = failure {
+            let _ = results.send(Msg::RecordNotSaved { reason });
+        }
+    }
 }

@@ -2,13 +2,9 @@
 //! then runs the event loop: keys and updates change the state, and the screen is redrawn from
 //! the state only when something changed, at most 30 times a second.
 
-pub mod action;
 pub mod control;
-pub mod drill;
 mod effects;
 pub mod embedded;
-pub mod modal;
-pub mod state;
 mod terminal;
 pub mod wiring;
 
@@ -19,15 +15,13 @@ use futures_util::StreamExt;
 use ratatui::crossterm::event::{Event, EventStream};
 use tokio::sync::mpsc;
 
-use crate::actions::ActionKind;
 use crate::config::Settings;
+use crate::drill::record::latest_unfinished;
 use crate::i18n::Lang;
+use crate::model::{DrillRequest, KeyTable, Model, Msg, SessionSettings, update};
 use crate::signals::now_unix;
 use crate::theme::Themes;
-use action::action_for;
-pub use drill::DrillRequest;
-use effects::{Flow, LoopContext};
-use state::AppState;
+use effects::{EffectsRunner, Flow};
 
 /// The shortest time between two frames.
 const FRAME: Duration = Duration::from_millis(33);
@@ -53,6 +47,8 @@ pub struct DashboardStart {
     pub drill: Option<DrillRequest>,
     /// Where session records go.
     pub data_dir: PathBuf,
+    /// The key table, with `[keys]` from the settings applied.
+    pub keys: KeyTable,
 }
 
 async fn run_async(
@@ -62,59 +58,64 @@ async fn run_async(
 ) -> Result<(), String> {
     let (updates, receiver) = mpsc::channel(1024);
     let mut running = wiring::start(&settings, updates).await?;
-    let mut state = AppState::new(
-        running.target.clone(),
-        &running.sources,
-        running.local_rules,
-        now_unix(),
-    );
-    state.theme_name = settings.theme.clone();
-    state.read_only = settings.read_only;
-    state.ttl = settings.ttl;
-    state.cases = start.cases;
-    let load = running.load.take();
-    let mut context = LoopContext {
-        commands: running.commands.clone(),
-        load,
-        background: None,
-        api_url: running.target.api_url.clone(),
+    let session = SessionSettings {
+        target: running.target.clone(),
+        read_only: settings.read_only,
+        ttl: settings.ttl,
+        cases: start.cases,
+        theme_names: themes.names().iter().map(|n| n.to_string()).collect(),
         data_dir: start.data_dir,
-        requested: start.drill,
-        resume_offer: None,
+        keys: start.keys,
     };
-    context.show_load(&mut state);
-    context.offer_resume_or_start(&mut state);
-    tracing::info!(target = %state.target.api_url, embedded = state.target.embedded, "dashboard started");
+    let mut model = Model::new(session, &running.sources, running.local_rules, now_unix());
+    model.view.theme_name = settings.theme.clone();
+    model.drill_start.requested = start.drill;
+    // Reading the folder once at start, before the loop, is the only disk read it needs.
+    if !settings.read_only {
+        if let Ok(Some(offer)) = latest_unfinished(&model.session.data_dir) {
+            model.drill_start.resume_offer = Some(offer);
+        }
+    }
+    let (results, results_receiver) = mpsc::unbounded_channel();
+    let mut runner = EffectsRunner::new(
+        running.commands.clone(),
+        running.load.take(),
+        running.target.api_url.clone(),
+        results,
+    );
+    tracing::info!(target_url = %model.session.target.api_url, embedded = model.session.target.embedded, "dashboard started");
     let result = {
         let mut terminal = terminal::Terminal::enter()?;
+        let mut channels = Channels {
+            updates: receiver,
+            results: results_receiver,
+        };
+        let first = [runner.load_status(), Msg::Started];
         event_loop(
             &mut terminal,
-            &mut state,
+            &mut model,
             &themes,
             settings.lang,
-            receiver,
-            &mut context,
+            &mut channels,
+            &mut runner,
+            first,
         )
         .await
     };
-    if let Some(load) = context.load.take() {
-        load.stop();
-    }
     // Whatever happened, the drill's last state is on disk.
-    if let Some(drill) = state.drill.as_mut() {
-        drill.save();
-    }
+    let last = model.drill.as_mut().and_then(|drill| drill.save());
+    runner.finish(last).await;
     running.stop().await;
-    if let Some(warning) = left_behind(&state) {
+    if let Some(warning) = left_behind(&model) {
         eprintln!("{warning}");
     }
     result
 }
 
 /// Quitting without a reset must not leave a failure behind silently.
-fn left_behind(state: &AppState) -> Option<String> {
-    let failures = state.failures.as_ref()?;
-    if state.target.embedded || !failures.any_active() {
+fn left_behind(model: &Model) -> Option<String> {
+    let failures = model.live.failures.as_ref()?;
+    if model.session.target.embedded || !failures.any_active() {
         return None;
     }
     let active: Vec<String> = failures
@@ -130,36 +131,74 @@ fn left_behind(state: &AppState) -> Option<String> {
         "gameday: failures are still active on {url}: {}. Reset them with: \
          curl -X POST {url}/api/reset",
         active.join(", "),
-        url = state.target.api_url
+        url = model.session.target.api_url
     ))
 }
 
 /// How long a reset on quitting may take before we quit anyway.
 const RESET_ON_QUIT_TIMEOUT: Duration = Duration::from_secs(7);
 
+/// What the loop listens to besides the terminal.
+struct Channels {
+    updates: mpsc::Receiver<crate::sources::Update>,
+    results: mpsc::UnboundedReceiver<Msg>,
+}
+
+/// Feeds `msg` to `update` and carries out the effects, and whatever they report back, until
+/// nothing is left; the flow says whether to quit.
+fn step(model: &mut Model, runner: &mut EffectsRunner, msg: Msg) -> Flow {
+    let mut flow = Flow::Continue;
+    let mut queue = vec![msg];
+    while let Some(msg) = queue.pop() {
+        model.now = now_unix();
+        let mut replies = Vec::new();
+        for effect in update(model, msg) {
+            match runner.carry_out(effect, &mut replies) {
+                Flow::Continue => {}
+                Flow::Quit => flow = Flow::Quit,
+                Flow::QuitAfterReset => {
+                    if matches!(flow, Flow::Continue) {
+                        flow = Flow::QuitAfterReset;
+                    }
+                }
+            }
+        }
+        // In the order they came.
+        replies.reverse();
+        queue.extend(replies);
+    }
+    flow
+}
+
 async fn event_loop(
     terminal: &mut terminal::Terminal,
-    state: &mut AppState,
+    model: &mut Model,
     themes: &Themes,
     lang: Lang,
-    mut updates: mpsc::Receiver<crate::sources::Update>,
-    context: &mut LoopContext,
+    channels: &mut Channels,
+    runner: &mut EffectsRunner,
+    first: [Msg; 2],
 ) -> Result<(), String> {
-    let theme_names: Vec<String> = themes.names().iter().map(|n| n.to_string()).collect();
+    let keys = model.session.keys.clone();
     let mut events = EventStream::new();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     let mut stop = terminal::stop_signal()?;
     let mut dirty = true;
     let mut last_draw = tokio::time::Instant::now() - FRAME;
     let mut quit_deadline: Option<tokio::time::Instant> = None;
+    for msg in first {
+        if let Flow::Quit = step(model, runner, msg) {
+            return Ok(());
+        }
+    }
     loop {
         let now = tokio::time::Instant::now();
         if dirty && now >= last_draw + FRAME {
-            state.now = now_unix();
+            model.now = now_unix();
             let theme = themes
-                .get(&state.theme_name)
+                .get(&model.view.theme_name)
                 .unwrap_or_else(|| themes.default_theme());
-            terminal.draw(|frame| crate::ui::render(frame, state, theme, lang))?;
+            terminal.draw(|frame| crate::ui::render(frame, model, theme, lang))?;
             dirty = false;
             last_draw = now;
         }
@@ -180,12 +219,9 @@ async fn event_loop(
         tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => {
-                    if let Some(action) = action_for(key, state) {
+                    if let Some(action) = keys.action_for(key, model) {
                         dirty = true;
-                        state.now = now_unix();
-                        if let Some(effect) = action::apply(action, state, &theme_names) {
-                            flow = context.carry_out(effect, state);
-                        }
+                        flow = step(model, runner, Msg::Action(action));
                     }
                 }
                 Some(Ok(Event::Resize(..))) => dirty = true,
@@ -193,39 +229,27 @@ async fn event_loop(
                 Some(Err(err)) => return Err(format!("cannot read the terminal: {err}")),
                 None => return Ok(()),
             },
-            Some(update) = updates.recv() => {
-                state.now = now_unix();
-                state.apply(update);
+            Some(source_update) = channels.updates.recv() => {
+                flow = step(model, runner, Msg::Source(source_update));
                 dirty = true;
                 // Take whatever else is waiting, so a burst costs one frame.
-                while let Ok(update) = updates.try_recv() {
-                    state.apply(update);
-                }
-                let reset_answered = state
-                    .last_outcome
-                    .as_ref()
-                    .is_some_and(|outcome| outcome.kind == ActionKind::Reset);
-                if state.quitting && state.pending.is_none() && reset_answered {
-                    return Ok(());
+                while let Ok(source_update) = channels.updates.try_recv() {
+                    if let Flow::Quit = step(model, runner, Msg::Source(source_update)) {
+                        flow = Flow::Quit;
+                    }
                 }
             }
+            Some(result) = channels.results.recv() => {
+                flow = step(model, runner, result);
+                dirty = true;
+            }
             _ = clock.tick() => {
-                state.now = now_unix();
-                if let (Some(load), Some(status)) = (context.load.as_ref(), state.load.as_mut()) {
-                    status.snapshot = Some(load.snapshot());
-                }
-                state.with_drill(|drill, now| drill.tick(now));
+                flow = step(model, runner, Msg::Tick { load: runner.load_snapshot() });
                 dirty = true;
             }
             () = stop.recv() => return Ok(()),
             () = quit_due => return Ok(()),
             () = frame_due => {}
-        }
-        // Effects queued by updates and drills, after the one a key may have asked for.
-        for effect in std::mem::take(&mut state.effects) {
-            if let Flow::Quit = context.carry_out(effect, state) {
-                flow = Flow::Quit;
-            }
         }
         match flow {
             Flow::Continue => {}

@@ -9,12 +9,12 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::control::{self, Command, Controls};
+use super::control::{self, Controls};
 use super::embedded;
-use super::state::TargetInfo;
 use crate::config::{DockerSetting, Settings};
 use crate::fincore::FincoreClient;
 use crate::load::{self, LoadHandle, LoadPlan};
+use crate::model::{TargetInfo, TargetRequest};
 use crate::sandbox::supervisor::{self, SupervisorConfig, SupervisorHandle};
 use crate::signals::{Signal, now_unix};
 use crate::sources::docker::{ContainerStates, DockerSource, DockerTarget, RestartTally};
@@ -26,7 +26,7 @@ pub struct Running {
     pub sources: Vec<SourceKind>,
     pub local_rules: bool,
     /// Where the keys' requests go.
-    pub commands: mpsc::Sender<Command>,
+    pub commands: mpsc::Sender<TargetRequest>,
     /// Dropping it stops the load.
     pub load: Option<LoadHandle>,
     tasks: Vec<JoinHandle<()>>,

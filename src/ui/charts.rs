@@ -85,7 +85,7 @@ type Series<'a> = (&'a str, Color, Vec<(f64, f64)>);
 /// braille dot column (the lowest and highest in it, so a spike survives): drawing more
 /// than the terminal can show only costs time.
 fn points(view: &View, signal: Signal, window: f64, scale: f64, columns: u16) -> Vec<(f64, f64)> {
-    let now = view.state.now;
+    let now = view.model.now;
     let dots = f64::from(columns.max(1)) * 2.0;
     let dot_seconds = window / dots;
     let mut points: Vec<(f64, f64)> = Vec::new();
@@ -105,7 +105,7 @@ fn points(view: &View, signal: Signal, window: f64, scale: f64, columns: u16) ->
             }
         }
     };
-    for sample in view.state.store.since(signal, now - window) {
+    for sample in view.model.live.store.since(signal, now - window) {
         let x = sample.at - now;
         let y = sample.value * scale;
         let this_column = (x / dot_seconds).floor();
@@ -127,7 +127,7 @@ fn points(view: &View, signal: Signal, window: f64, scale: f64, columns: u16) ->
 }
 
 fn window(view: &View) -> f64 {
-    if view.state.zoomed {
+    if view.model.view.zoomed {
         ZOOMED_WINDOW_S
     } else {
         WINDOW_S
@@ -186,7 +186,7 @@ fn line_chart(
 
 pub fn latency(frame: &mut Frame, view: &View, inner: Rect) {
     let theme = view.theme;
-    let state = view.state;
+    let state = view.model;
     let quantiles = [
         ("p95", Signal::LatencyP95, theme.latency_p95),
         ("p50", Signal::LatencyP50, theme.latency_p50),
@@ -221,7 +221,7 @@ pub fn latency(frame: &mut Frame, view: &View, inner: Rect) {
 
 pub fn traffic(frame: &mut Frame, view: &View, inner: Rect) {
     let theme = view.theme;
-    let state = view.state;
+    let state = view.model;
     let error_ratio = state.current(Signal::ErrorRatio);
     let error_color = match error_ratio {
         Some(ratio) if ratio > 0.1 => theme.critical,
@@ -286,7 +286,7 @@ pub fn traffic(frame: &mut Frame, view: &View, inner: Rect) {
 /// The load generator's own view beside the server's: what its clients sent and saw over the
 /// last seconds, latency counted from each request's scheduled time.
 fn client_line(view: &View) -> Option<Line<'static>> {
-    let load = view.state.load.as_ref()?;
+    let load = view.model.live.load.as_ref()?;
     let snapshot = load.snapshot.as_ref()?;
     let recent = &snapshot.recent;
     let muted = view.theme.muted_style();
@@ -322,7 +322,7 @@ fn client_line(view: &View) -> Option<Line<'static>> {
 
 pub fn memory(frame: &mut Frame, view: &View, inner: Rect) {
     let theme = view.theme;
-    let state = view.state;
+    let state = view.model;
     let used = state.current(Signal::MemoryBytes);
     let limit = state
         .current(Signal::MemoryLimitBytes)

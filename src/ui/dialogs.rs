@@ -9,8 +9,8 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::{View, frame};
 use crate::actions::ContainerAction;
-use crate::app::modal::{DetectChoice, FieldValue, InjectForm, Modal};
 use crate::i18n::Strings;
+use crate::model::modal::{DetectChoice, FieldValue, InjectForm, Modal};
 
 pub fn render(frame: &mut Frame, view: &View, modal: &Modal, area: Rect) {
     let text = view.text;
@@ -50,7 +50,8 @@ pub fn render(frame: &mut Frame, view: &View, modal: &Modal, area: Rect) {
         }
         Modal::Cases { selected, .. } => {
             let labels: Vec<String> = view
-                .state
+                .model
+                .session
                 .cases
                 .iter()
                 .map(|case| {
@@ -176,7 +177,7 @@ fn container_lines<'a>(view: &View, selected: usize) -> Vec<Line<'a>> {
         })
         .collect();
     lines.push(Line::default());
-    if view.state.target.embedded {
+    if view.model.session.target.embedded {
         lines.push(Line::styled(
             view.text.containers_embedded,
             view.theme.muted_style(),
@@ -218,7 +219,7 @@ fn quit_lines<'a>(view: &View) -> Vec<Line<'a>> {
         view.text.quit_question,
         view.theme.base_style().add_modifier(Modifier::BOLD),
     )];
-    if let Some(failures) = &view.state.failures {
+    if let Some(failures) = &view.model.live.failures {
         for (knob, value) in failures.knobs.iter().filter(|(_, v)| *v != 0.0) {
             lines.push(Line::styled(
                 format!("  {knob} = {value}"),

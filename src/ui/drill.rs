@@ -8,9 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{View, big_digits, format, frame};
-use crate::app::drill::DrillSession;
 use crate::drill::{Figures, Phase, PhaseMachine};
 use crate::i18n::Strings;
+use crate::model::DrillSession;
 
 const STEPS: [Phase; 5] = [
     Phase::Baseline,
@@ -140,7 +140,7 @@ fn clock(seconds: f64) -> String {
 }
 
 fn timer<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
-    let now = view.state.now;
+    let now = view.model.now;
     let state = machine.state();
     let (label, seconds) = match (machine.phase(), state.injected_at) {
         (Phase::Baseline, _) => (view.text.timer_baseline, machine.baseline_ends_at() - now),

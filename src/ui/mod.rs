@@ -7,6 +7,7 @@ mod dialogs;
 mod drill;
 pub mod format;
 mod frame;
+mod keys_text;
 mod panels;
 
 use ratatui::Frame;
@@ -15,8 +16,8 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-use crate::app::state::{AppState, PanelId};
 use crate::i18n::{Lang, Strings};
+use crate::model::{Model, PanelId};
 use crate::sources::SourceStatus;
 use crate::theme::Theme;
 
@@ -25,16 +26,16 @@ pub const MIN_HEIGHT: u16 = 20;
 
 /// Everything a panel needs to draw itself.
 pub struct View<'a> {
-    pub state: &'a AppState,
+    pub model: &'a Model,
     pub theme: &'a Theme,
     pub text: &'static Strings,
     pub lang: Lang,
 }
 
-pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, lang: Lang) {
+pub fn render(frame: &mut Frame, model: &Model, theme: &Theme, lang: Lang) {
     let area = frame.area();
     let view = View {
-        state,
+        model,
         theme,
         text: crate::i18n::strings(lang),
         lang,
@@ -52,7 +53,7 @@ pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, lang: Lang) {
     .areas(area);
     render_header(frame, &view, header);
     // A drill takes a column on the right; the live panels keep the rest.
-    let body = match &state.drill {
+    let body = match &model.drill {
         Some(session) if body.width >= 100 => {
             let width = (body.width * 36 / 100).max(46);
             let [live, side] =
@@ -68,13 +69,13 @@ pub fn render(frame: &mut Frame, state: &AppState, theme: &Theme, lang: Lang) {
         }
         None => body,
     };
-    for (panel, rect) in panel_areas(body, state.focus, state.zoomed) {
+    for (panel, rect) in panel_areas(body, model.view.focus, model.view.zoomed) {
         panels::render_panel(frame, &view, panel, rect);
     }
     render_key_bar(frame, &view, keys);
-    if let Some(modal) = &state.modal {
+    if let Some(modal) = &model.view.modal {
         dialogs::render(frame, &view, modal, area);
-    } else if state.help {
+    } else if model.view.help {
         render_help(frame, &view, area);
     }
 }
@@ -153,7 +154,7 @@ fn render_too_small(frame: &mut Frame, view: &View, area: Rect) {
 }
 
 fn render_header(frame: &mut Frame, view: &View, area: Rect) {
-    let state = view.state;
+    let state = view.model;
     let theme = view.theme;
     let mut spans = vec![
         Span::styled(
@@ -166,15 +167,15 @@ fn render_header(frame: &mut Frame, view: &View, area: Rect) {
         Span::styled(format!("{}: ", view.text.target), view.theme.muted_style()),
     ];
     // On a narrow terminal the sources' status matters more than the full address.
-    let address = state.target.api_url.trim_start_matches("http://");
-    let target = match (state.target.embedded, area.width >= 140) {
-        (true, true) => format!("{} {}", view.text.embedded, state.target.api_url),
+    let address = state.session.target.api_url.trim_start_matches("http://");
+    let target = match (state.session.target.embedded, area.width >= 140) {
+        (true, true) => format!("{} {}", view.text.embedded, state.session.target.api_url),
         (true, false) => format!("sandbox {address}"),
-        (false, true) => state.target.api_url.clone(),
+        (false, true) => state.session.target.api_url.clone(),
         (false, false) => address.to_string(),
     };
     spans.push(Span::styled(target, view.theme.base_style()));
-    for (kind, status) in &state.sources {
+    for (kind, status) in &state.live.sources {
         spans.push(Span::styled("  │ ", view.theme.muted_style()));
         spans.push(Span::styled(
             format!("{} ", kind.label()),
@@ -205,7 +206,7 @@ fn render_header(frame: &mut Frame, view: &View, area: Rect) {
         };
         spans.push(Span::styled(text, view.theme.base_style().fg(color)));
     }
-    if state.read_only {
+    if state.session.read_only {
         spans.push(Span::styled("  │ ", view.theme.muted_style()));
         spans.push(Span::styled(
             view.text.read_only,
@@ -215,14 +216,14 @@ fn render_header(frame: &mut Frame, view: &View, area: Rect) {
                 .add_modifier(Modifier::BOLD),
         ));
     }
-    if state.quitting {
+    if state.requests.quitting {
         spans.push(Span::styled("  │ ", view.theme.muted_style()));
         spans.push(Span::styled(
             view.text.resetting,
             view.theme.base_style().fg(theme.warning),
         ));
     }
-    if let Some((at, event)) = &state.lifecycle {
+    if let Some((at, event)) = &state.live.lifecycle {
         if state.now - at < 30.0 {
             spans.push(Span::styled("  │ ", view.theme.muted_style()));
             spans.push(Span::styled(
@@ -248,47 +249,31 @@ fn render_header(frame: &mut Frame, view: &View, area: Rect) {
     }
 }
 
-/// The keys the focused view offers, most useful first.
-pub fn key_bar_entries(state: &AppState, text: &Strings) -> Vec<(&'static str, &'static str)> {
-    let mut keys = vec![("?", text.key_help), ("q", text.key_quit)];
-    if state.drill_running() {
-        keys.push(("Enter", text.key_detect));
-        keys.push(("h", text.key_hint));
-        keys.push(("1-9", text.key_check));
-    } else if !state.read_only && !state.cases.is_empty() {
-        keys.push(("c", text.key_cases));
-    }
-    if !state.read_only {
-        keys.push(("l e d m x f", text.key_inject));
-        keys.push(("r", text.key_reset));
-        keys.push(("i", text.key_inject_panel));
-        keys.push(("s", text.key_containers));
-        if state.load.is_some() {
-            keys.push(("+/-", text.key_load));
-            keys.push(("p", text.key_profile));
+/// The keys that apply now, most useful first, from the key table: bindings with the same
+/// label share one entry (`l e d m x f inject`).
+pub fn key_bar_entries(model: &Model, text: &Strings) -> Vec<(String, &'static str)> {
+    let mut entries: Vec<(String, &'static str)> = Vec::new();
+    for binding in model.session.keys.bar(model) {
+        let label = keys_text::bar_label(binding.label, model, text);
+        match entries.last_mut() {
+            Some((keys, last)) if *last == label => {
+                keys.push(' ');
+                keys.push_str(&binding.bar_keys());
+            }
+            _ => entries.push((binding.bar_keys(), label)),
         }
     }
-    keys.push(("Tab", text.key_focus));
-    if state.zoomed {
-        keys.push(("z/Esc", text.key_unzoom));
-        if state.focus == PanelId::Logs {
-            keys.push(("↑↓", text.key_scroll));
-        }
-    } else {
-        keys.push(("z", text.key_zoom));
-    }
-    keys.push(("t", text.key_theme));
-    keys
+    entries
 }
 
 /// The keys that fit, most useful first, and the theme's name: an entry that would be cut is
 /// left out whole (`?` lists them all).
 fn render_key_bar(frame: &mut Frame, view: &View, area: Rect) {
-    let theme_label = format!("{}: {}", view.text.theme, view.state.theme_name);
+    let theme_label = format!("{}: {}", view.text.theme, view.model.view.theme_name);
     let room = usize::from(area.width).saturating_sub(theme_label.chars().count());
     let mut used = 0;
     let mut spans = Vec::new();
-    for (key, label) in key_bar_entries(view.state, view.text) {
+    for (key, label) in key_bar_entries(view.model, view.text) {
         let key = format!(" {key} ");
         let label = format!(" {label}  ");
         let width = key.chars().count() + label.chars().count();
@@ -306,46 +291,66 @@ fn render_key_bar(frame: &mut Frame, view: &View, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+/// Every binding the session can use, from the key table: its keys, what it does and, where
+/// the width allows, the name `[keys]` in `config.toml` remaps it by.
 fn render_help(frame: &mut Frame, view: &View, area: Rect) {
     let text = view.text;
-    let mut rows = vec![
-        ("?", text.help_help),
-        ("q, Ctrl-C", text.help_quit),
-        ("Tab, Shift-Tab, ←↑→↓", text.help_focus),
-        ("z, Esc", text.help_zoom),
-        ("↑↓ PgUp PgDn", text.help_scroll),
-        ("t", text.help_theme),
-    ];
-    if view.state.read_only {
-        rows.push(("", text.help_read_only));
-    } else {
-        rows.push(("l e d", text.help_presets));
-        rows.push(("m x f", text.help_presets_more));
-        rows.push(("r", text.help_reset));
-        rows.push(("c", text.help_cases));
-        rows.push(("Enter h 1-9", text.help_drill));
-        rows.push(("i", text.help_inject_panel));
-        rows.push(("s", text.help_containers));
-        if view.state.load.is_some() {
-            rows.push(("+ -", text.help_load));
-            rows.push(("p", text.help_profile));
+    // Bindings with one label share a row: `Tab → ↓ / Shift-Tab ← ↑  move focus`.
+    let mut rows: Vec<(String, &'static str, String)> = Vec::new();
+    let mut last_label = None;
+    for binding in view.model.session.keys.help(view.model) {
+        let keys = match binding.name {
+            "quit" => format!("{}, Ctrl-C", binding.help_keys()),
+            _ => binding.help_keys(),
+        };
+        match rows.last_mut() {
+            Some((row_keys, _, names)) if last_label == Some(binding.label) => {
+                row_keys.push_str(" / ");
+                row_keys.push_str(&keys);
+                names.push(' ');
+                names.push_str(binding.name);
+            }
+            _ => rows.push((
+                keys,
+                keys_text::help_label(binding.label, text),
+                binding.name.to_string(),
+            )),
         }
+        last_label = Some(binding.label);
     }
+    let key_width = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
+    let what_width = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
+    let names_width = rows.iter().map(|r| r.2.chars().count()).max().unwrap_or(0);
+    // The names `[keys]` uses, where the terminal is wide enough for all of them: a row
+    // wrapped or a name cut reads worse than none. The help keeps two columns of the dashboard
+    // visible on each side.
+    let with_names =
+        key_width + what_width + names_width + 6 <= usize::from(area.width.saturating_sub(6));
+    let wanted = key_width + what_width + 5 + if with_names { names_width + 2 } else { 0 };
+    let max_width = (wanted as u16).max(60).min(area.width.saturating_sub(4));
     let mut lines: Vec<Line> = rows
         .iter()
-        .map(|(key, what)| {
-            Line::from(vec![
-                Span::styled(format!("{key:>22}  "), view.theme.key_style()),
-                Span::styled(*what, view.theme.base_style()),
-            ])
+        .map(|(keys, what, names)| {
+            let mut spans = vec![
+                Span::styled(format!("{keys:>key_width$}  "), view.theme.key_style()),
+                Span::styled(format!("{what:<what_width$}"), view.theme.base_style()),
+            ];
+            if with_names {
+                spans.push(Span::styled(format!("  {names}"), view.theme.muted_style()));
+            }
+            Line::from(spans)
         })
         .collect();
+    if view.model.session.read_only {
+        lines.push(Line::styled(
+            format!("  {}", text.help_read_only),
+            view.theme.muted_style(),
+        ));
+    }
     lines.push(Line::default());
     lines.push(Line::styled(
         format!("  {}", text.help_close),
         view.theme.muted_style(),
     ));
-    // The help keeps two columns of the dashboard visible on each side.
-    let max_width = 100.min(area.width.saturating_sub(4));
     dialogs::overlay(frame, view, text.help_title, lines, max_width, area);
 }

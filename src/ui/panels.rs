@@ -9,14 +9,14 @@ use ratatui::widgets::{Paragraph, Sparkline};
 
 use super::{View, charts, format, frame};
 use crate::alerts::AlertState;
-use crate::app::state::PanelId;
+use crate::model::PanelId;
 use crate::signals::Signal;
 use crate::sources::{LogLevel, SourceKind};
 
 pub fn render_panel(frame: &mut Frame, view: &View, panel: PanelId, area: Rect) {
-    let focused = view.state.focus == panel;
+    let focused = view.model.view.focus == panel;
     let text = view.text;
-    let target = &view.state.target;
+    let target = &view.model.session.target;
     let metrics = format!(
         "{} · {} {}",
         target.metrics_source.label(),
@@ -46,7 +46,7 @@ pub fn render_panel(frame: &mut Frame, view: &View, panel: PanelId, area: Rect) 
         ),
         PanelId::Alerts => (
             text.alerts.to_string(),
-            if view.state.uses_local_rules() {
+            if view.model.uses_local_rules() {
                 text.local_rules.to_string()
             } else {
                 SourceKind::Prometheus.label().to_string()
@@ -74,9 +74,9 @@ pub fn render_panel(frame: &mut Frame, view: &View, panel: PanelId, area: Rect) 
 }
 
 fn log_source(view: &View) -> String {
-    if view.state.target.embedded {
+    if view.model.session.target.embedded {
         "sandbox".to_string()
-    } else if view.state.target.memory_source == Some(SourceKind::Docker) {
+    } else if view.model.session.target.memory_source == Some(SourceKind::Docker) {
         SourceKind::Docker.label().to_string()
     } else {
         "—".to_string()
@@ -84,7 +84,7 @@ fn log_source(view: &View) -> String {
 }
 
 fn transactions(frame: &mut Frame, view: &View, inner: Rect) {
-    let state = view.state;
+    let state = view.model;
     let theme = view.theme;
     let figure = |signal| {
         state
@@ -163,6 +163,7 @@ fn transactions(frame: &mut Frame, view: &View, inner: Rect) {
     // One bar per sample, newest on the right.
     let width = usize::from(spark_area.width);
     let values: Vec<u64> = state
+        .live
         .store
         .since(Signal::ActiveTransactions, state.now - 900.0)
         .map(|sample| sample.value.max(0.0).round() as u64)
@@ -178,17 +179,18 @@ fn transactions(frame: &mut Frame, view: &View, inner: Rect) {
 }
 
 fn alerts(frame: &mut Frame, view: &View, inner: Rect) {
-    let state = view.state;
+    let state = view.model;
     let theme = view.theme;
     let mut lines = Vec::new();
     let name_width = state
+        .live
         .alerts
         .iter()
         .map(|alert| alert.name.chars().count())
         .max()
         .unwrap_or(0)
         + 1;
-    let mut sorted: Vec<_> = state.alerts.iter().collect();
+    let mut sorted: Vec<_> = state.live.alerts.iter().collect();
     sorted.sort_by_key(|alert| match alert.state {
         AlertState::Firing => 0,
         AlertState::Pending => 1,
@@ -236,7 +238,7 @@ fn alerts(frame: &mut Frame, view: &View, inner: Rect) {
 
 fn failures(frame: &mut Frame, view: &View, inner: Rect) {
     let theme = view.theme;
-    let Some(failures) = &view.state.failures else {
+    let Some(failures) = &view.model.live.failures else {
         frame.render_widget(
             Paragraph::new(Line::styled(
                 view.text.failures_unknown,
@@ -284,7 +286,8 @@ fn failures(frame: &mut Frame, view: &View, inner: Rect) {
             ));
         }
         let unavailable = view
-            .state
+            .model
+            .live
             .capabilities
             .as_ref()
             .is_some_and(|capabilities| !capabilities.has(knob));
@@ -304,12 +307,15 @@ fn failures(frame: &mut Frame, view: &View, inner: Rect) {
     }
     // What was last asked and answered goes at the bottom, where the eye lands after a key.
     let room = usize::from(inner.height);
-    let action_line = match (&view.state.pending, &view.state.last_outcome) {
+    let action_line = match (
+        &view.model.requests.pending,
+        &view.model.requests.last_outcome,
+    ) {
         (Some(pending), _) => Some(Line::styled(
             format!("{}: {pending}…", view.text.sending),
             view.theme.base_style().fg(theme.warning),
         )),
-        (None, Some(outcome)) if view.state.now - outcome.at < 120.0 => {
+        (None, Some(outcome)) if view.model.now - outcome.at < 120.0 => {
             let color = if outcome.ok && outcome.notes.is_empty() {
                 theme.ok
             } else if outcome.ok {
@@ -340,19 +346,20 @@ fn failures(frame: &mut Frame, view: &View, inner: Rect) {
 }
 
 fn logs(frame: &mut Frame, view: &View, inner: Rect) {
-    let state = view.state;
+    let state = view.model;
     let theme = view.theme;
     let height = usize::from(inner.height);
-    if state.logs.is_empty() {
+    if state.live.logs.is_empty() {
         frame.render_widget(
             Paragraph::new(Line::styled(view.text.no_logs, view.theme.muted_style())),
             inner,
         );
         return;
     }
-    let end = state.logs.len().saturating_sub(state.log_scroll);
+    let end = state.live.logs.len().saturating_sub(state.view.log_scroll);
     let start = end.saturating_sub(height);
     let lines: Vec<Line> = state
+        .live
         .logs
         .range(start..end)
         .map(|line| {

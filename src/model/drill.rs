@@ -1,18 +1,18 @@
 //! A drill inside the dashboard: feeds the phase machine from the live updates and the keys,
-//! turns its directives into effects for the loop, and keeps the session record on disk after
-//! every phase change.
+//! and turns its directives into effects: requests to the target, the case's load, and the
+//! session record to write after every phase change (written by the effects runner, never
+//! here).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::action::Effect;
-use super::control::Command;
+use super::msg::{Effect, TargetRequest as Command};
 use crate::actions::{ActionKind as Done, ActionOutcome, ContainerAction};
 use crate::alerts::{AlertState, AlertStatus};
-use crate::drill::case::{ContainerTarget, ContainerVerb, LoadSpec, PlannedInjection};
-use crate::drill::record::{SessionRecord, write_record};
+use crate::drill::case::{ContainerTarget, ContainerVerb, PlannedInjection};
+use crate::drill::record::{SessionRecord, sessions_dir};
 use crate::drill::{ActionKind, Case, Directive, DrillOptions, PhaseMachine, TargetCapabilities};
 use crate::fincore::FailureView;
 use crate::signals::{Sample, Signal, UnixSeconds};
@@ -209,8 +209,9 @@ impl DrillSession {
             return Vec::new();
         };
         let directives = machine.action(at, ActionKind::HintOpened { index });
-        self.save();
-        self.carry_out(directives)
+        let mut effects = self.carry_out(directives);
+        effects.extend(self.save());
+        effects
     }
 
     /// Ticks or unticks item `index` (from 0) of the current step's checklist.
@@ -228,16 +229,18 @@ impl DrillSession {
             .and_then(|items| items.get(index))
             .is_some_and(|item| item.done_at.is_some());
         let directives = machine.check_item(at, step, index, !done);
-        self.save();
-        self.carry_out(directives)
+        let mut effects = self.carry_out(directives);
+        effects.extend(self.save());
+        effects
     }
 
     /// The participant stops: recorded as abandoned. The reset is the caller's (it asks).
-    pub fn abandon(&mut self, at: UnixSeconds, reason: &str) {
-        if let Some(machine) = &mut self.machine {
-            let _ = machine.abandon(at, reason);
-            self.save();
-        }
+    pub fn abandon(&mut self, at: UnixSeconds, reason: &str) -> Vec<Effect> {
+        let Some(machine) = &mut self.machine else {
+            return Vec::new();
+        };
+        let _ = machine.abandon(at, reason);
+        self.save().into_iter().collect()
     }
 
     fn carry_out(&mut self, directives: Vec<Directive>) -> Vec<Effect> {
@@ -255,7 +258,7 @@ impl DrillSession {
                 Directive::PhaseChanged { .. }
                 | Directive::ReadBackFailures
                 | Directive::AwaitManualInjection => {}
-                Directive::SaveRecord => self.save(),
+                Directive::SaveRecord => effects.extend(self.save()),
                 Directive::StartLoad(spec) => effects.push(Effect::DrillLoad(Some(spec))),
                 Directive::StopLoad => effects.push(Effect::DrillLoad(None)),
                 Directive::Inject(plan) => {
@@ -269,16 +272,16 @@ impl DrillSession {
         effects
     }
 
-    /// Writes the record (temporary file and rename); a failure is shown, never fatal.
-    pub fn save(&mut self) {
-        let Some(machine) = &self.machine else {
-            return;
-        };
+    /// The record as it stands, to be written (temporary file and rename) by the effects
+    /// runner; its path is known now, since the file name comes from the record.
+    pub fn save(&mut self) -> Option<Effect> {
+        let machine = self.machine.as_ref()?;
         let record = SessionRecord::from_machine(machine, &self.target);
-        match write_record(&self.data_dir, &record) {
-            Ok(path) => self.record_path = Some(path),
-            Err(err) => self.message = Some(format!("cannot save the session record: {err}")),
-        }
+        self.record_path = Some(sessions_dir(&self.data_dir).join(record.file_name()));
+        Some(Effect::SaveRecord {
+            data_dir: self.data_dir.clone(),
+            record: Box::new(record),
+        })
     }
 }
 
@@ -348,11 +351,6 @@ fn parse_service_time(text: &str) -> Option<UnixSeconds> {
     let trimmed = text.trim_end_matches('Z');
     let parsed = chrono::NaiveDateTime::parse_from_str(trimmed, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
     Some(parsed.and_utc().timestamp_micros() as f64 / 1e6)
-}
-
-/// Profile and rate a case asks for, as the load generator takes them.
-pub fn load_plan(spec: &LoadSpec) -> Result<(crate::load::Profile, f64), String> {
-    Ok((spec.profile.parse()?, spec.rate))
 }
 
 #[cfg(test)]

@@ -1,0 +1,494 @@
+//! The one way the model changes: `update(&mut Model, Msg) -> Vec<Effect>`, for key actions,
+//! source updates, the clock and the effects runner's reports alike. Pure: whatever reaches
+//! beyond the model comes back as an [`Effect`].
+
+use super::drill::{DrillRequest, DrillSession};
+use super::keys::Action;
+use super::modal::{DetectChoice, InjectForm, Modal, ModalResult};
+use super::msg::{Effect, LoadChange, Msg, TargetRequest};
+use super::{LoadStatus, Model};
+use crate::actions::ActionKind;
+use crate::drill::PhaseMachine;
+use crate::drill::record::SessionRecord;
+use crate::signals::UnixSeconds;
+use crate::sources::{LogLevel, SourceKind, Update};
+
+pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Action(action) => apply_action(model, action),
+        Msg::Source(source_update) => apply_source(model, source_update),
+        Msg::Tick { load } => {
+            if let (Some(status), Some(snapshot)) = (model.live.load.as_mut(), load) {
+                status.snapshot = Some(*snapshot);
+            }
+            with_drill(model, |drill, now| drill.tick(now))
+        }
+        Msg::LoadChanged {
+            rate,
+            profile,
+            by_user,
+        } => {
+            let snapshot = model.live.load.take().and_then(|status| status.snapshot);
+            model.live.load = Some(LoadStatus {
+                rate,
+                profile,
+                snapshot,
+            });
+            if by_user {
+                with_drill(model, |drill, now| drill.load_changed(rate, now))
+            } else {
+                Vec::new()
+            }
+        }
+        Msg::LoadStopped => {
+            model.live.load = None;
+            Vec::new()
+        }
+        Msg::RequestRefused => {
+            model.requests.pending = None;
+            log(
+                model,
+                LogLevel::Warn,
+                "gameday: still waiting for earlier requests; try again in a moment".to_string(),
+            );
+            Vec::new()
+        }
+        Msg::RecordNotSaved { reason } => {
+            if let Some(drill) = model.drill.as_mut() {
+                drill.message = Some(format!("cannot save the session record: {reason}"));
+            }
+            log(
+                model,
+                LogLevel::Error,
+                format!("gameday: cannot save the session record: {reason}"),
+            );
+            Vec::new()
+        }
+        Msg::DrillLoadFailed { reason } => {
+            log(
+                model,
+                LogLevel::Error,
+                format!("gameday: the case's load: {reason}"),
+            );
+            Vec::new()
+        }
+        Msg::Started => offer_resume_or_start(model),
+    }
+}
+
+fn log(model: &mut Model, level: LogLevel, text: String) {
+    let now = model.now;
+    model.live.push_log(now, level, text);
+}
+
+/// Runs `step` on the drill, if there is one; its log lines go to the log panel.
+fn with_drill(
+    model: &mut Model,
+    step: impl FnOnce(&mut DrillSession, UnixSeconds) -> Vec<Effect>,
+) -> Vec<Effect> {
+    let now = model.now;
+    let Some(drill) = model.drill.as_mut() else {
+        return Vec::new();
+    };
+    let effects = step(drill, now);
+    for line in std::mem::take(&mut drill.log) {
+        model.live.push_log(now, LogLevel::Info, line);
+    }
+    effects
+}
+
+/// Notes a request as in flight and hands it to the controller.
+fn send(model: &mut Model, request: TargetRequest) -> Vec<Effect> {
+    model.requests.pending = Some(request.describe());
+    vec![Effect::Send(request)]
+}
+
+fn apply_source(model: &mut Model, source_update: Update) -> Vec<Effect> {
+    match source_update {
+        Update::Status(kind, status) => {
+            if let Some((level, text)) = model.live.set_status(kind, status) {
+                log(model, level, text);
+            }
+            Vec::new()
+        }
+        Update::Signals { source, at, values } => {
+            let taken = model.live.push_signals(source, at, values);
+            let effects = with_drill(model, |drill, _| drill.samples(&taken));
+            tell_drill_alerts(model);
+            effects
+        }
+        Update::History { signal, samples } => {
+            model.live.extend_history(signal, samples);
+            Vec::new()
+        }
+        Update::Alerts(alerts) => {
+            if model.live.set_alerts(alerts) {
+                tell_drill_alerts(model);
+            }
+            Vec::new()
+        }
+        Update::Failures(view) => {
+            let effects = with_drill(model, |drill, now| drill.failures(&view, now));
+            model.live.failures = Some(view);
+            effects
+        }
+        Update::Logs(lines) => {
+            model.live.push_logs(lines);
+            Vec::new()
+        }
+        Update::Lifecycle { event } => {
+            model.live.lifecycle = Some((model.now, event));
+            Vec::new()
+        }
+        Update::Capabilities(capabilities) => {
+            model.live.capabilities = Some(capabilities);
+            start_drill_if_ready(model)
+        }
+        Update::Outcome(outcome) => {
+            model.requests.pending = None;
+            let level = if outcome.ok {
+                LogLevel::Info
+            } else {
+                LogLevel::Error
+            };
+            let mut text = format!("gameday: {} → {}", outcome.request, outcome.answer);
+            for note in &outcome.notes {
+                text.push_str("; ");
+                text.push_str(note);
+            }
+            model.live.push_log(outcome.at, level, text);
+            let mut effects = with_drill(model, |drill, _| drill.outcome(&outcome));
+            let quit_now = model.requests.quitting && outcome.kind == ActionKind::Reset;
+            model.requests.last_outcome = Some(outcome);
+            if quit_now {
+                effects.push(Effect::Quit);
+            }
+            effects
+        }
+    }
+}
+
+fn tell_drill_alerts(model: &mut Model) {
+    let now = model.now;
+    if let Some(drill) = model.drill.as_mut() {
+        drill.alerts(&model.live.alerts, now);
+    }
+}
+
+fn apply_action(model: &mut Model, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Quit => {
+            if model.should_ask_before_quit() {
+                model.view.modal = Some(Modal::QuitPrompt);
+                Vec::new()
+            } else {
+                // Nothing outlives us (or nothing is active): a drill under way is abandoned.
+                let mut effects = with_drill(model, |drill, now| drill.abandon(now, "quit"));
+                effects.push(Effect::Quit);
+                effects
+            }
+        }
+        Action::ForceQuit => vec![Effect::Quit],
+        Action::DrillDetect => {
+            open_detection(model);
+            Vec::new()
+        }
+        Action::DrillHint => with_drill(model, |drill, now| drill.hint(now)),
+        Action::DrillCheck(index) => with_drill(model, |drill, now| drill.toggle_item(now, index)),
+        Action::OpenCases => {
+            model.view.modal = Some(Modal::Cases {
+                selected: 0,
+                count: model.session.cases.len(),
+            });
+            Vec::new()
+        }
+        Action::CloseDrill => {
+            model.drill = None;
+            Vec::new()
+        }
+        Action::Inject(preset) => send(model, TargetRequest::Preset(preset)),
+        Action::ResetFailures => send(model, TargetRequest::Reset),
+        Action::OpenInjectPanel => {
+            let ttl_s = model.session.ttl.map(|ttl| ttl.as_secs());
+            let form = InjectForm::new(
+                model.live.failures.as_ref(),
+                model.live.capabilities.as_ref(),
+                ttl_s,
+            );
+            model.view.modal = Some(Modal::Inject(form));
+            Vec::new()
+        }
+        Action::OpenContainers => {
+            model.view.modal = Some(Modal::Containers { selected: 0 });
+            Vec::new()
+        }
+        Action::ModalKey(code) => {
+            let result = match model.view.modal.as_mut() {
+                Some(modal) => modal.handle(code),
+                None => ModalResult::Close,
+            };
+            modal_result(model, result)
+        }
+        Action::LoadFaster => vec![Effect::Load(LoadChange::Faster)],
+        Action::LoadSlower => vec![Effect::Load(LoadChange::Slower)],
+        Action::NextProfile => vec![Effect::Load(LoadChange::NextProfile)],
+        Action::FocusNext => {
+            model.view.focus = model.view.focus.next();
+            Vec::new()
+        }
+        Action::FocusPrevious => {
+            model.view.focus = model.view.focus.previous();
+            Vec::new()
+        }
+        Action::ToggleZoom => {
+            model.view.zoomed = !model.view.zoomed;
+            model.view.log_scroll = 0;
+            Vec::new()
+        }
+        Action::Unzoom => {
+            model.view.zoomed = false;
+            model.view.log_scroll = 0;
+            Vec::new()
+        }
+        Action::ToggleHelp => {
+            model.view.help = !model.view.help;
+            Vec::new()
+        }
+        Action::CloseHelp => {
+            model.view.help = false;
+            Vec::new()
+        }
+        Action::CycleTheme => {
+            let names = &model.session.theme_names;
+            let index = names
+                .iter()
+                .position(|name| *name == model.view.theme_name)
+                .map_or(0, |i| (i + 1) % names.len().max(1));
+            if let Some(name) = names.get(index) {
+                model.view.theme_name = name.clone();
+            }
+            Vec::new()
+        }
+        Action::ScrollLog(lines) => {
+            let most = model.live.logs.len().saturating_sub(1);
+            let scroll = i64::try_from(model.view.log_scroll).unwrap_or(0) + i64::from(lines);
+            model.view.log_scroll = usize::try_from(scroll.max(0)).unwrap_or(0).min(most);
+            Vec::new()
+        }
+    }
+}
+
+fn modal_result(model: &mut Model, result: ModalResult) -> Vec<Effect> {
+    match result {
+        ModalResult::Stay => Vec::new(),
+        ModalResult::Close => {
+            model.view.modal = None;
+            Vec::new()
+        }
+        ModalResult::Confirm(container_action) => {
+            model.view.modal = Some(Modal::Confirm(container_action));
+            Vec::new()
+        }
+        ModalResult::Inject { knobs, ttl_s } => {
+            model.view.modal = None;
+            send(model, TargetRequest::Custom { knobs, ttl_s })
+        }
+        ModalResult::Container(container_action) => {
+            model.view.modal = None;
+            send(model, TargetRequest::Container(container_action))
+        }
+        ModalResult::Declare(choice) => {
+            model.view.modal = None;
+            let (signal, diagnosis) = match choice {
+                DetectChoice::Signal(signal) => (signal, None),
+                DetectChoice::Diagnosis { case_id, .. } => (None, Some(case_id)),
+            };
+            with_drill(model, |drill, now| drill.declare(now, signal, diagnosis))
+        }
+        ModalResult::PickCase(index) => {
+            model.view.modal = None;
+            match model.session.cases.get(index).cloned() {
+                Some(case) => start_drill(
+                    model,
+                    DrillRequest {
+                        case,
+                        blind: false,
+                        manual_inject: false,
+                        diagnoses: Vec::new(),
+                    },
+                ),
+                None => Vec::new(),
+            }
+        }
+        ModalResult::Resume(resume) => {
+            model.view.modal = None;
+            answer_resume(model, resume)
+        }
+        ModalResult::Quit { reset_first } => {
+            model.view.modal = None;
+            let mut effects = with_drill(model, |drill, now| drill.abandon(now, "quit"));
+            if reset_first {
+                model.requests.quitting = true;
+                effects.extend(send(model, TargetRequest::Reset));
+                effects.push(Effect::QuitAfterReset);
+            } else {
+                effects.push(Effect::Quit);
+            }
+            effects
+        }
+    }
+}
+
+/// Enter in a drill: asks what told the participant, once the fault is in.
+fn open_detection(model: &mut Model) {
+    let open = model
+        .drill
+        .as_ref()
+        .and_then(|d| d.machine.as_ref())
+        .is_some_and(|m| {
+            m.state().detection.is_none()
+                && matches!(
+                    m.phase(),
+                    crate::drill::Phase::Detect
+                        | crate::drill::Phase::Respond
+                        | crate::drill::Phase::Recover
+                )
+        });
+    if open {
+        let choices = detect_choices(model);
+        model.view.modal = Some(Modal::Detect {
+            choices,
+            selected: 0,
+        });
+    } else if let Some(drill) = model.drill.as_mut() {
+        drill.message = Some("nothing to declare yet: the fault is not injected".to_string());
+    }
+}
+
+/// What the participant may name at detection: the case's signals (or none), or, blind, every
+/// case's cause.
+fn detect_choices(model: &Model) -> Vec<DetectChoice> {
+    let Some(drill) = &model.drill else {
+        return Vec::new();
+    };
+    let request = drill.request();
+    if request.blind {
+        return request
+            .diagnoses
+            .iter()
+            .map(|(case_id, label)| DetectChoice::Diagnosis {
+                case_id: case_id.clone(),
+                label: label.clone(),
+            })
+            .collect();
+    }
+    let mut choices = vec![DetectChoice::Signal(None)];
+    for watched in &request.case.signals {
+        let signal = Some(watched.condition.signal);
+        if !choices.contains(&DetectChoice::Signal(signal)) {
+            choices.push(DetectChoice::Signal(signal));
+        }
+    }
+    choices
+}
+
+/// Starts a drill waiting for the target, once what the target can take is known.
+fn start_drill_if_ready(model: &mut Model) -> Vec<Effect> {
+    let Some(capabilities) = &model.live.capabilities else {
+        return Vec::new();
+    };
+    let target = crate::drill::TargetCapabilities {
+        sandbox: capabilities.sandbox,
+        docker: model.session.target.memory_source == Some(SourceKind::Docker),
+        prometheus: model.session.target.metrics_source == SourceKind::Prometheus,
+    };
+    with_drill(model, |drill, now| drill.start(target, now))
+}
+
+/// At start: an unfinished drill on disk is offered first; otherwise the requested one starts.
+fn offer_resume_or_start(model: &mut Model) -> Vec<Effect> {
+    if !model.session.read_only {
+        if let Some((_, record)) = &model.drill_start.resume_offer {
+            model.view.modal = Some(Modal::Resume {
+                case_id: record.case_id.clone(),
+            });
+            return Vec::new();
+        }
+    }
+    model.drill_start.resume_offer = None;
+    match model.drill_start.requested.take() {
+        Some(request) => start_drill(model, request),
+        None => Vec::new(),
+    }
+}
+
+fn start_drill(model: &mut Model, request: DrillRequest) -> Vec<Effect> {
+    let target = &model.session.target;
+    let target = if target.embedded {
+        format!("embedded sandbox {}", target.api_url)
+    } else {
+        target.api_url.clone()
+    };
+    let ttl_s = model.session.ttl.map(|ttl| ttl.as_secs());
+    model.drill = Some(DrillSession::new(
+        request,
+        &model.session.data_dir,
+        &target,
+        ttl_s,
+    ));
+    // Known already (a drill picked with `c`): start now; otherwise when it is learnt.
+    start_drill_if_ready(model)
+}
+
+fn answer_resume(model: &mut Model, resume: bool) -> Vec<Effect> {
+    let Some((path, record)) = model.drill_start.resume_offer.take() else {
+        return Vec::new();
+    };
+    let machine = model
+        .session
+        .cases
+        .iter()
+        .find(|case| case.id == record.case_id)
+        .ok_or_else(|| format!("case {} is no longer known", record.case_id))
+        .and_then(|case| PhaseMachine::resume(case.clone(), record.drill.clone()));
+    let data_dir = model.session.data_dir.clone();
+    match (resume, machine) {
+        (true, Ok(machine)) => {
+            let request = DrillRequest {
+                case: machine.case().clone(),
+                blind: record.drill.blind,
+                manual_inject: record.drill.manual_inject,
+                diagnoses: Vec::new(),
+            };
+            let ttl_s = model.session.ttl.map(|ttl| ttl.as_secs());
+            let (session, mut effects) =
+                DrillSession::resumed(machine, request, path, &data_dir, &record.target, ttl_s);
+            model.drill = Some(session);
+            effects.extend(with_drill(model, |_, _| Vec::new()));
+            // The drill asked for this time waits: one drill at a time.
+            model.drill_start.requested = None;
+            effects
+        }
+        (false, Ok(mut machine)) => {
+            // Not resumed: recorded as abandoned, so it is not offered again.
+            let _ = machine.abandon(model.now, "not resumed");
+            let mut effects = vec![Effect::SaveRecord {
+                data_dir,
+                record: Box::new(SessionRecord::from_machine(&machine, &record.target)),
+            }];
+            effects.extend(offer_resume_or_start(model));
+            effects
+        }
+        (_, Err(err)) => {
+            log(
+                model,
+                LogLevel::Error,
+                format!(
+                    "gameday: cannot resume the drill in {}: {err}",
+                    path.display()
+                ),
+            );
+            offer_resume_or_start(model)
+        }
+    }
+}

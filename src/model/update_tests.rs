@@ -1,0 +1,688 @@
+//! `update` for every action, source update and runner report, and the key table resolving
+//! presses in context — no terminal, no network, no disk.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::*;
+use crate::actions::{ActionKind as Done, ActionOutcome, ContainerAction};
+use crate::alerts::{AlertState, AlertStatus, Severity};
+use crate::drill::{CaseLibrary, Phase};
+use crate::fincore::presets::{Capabilities, Preset};
+use crate::signals::Sample;
+use crate::sources::{LogLevel, LogLine, SourceStatus, Update};
+
+const NOW: f64 = 1_000.0;
+
+fn model() -> Model {
+    let target = TargetInfo::embedded("http://127.0.0.1:5000".to_string());
+    let mut model = Model::for_target(
+        target,
+        &[SourceKind::Scrape, SourceKind::Process, SourceKind::Api],
+        true,
+        NOW,
+    );
+    model.session.theme_names = vec!["dark".into(), "light".into(), "projector".into()];
+    model.session.cases = CaseLibrary::shipped().cases().to_vec();
+    model
+}
+
+/// A model watching a target that outlives us, with a failure active on it.
+fn external_with_failure() -> Model {
+    let mut model = model();
+    model.session.target.embedded = false;
+    model.apply(Update::Failures(FailureView {
+        knobs: vec![("latency_ms".to_string(), 2000.0)],
+        ..FailureView::default()
+    }));
+    model
+}
+
+fn act(model: &mut Model, action: Action) -> Vec<Effect> {
+    update(model, Msg::Action(action))
+}
+
+fn press(model: &Model, code: KeyCode) -> Option<Action> {
+    let key = KeyEvent::new(code, KeyModifiers::NONE);
+    model.session.keys.action_for(key, model)
+}
+
+fn outcome(kind: Done, request: &str, ok: bool) -> ActionOutcome {
+    ActionOutcome {
+        kind,
+        sent_at: NOW,
+        at: NOW + 0.2,
+        request: request.to_string(),
+        answer: if ok { "200 updated" } else { "500 boom" }.to_string(),
+        ok,
+        notes: Vec::new(),
+    }
+}
+
+fn saves_record(effects: &[Effect]) -> bool {
+    effects
+        .iter()
+        .any(|effect| matches!(effect, Effect::SaveRecord { .. }))
+}
+
+/// The latency drill, picked with `c`, through its baseline and injected: in Detect.
+fn drill_in_detect(model: &mut Model) {
+    model.apply(Update::Capabilities(Capabilities::sandbox_with_every_knob()));
+    let index = model
+        .session
+        .cases
+        .iter()
+        .position(|case| case.id == "latency")
+        .expect("the latency case");
+    act(model, Action::OpenCases);
+    for _ in 0..index {
+        act(model, Action::ModalKey(KeyCode::Down));
+    }
+    act(model, Action::ModalKey(KeyCode::Enter));
+    let ends = model
+        .drill
+        .as_ref()
+        .and_then(|d| d.machine.as_ref())
+        .map(|m| m.baseline_ends_at())
+        .expect("a started drill");
+    let mut at = NOW;
+    let mut effects = Vec::new();
+    while at <= ends {
+        model.now = at;
+        for (signal, value) in [(Signal::LatencyP95, 0.045), (Signal::Up, 1.0)] {
+            effects.extend(model.apply(Update::Signals {
+                source: if signal == Signal::Up {
+                    SourceKind::Api
+                } else {
+                    SourceKind::Scrape
+                },
+                at,
+                values: vec![(signal, value)],
+            }));
+        }
+        at += 1.0;
+    }
+    model.now = at;
+    effects.extend(update(model, Msg::Tick { load: None }));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::Send(TargetRequest::Custom { .. }))),
+        "the drill injects its fault: {effects:?}"
+    );
+    let mut injected = outcome(
+        Done::Inject,
+        r#"POST /api/failures {"latency_ms":2000}"#,
+        true,
+    );
+    injected.at = at;
+    model.apply(Update::Outcome(injected));
+    assert_eq!(phase(model), Some(Phase::Detect));
+}
+
+fn phase(model: &Model) -> Option<Phase> {
+    model
+        .drill
+        .as_ref()
+        .and_then(|d| d.machine.as_ref())
+        .map(|m| m.phase())
+}
+
+#[test]
+fn quitting_with_nothing_left_behind_quits_at_once() {
+    let mut model = model();
+    assert_eq!(act(&mut model, Action::Quit), [Effect::Quit]);
+    assert_eq!(act(&mut model, Action::ForceQuit), [Effect::Quit]);
+}
+
+#[test]
+fn quitting_with_failures_on_an_outside_target_asks_then_resets_then_quits() {
+    let mut model = external_with_failure();
+    assert!(act(&mut model, Action::Quit).is_empty());
+    assert_eq!(model.view.modal, Some(Modal::QuitPrompt));
+    let effects = act(&mut model, Action::ModalKey(KeyCode::Enter));
+    assert_eq!(
+        effects,
+        [Effect::Send(TargetRequest::Reset), Effect::QuitAfterReset]
+    );
+    assert!(model.requests.quitting);
+    let effects = model.apply(Update::Outcome(outcome(
+        Done::Reset,
+        "POST /api/reset",
+        true,
+    )));
+    assert_eq!(effects, [Effect::Quit]);
+}
+
+#[test]
+fn quitting_without_the_reset_leaves_at_once() {
+    let mut model = external_with_failure();
+    act(&mut model, Action::Quit);
+    assert_eq!(
+        act(&mut model, Action::ModalKey(KeyCode::Char('n'))),
+        [Effect::Quit]
+    );
+    assert!(!model.requests.quitting);
+}
+
+#[test]
+fn failure_keys_send_requests_and_note_them_in_flight() {
+    let mut model = model();
+    assert_eq!(
+        act(&mut model, Action::Inject(Preset::Latency)),
+        [Effect::Send(TargetRequest::Preset(Preset::Latency))]
+    );
+    assert_eq!(
+        model.requests.pending.as_deref(),
+        Some("inject latency 2 s")
+    );
+    assert_eq!(
+        act(&mut model, Action::ResetFailures),
+        [Effect::Send(TargetRequest::Reset)]
+    );
+    let effects = model.apply(Update::Outcome(outcome(
+        Done::Reset,
+        "POST /api/reset",
+        true,
+    )));
+    assert!(effects.is_empty(), "no quit unless quitting: {effects:?}");
+    assert_eq!(model.requests.pending, None);
+    let last = model.live.logs.back().expect("a log line");
+    assert_eq!(last.text, "gameday: POST /api/reset → 200 updated");
+    assert_eq!(last.level, LogLevel::Info);
+}
+
+#[test]
+fn a_refused_request_clears_the_pending_note_and_says_so() {
+    let mut model = model();
+    act(&mut model, Action::ResetFailures);
+    update(&mut model, Msg::RequestRefused);
+    assert_eq!(model.requests.pending, None);
+    assert!(
+        model
+            .live
+            .logs
+            .back()
+            .is_some_and(|l| l.level == LogLevel::Warn)
+    );
+}
+
+#[test]
+fn the_injection_panel_sends_what_it_shows() {
+    let mut model = model();
+    model.apply(Update::Capabilities(Capabilities::sandbox_with_every_knob()));
+    act(&mut model, Action::OpenInjectPanel);
+    assert!(matches!(model.view.modal, Some(Modal::Inject(_))));
+    act(&mut model, Action::ModalKey(KeyCode::Right));
+    let effects = act(&mut model, Action::ModalKey(KeyCode::Enter));
+    let [Effect::Send(TargetRequest::Custom { knobs, .. })] = effects.as_slice() else {
+        panic!("expected one custom injection, got {effects:?}");
+    };
+    assert!(knobs.contains(&("latency_ms".to_string(), serde_json::Value::from(100))));
+    assert_eq!(model.view.modal, None);
+}
+
+#[test]
+fn container_actions_need_a_confirmation() {
+    let mut model = model();
+    act(&mut model, Action::OpenContainers);
+    assert_eq!(model.view.modal, Some(Modal::Containers { selected: 0 }));
+    assert!(act(&mut model, Action::ModalKey(KeyCode::Char('4'))).is_empty());
+    assert_eq!(
+        model.view.modal,
+        Some(Modal::Confirm(ContainerAction::StopDb))
+    );
+    assert_eq!(
+        act(&mut model, Action::ModalKey(KeyCode::Char('y'))),
+        [Effect::Send(TargetRequest::Container(
+            ContainerAction::StopDb
+        ))]
+    );
+    act(&mut model, Action::OpenContainers);
+    act(&mut model, Action::ModalKey(KeyCode::Esc));
+    assert_eq!(model.view.modal, None);
+}
+
+#[test]
+fn load_keys_ask_the_runner_and_its_answer_is_shown() {
+    let mut model = model();
+    assert_eq!(
+        act(&mut model, Action::LoadFaster),
+        [Effect::Load(LoadChange::Faster)]
+    );
+    assert_eq!(
+        act(&mut model, Action::LoadSlower),
+        [Effect::Load(LoadChange::Slower)]
+    );
+    assert_eq!(
+        act(&mut model, Action::NextProfile),
+        [Effect::Load(LoadChange::NextProfile)]
+    );
+    update(
+        &mut model,
+        Msg::LoadChanged {
+            rate: 30.0,
+            profile: "spike".into(),
+            by_user: true,
+        },
+    );
+    let load = model.live.load.as_ref().expect("a load");
+    assert_eq!((load.rate, load.profile.as_str()), (30.0, "spike"));
+    update(&mut model, Msg::LoadStopped);
+    assert_eq!(model.live.load, None);
+}
+
+#[test]
+fn the_view_keys_move_focus_zoom_help_theme_and_scroll() {
+    let mut model = model();
+    act(&mut model, Action::FocusNext);
+    assert_eq!(model.view.focus, PanelId::Traffic);
+    act(&mut model, Action::FocusPrevious);
+    act(&mut model, Action::FocusPrevious);
+    assert_eq!(model.view.focus, PanelId::Logs);
+    act(&mut model, Action::ToggleZoom);
+    assert!(model.view.zoomed);
+    for n in 0..30 {
+        model
+            .live
+            .push_log(NOW, LogLevel::Info, format!("line {n}"));
+    }
+    act(&mut model, Action::ScrollLog(20));
+    act(&mut model, Action::ScrollLog(20));
+    assert_eq!(model.view.log_scroll, 29, "never past the oldest line");
+    act(&mut model, Action::ScrollLog(-40));
+    assert_eq!(model.view.log_scroll, 0);
+    act(&mut model, Action::ScrollLog(3));
+    act(&mut model, Action::Unzoom);
+    assert!(!model.view.zoomed);
+    assert_eq!(model.view.log_scroll, 0);
+    act(&mut model, Action::ToggleHelp);
+    assert!(model.view.help);
+    act(&mut model, Action::CloseHelp);
+    assert!(!model.view.help);
+    act(&mut model, Action::CycleTheme);
+    assert_eq!(model.view.theme_name, "light");
+    act(&mut model, Action::CycleTheme);
+    act(&mut model, Action::CycleTheme);
+    assert_eq!(model.view.theme_name, "dark");
+}
+
+#[test]
+fn a_source_that_stays_down_keeps_its_first_failure_time_and_logs_once() {
+    let mut model = model();
+    let down = |since: f64| SourceStatus::Down {
+        reason: "connection refused".to_string(),
+        since,
+    };
+    model.apply(Update::Status(SourceKind::Scrape, down(10.0)));
+    model.apply(Update::Status(SourceKind::Scrape, down(15.0)));
+    assert_eq!(model.live.sources[&SourceKind::Scrape], down(10.0));
+    model.apply(Update::Status(
+        SourceKind::Scrape,
+        SourceStatus::Ok { at: 20.0 },
+    ));
+    let texts: Vec<&str> = model.live.logs.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "gameday: metrics down: connection refused",
+            "gameday: metrics back"
+        ]
+    );
+}
+
+#[test]
+fn memory_comes_from_the_more_direct_source_only() {
+    let mut model = model();
+    model.apply(Update::Signals {
+        source: SourceKind::Scrape,
+        at: NOW,
+        values: vec![(Signal::MemoryBytes, 1.0), (Signal::Rps, 20.0)],
+    });
+    model.apply(Update::Signals {
+        source: SourceKind::Process,
+        at: NOW,
+        values: vec![(Signal::MemoryBytes, 2.0)],
+    });
+    assert_eq!(model.current(Signal::MemoryBytes), Some(2.0));
+    assert_eq!(model.current(Signal::Rps), Some(20.0));
+}
+
+#[test]
+fn prometheus_history_fills_only_the_signals_prometheus_owns() {
+    let mut target = TargetInfo::embedded("http://127.0.0.1:5000".to_string());
+    target.metrics_source = SourceKind::Prometheus;
+    target.memory_source = Some(SourceKind::Docker);
+    let mut model = Model::for_target(target, &[SourceKind::Prometheus], false, NOW);
+    let history = |signal| Update::History {
+        signal,
+        samples: vec![Sample {
+            at: NOW - 5.0,
+            value: 7.0,
+        }],
+    };
+    model.apply(history(Signal::Rps));
+    model.apply(history(Signal::MemoryBytes));
+    assert_eq!(model.current(Signal::Rps), Some(7.0));
+    assert_eq!(model.current(Signal::MemoryBytes), None);
+}
+
+#[test]
+fn alerts_come_from_prometheus_only_when_rules_are_not_local() {
+    let alert = AlertStatus {
+        name: "HighLatency".to_string(),
+        severity: Severity::Warning,
+        state: AlertState::Firing,
+        active_since: Some(NOW - 60.0),
+        fired_at: Some(NOW - 30.0),
+        value: Some(2.0),
+    };
+    let mut local = model();
+    local.apply(Update::Alerts(vec![alert.clone()]));
+    assert!(
+        local
+            .live
+            .alerts
+            .iter()
+            .all(|a| a.state != AlertState::Firing)
+    );
+    let target = TargetInfo::embedded("http://127.0.0.1:5000".to_string());
+    let mut remote = Model::for_target(target, &[SourceKind::Prometheus], false, NOW);
+    remote.apply(Update::Alerts(vec![alert.clone()]));
+    assert_eq!(remote.live.alerts, [alert]);
+}
+
+#[test]
+fn failures_logs_lifecycle_and_capabilities_are_kept() {
+    let mut model = model();
+    let view = FailureView {
+        knobs: vec![("error_rate".to_string(), 30.0)],
+        ..FailureView::default()
+    };
+    model.apply(Update::Failures(view.clone()));
+    assert_eq!(model.live.failures, Some(view));
+    let line = |n: usize| LogLine {
+        at: NOW,
+        level: LogLevel::Info,
+        text: format!("{n}"),
+    };
+    model.apply(Update::Logs(
+        (0..live::LOG_CAPACITY + 5).map(line).collect(),
+    ));
+    assert_eq!(model.live.logs.len(), live::LOG_CAPACITY);
+    assert_eq!(model.live.logs.front().map(|l| l.text.as_str()), Some("5"));
+    model.apply(Update::Lifecycle {
+        event: "sandbox restarted (1)".to_string(),
+    });
+    assert_eq!(
+        model.live.lifecycle,
+        Some((NOW, "sandbox restarted (1)".to_string()))
+    );
+    model.apply(Update::Capabilities(Capabilities::sandbox_with_every_knob()));
+    assert!(model.live.capabilities.is_some());
+}
+
+#[test]
+fn a_drill_asked_for_starts_when_the_target_is_known() {
+    let mut model = model();
+    let case = model.session.cases[0].clone();
+    model.drill_start.requested = Some(DrillRequest {
+        case,
+        blind: false,
+        manual_inject: false,
+        diagnoses: Vec::new(),
+    });
+    update(&mut model, Msg::Started);
+    assert!(model.drill.as_ref().is_some_and(|d| d.machine.is_none()));
+    let effects = model.apply(Update::Capabilities(Capabilities::sandbox_with_every_knob()));
+    assert_eq!(phase(&model), Some(Phase::Baseline));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::DrillLoad(Some(_)))),
+        "the case's load starts: {effects:?}"
+    );
+}
+
+#[test]
+fn a_drill_goes_through_detect_with_hints_ticks_and_records_written_elsewhere() {
+    let mut model = model();
+    let data = tempfile::tempdir().expect("a folder");
+    model.session.data_dir = data.path().to_path_buf();
+    drill_in_detect(&mut model);
+    act(&mut model, Action::DrillDetect);
+    let Some(Modal::Detect { choices, .. }) = &model.view.modal else {
+        panic!("the detection question is open");
+    };
+    assert!(choices.contains(&modal::DetectChoice::Signal(Some(Signal::LatencyP95))));
+    let effects = act(&mut model, Action::ModalKey(KeyCode::Enter));
+    assert!(saves_record(&effects), "{effects:?}");
+    assert_eq!(phase(&model), Some(Phase::Respond));
+    assert!(saves_record(&act(&mut model, Action::DrillHint)));
+    assert!(saves_record(&act(&mut model, Action::DrillCheck(0))));
+    // The model only asks; the runner writes.
+    let sessions = data.path().join("sessions");
+    assert!(!sessions.exists(), "nothing written by update");
+    let path = model
+        .drill
+        .as_ref()
+        .and_then(|d| d.record_path.clone())
+        .expect("the record's path is known");
+    assert!(path.starts_with(&sessions));
+    // The participant's reset is an action of the drill.
+    let effects = model.apply(Update::Outcome(outcome(
+        Done::Reset,
+        "POST /api/reset",
+        true,
+    )));
+    assert!(saves_record(&effects) || phase(&model) == Some(Phase::Respond));
+    update(
+        &mut model,
+        Msg::RecordNotSaved {
+            reason: "disk full".to_string(),
+        },
+    );
+    assert_eq!(
+        model.drill.as_ref().and_then(|d| d.message.as_deref()),
+        Some("cannot save the session record: disk full")
+    );
+}
+
+#[test]
+fn detection_before_the_fault_is_refused_with_a_message() {
+    let mut model = model();
+    model.apply(Update::Capabilities(Capabilities::sandbox_with_every_knob()));
+    act(&mut model, Action::OpenCases);
+    act(&mut model, Action::ModalKey(KeyCode::Enter));
+    act(&mut model, Action::DrillDetect);
+    assert_eq!(model.view.modal, None);
+    assert_eq!(
+        model.drill.as_ref().and_then(|d| d.message.as_deref()),
+        Some("nothing to declare yet: the fault is not injected")
+    );
+}
+
+#[test]
+fn quitting_a_drill_records_it_abandoned() {
+    let mut model = model();
+    drill_in_detect(&mut model);
+    let effects = act(&mut model, Action::Quit);
+    assert!(saves_record(&effects));
+    assert_eq!(effects.last(), Some(&Effect::Quit));
+    assert_eq!(phase(&model), Some(Phase::Abandoned));
+    act(&mut model, Action::CloseDrill);
+    assert!(model.drill.is_none());
+}
+
+#[test]
+fn a_load_change_by_the_participant_is_told_to_the_drill() {
+    let mut model = model();
+    drill_in_detect(&mut model);
+    update(
+        &mut model,
+        Msg::LoadChanged {
+            rate: 2.0,
+            profile: "steady".into(),
+            by_user: true,
+        },
+    );
+    let actions = model
+        .drill
+        .as_ref()
+        .and_then(|d| d.machine.as_ref())
+        .map(|m| m.state().actions.len());
+    assert_eq!(actions, Some(1));
+    update(
+        &mut model,
+        Msg::DrillLoadFailed {
+            reason: "bad profile".into(),
+        },
+    );
+    assert!(
+        model
+            .live
+            .logs
+            .back()
+            .is_some_and(|l| l.text.contains("bad profile"))
+    );
+}
+
+#[test]
+fn the_clock_refreshes_the_load_figures() {
+    let mut model = model();
+    update(
+        &mut model,
+        Msg::LoadChanged {
+            rate: 20.0,
+            profile: "steady".into(),
+            by_user: false,
+        },
+    );
+    let snapshot =
+        crate::load::stats::Recorder::new(tokio::time::Instant::now()).snapshot("steady", 20.0);
+    update(
+        &mut model,
+        Msg::Tick {
+            load: Some(Box::new(snapshot.clone())),
+        },
+    );
+    assert_eq!(
+        model.live.load.as_ref().and_then(|l| l.snapshot.clone()),
+        Some(snapshot)
+    );
+}
+
+#[test]
+fn keys_resolve_in_context() {
+    let mut model = model();
+    assert_eq!(
+        press(&model, KeyCode::Char('l')),
+        Some(Action::Inject(Preset::Latency))
+    );
+    assert_eq!(
+        press(&model, KeyCode::Char('+')),
+        None,
+        "no load, no load keys"
+    );
+    model.live.load = Some(LoadStatus {
+        rate: 20.0,
+        profile: "steady".into(),
+        snapshot: None,
+    });
+    assert_eq!(press(&model, KeyCode::Char('=')), Some(Action::LoadFaster));
+    assert_eq!(press(&model, KeyCode::Up), Some(Action::FocusPrevious));
+    model.view.focus = PanelId::Logs;
+    model.view.zoomed = true;
+    assert_eq!(press(&model, KeyCode::Up), Some(Action::ScrollLog(1)));
+    assert_eq!(press(&model, KeyCode::Esc), Some(Action::Unzoom));
+    model.view.help = true;
+    assert_eq!(press(&model, KeyCode::Char('x')), Some(Action::CloseHelp));
+    assert_eq!(press(&model, KeyCode::Char('q')), Some(Action::Quit));
+    model.view.help = false;
+    model.session.read_only = true;
+    assert_eq!(press(&model, KeyCode::Char('l')), None);
+    assert_eq!(press(&model, KeyCode::Char('c')), None);
+    let release = KeyEvent::new_with_kind(
+        KeyCode::Char('q'),
+        KeyModifiers::NONE,
+        KeyEventKind::Release,
+    );
+    assert_eq!(model.session.keys.action_for(release, &model), None);
+}
+
+#[test]
+fn dialogs_take_every_key_but_ctrl_c() {
+    let mut model = external_with_failure();
+    act(&mut model, Action::Quit);
+    assert_eq!(
+        press(&model, KeyCode::Char('q')),
+        Some(Action::ModalKey(KeyCode::Char('q')))
+    );
+    let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert_eq!(
+        model.session.keys.action_for(ctrl_c, &model),
+        Some(Action::ForceQuit)
+    );
+    model.view.modal = None;
+    assert_eq!(
+        model.session.keys.action_for(ctrl_c, &model),
+        Some(Action::Quit)
+    );
+}
+
+#[test]
+fn drill_keys_apply_while_a_drill_runs_and_esc_closes_its_review() {
+    let mut model = model();
+    assert_eq!(press(&model, KeyCode::Char('c')), Some(Action::OpenCases));
+    assert_eq!(press(&model, KeyCode::Enter), None);
+    drill_in_detect(&mut model);
+    assert_eq!(press(&model, KeyCode::Enter), Some(Action::DrillDetect));
+    assert_eq!(press(&model, KeyCode::Char('h')), Some(Action::DrillHint));
+    assert_eq!(
+        press(&model, KeyCode::Char('3')),
+        Some(Action::DrillCheck(2))
+    );
+    assert_eq!(press(&model, KeyCode::Char('c')), None);
+    act(&mut model, Action::Quit);
+    assert_eq!(press(&model, KeyCode::Esc), Some(Action::CloseDrill));
+}
+
+#[test]
+fn a_resume_offer_is_asked_first_and_a_refusal_records_it_abandoned() {
+    let mut model = model();
+    let data = tempfile::tempdir().expect("a folder");
+    model.session.data_dir = data.path().to_path_buf();
+    drill_in_detect(&mut model);
+    let Some(Effect::SaveRecord { record, .. }) =
+        model.drill.as_mut().and_then(|drill| drill.save())
+    else {
+        panic!("a record to save");
+    };
+    let path = data.path().join("sessions").join(record.file_name());
+    let mut fresh = self::model();
+    fresh.session.data_dir = data.path().to_path_buf();
+    fresh.drill_start.resume_offer = Some((path.clone(), *record.clone()));
+    update(&mut fresh, Msg::Started);
+    assert_eq!(
+        fresh.view.modal,
+        Some(Modal::Resume {
+            case_id: "latency".to_string()
+        })
+    );
+    let effects = act(&mut fresh, Action::ModalKey(KeyCode::Char('n')));
+    let [Effect::SaveRecord { record: saved, .. }] = effects.as_slice() else {
+        panic!("the refused drill is recorded: {effects:?}");
+    };
+    assert_eq!(saved.outcome, crate::drill::record::Outcome::Abandoned);
+    assert!(fresh.drill.is_none());
+
+    let mut again = self::model();
+    again.drill_start.resume_offer = Some((path, *record));
+    update(&mut again, Msg::Started);
+    let effects = act(&mut again, Action::ModalKey(KeyCode::Enter));
+    assert_eq!(phase(&again), Some(Phase::Detect));
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::DrillLoad(Some(_))))
+    );
+}
