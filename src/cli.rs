@@ -4,11 +4,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::{Arg, ArgAction, ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 
-use crate::config::{self, SettingsOverrides};
+use crate::config::{self, Discovered, FlagShape, SettingKey, SettingsOverrides};
 use crate::sandbox::{self, SandboxConfig};
-use crate::theme::Themes;
 use crate::units::{ByteSize, HumanDuration};
 
 #[derive(Debug, Parser)]
@@ -25,64 +25,58 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
     #[command(flatten)]
-    pub dashboard: DashboardArgs,
+    pub dashboard: SettingsOverrides,
 }
 
-/// The dashboard's flags; each overrides `config.toml` and the `GAMEDAY_*` variables.
-#[derive(Debug, Args, Default)]
-pub struct DashboardArgs {
-    /// The FinCore API to watch, e.g. http://localhost:5000 (default: the embedded sandbox).
-    #[arg(long, value_name = "URL")]
-    pub api: Option<String>,
-    /// Prometheus scraping that API, e.g. http://localhost:9090 (default: scrape /metrics).
-    #[arg(long, value_name = "URL")]
-    pub prometheus: Option<String>,
-    /// Container figures from Docker or podman: `--docker` for DOCKER_HOST or the default
-    /// socket, `--docker=unix:///run/podman/podman.sock` for another.
-    #[arg(
-        long,
-        value_name = "HOST",
-        num_args = 0..=1,
-        default_missing_value = "true",
-        require_equals = true
-    )]
-    pub docker: Option<String>,
-    /// The app container's name (default: every container of compose service `app`).
-    #[arg(long, value_name = "NAME")]
-    pub container: Option<String>,
-    /// The database container, for the "database down" actions (default: the container of
-    /// compose service `db`).
-    #[arg(long, value_name = "NAME")]
-    pub db_container: Option<String>,
-    /// Where the embedded sandbox listens (loopback; default: a free port).
-    #[arg(long, value_name = "ADDR")]
-    pub sandbox_listen: Option<String>,
-    /// Memory limit of the embedded sandbox; past it, it is killed and restarted.
-    #[arg(long, value_name = "SIZE")]
-    pub sandbox_memory: Option<String>,
-    /// Background load in requests per second, or `off` (default: 20 on the embedded sandbox,
-    /// none against another API).
-    #[arg(long, value_name = "RATE|off")]
-    pub load: Option<String>,
-    /// Interface language (default: from the locale).
-    #[arg(long, value_name = "en|ru")]
-    pub lang: Option<String>,
-    /// Colour theme: dark, light, projector, colorblind, or one of your own.
-    #[arg(long, value_name = "NAME")]
-    pub theme: Option<String>,
-    /// How often sources are polled.
-    #[arg(long, value_name = "DURATION")]
-    pub poll_interval: Option<String>,
-    /// Time to live of every injected failure, where the target supports it, so a forgotten
-    /// failure ends by itself: a duration such as 10m, or `off`.
-    #[arg(long, value_name = "DURATION|off")]
-    pub ttl: Option<String>,
-    /// Where logs and session records go.
-    #[arg(long, value_name = "PATH")]
-    pub data_dir: Option<PathBuf>,
-    /// Watch only: no load, no key changes the target.
-    #[arg(long)]
-    pub read_only: bool,
+/// The dashboard's flags, one per setting (`config::SettingKey`); each overrides
+/// `config.toml` and the `GAMEDAY_*` variables.
+impl Args for SettingsOverrides {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        SettingKey::ALL.iter().fold(command, |command, &key| {
+            let flag = Arg::new(key.name())
+                .long(key.flag().trim_start_matches('-').to_string())
+                .help(key.help());
+            command.arg(match key.flag_shape() {
+                FlagShape::Value(value_name) => flag.value_name(value_name),
+                FlagShape::OptionalValue { value_name, bare } => flag
+                    .value_name(value_name)
+                    .num_args(0..=1)
+                    .default_missing_value(bare)
+                    .require_equals(true),
+                FlagShape::Switch => flag.action(ArgAction::SetTrue),
+            })
+        })
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        Self::augment_args(command)
+    }
+}
+
+impl FromArgMatches for SettingsOverrides {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut overrides = SettingsOverrides::default();
+        for &key in SettingKey::ALL {
+            let value = match key.flag_shape() {
+                FlagShape::Switch => matches
+                    .try_get_one::<bool>(key.name())
+                    .map(|on| on.copied().unwrap_or_default().then(|| "true".to_string())),
+                _ => matches
+                    .try_get_one::<String>(key.name())
+                    .map(Option::<&String>::cloned),
+            };
+            let value = value.map_err(|err| clap::Error::raw(ErrorKind::InvalidValue, err))?;
+            if let Some(value) = value {
+                overrides.set(key, value);
+            }
+        }
+        Ok(overrides)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,7 +116,7 @@ pub struct DrillArgs {
     #[arg(long, value_name = "N", requires = "blind")]
     pub seed: Option<u64>,
     #[command(flatten)]
-    pub target: DashboardArgs,
+    pub target: SettingsOverrides,
 }
 
 #[derive(Debug, Args)]
@@ -169,8 +163,8 @@ pub struct SandboxArgs {
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Some(Command::Sandbox(args)) => run_sandbox(args),
-        Some(Command::Load(args)) => crate::load::command::run(args),
-        Some(Command::Cases(args)) => crate::drill::command::run(args),
+        Some(Command::Load(args)) => crate::load::command::run(args, configured_api),
+        Some(Command::Cases(args)) => run_cases(args),
         Some(Command::Drill(args)) => run_drill(args),
         None => run_dashboard(cli.dashboard, None),
     };
@@ -185,6 +179,33 @@ pub fn run(cli: Cli) -> ExitCode {
 
 fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
+}
+
+/// Settings, themes and the config folder, found as for every subcommand.
+fn discover(overrides: &SettingsOverrides) -> Result<Discovered, String> {
+    config::discover(
+        config::default_config_file().as_deref(),
+        &env_var,
+        overrides,
+    )
+    .map_err(|err| err.to_string())
+}
+
+/// The `api` of the user's settings, which `gameday load` may send to besides loopback.
+fn configured_api() -> Result<Option<String>, String> {
+    discover(&SettingsOverrides::default())
+        .map(|found| found.settings.api)
+        .map_err(|err| format!("reading the settings to check --target: {err}"))
+}
+
+fn run_cases(args: crate::drill::command::CasesArgs) -> Result<(), String> {
+    let overrides = SettingsOverrides {
+        lang: args.lang,
+        ..SettingsOverrides::default()
+    };
+    let found = discover(&overrides)?;
+    let (library, user_reports) = found.cases();
+    crate::drill::command::run(args.command, found.settings.lang, library, user_reports)
 }
 
 /// The most a baseline or a recovery hold may last: a drill is a workshop exercise.
@@ -203,7 +224,7 @@ fn run_drill(mut args: DrillArgs) -> Result<(), String> {
             }
         }
     }
-    if args.target.read_only {
+    if args.target.read_only.is_some() {
         return Err(
             "--read-only: a drill injects failures; run it without --read-only".to_string(),
         );
@@ -255,35 +276,12 @@ fn drill_request(
     })
 }
 
-fn run_dashboard(args: DashboardArgs, drill: Option<DrillArgs>) -> Result<(), String> {
-    let config_file =
-        config::config_file_in_use(config::default_config_file().as_deref(), &env_var);
-    let theme_dir = config_file.as_deref().and_then(|file| file.parent());
-    let themes = Themes::load(theme_dir)?;
-    let overrides = SettingsOverrides {
-        lang: args.lang,
-        theme: args.theme,
-        api: args.api,
-        prometheus: args.prometheus,
-        docker: args.docker,
-        container: args.container,
-        db_container: args.db_container,
-        sandbox_listen: args.sandbox_listen,
-        sandbox_memory: args.sandbox_memory,
-        load: args.load,
-        poll_interval: args.poll_interval,
-        ttl: args.ttl,
-        data_dir: args.data_dir,
-        read_only: args.read_only.then_some(true),
-    };
-    let names = themes.names();
-    let settings = config::load(
-        config::default_config_file().as_deref(),
-        &env_var,
-        &overrides,
-        &names,
-    )
-    .map_err(|err| err.to_string())?;
+fn run_dashboard(overrides: SettingsOverrides, drill: Option<DrillArgs>) -> Result<(), String> {
+    let found = discover(&overrides)?;
+    let (library, user_reports) = found.cases();
+    let Discovered {
+        settings, themes, ..
+    } = found;
     let data_dir = settings
         .data_dir
         .clone()
@@ -297,11 +295,10 @@ fn run_dashboard(args: DashboardArgs, drill: Option<DrillArgs>) -> Result<(), St
     })?;
     // A broken case file of the user's stops a drill (it may be the one asked for); the
     // dashboard alone goes on with the valid cases.
-    let library = match crate::drill::command::load_reporting(theme_dir) {
-        Ok(library) => library,
-        Err(err) if drill.is_some() => return Err(err),
-        Err(_) => crate::drill::CaseLibrary::load(theme_dir).0,
-    };
+    let problems = crate::drill::command::report_problems(&user_reports);
+    if drill.is_some() {
+        problems?;
+    }
     let drill = drill
         .map(|args| drill_request(args, &library, settings.lang))
         .transpose()?;

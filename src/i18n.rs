@@ -1,7 +1,48 @@
 //! The interface's words in English and Russian. One struct per language, so a missing
 //! translation is a compile error, not a blank on screen.
 
-pub use crate::config::Lang;
+use std::str::FromStr;
+
+/// The language of the interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    Ru,
+}
+
+impl Lang {
+    /// The language the locale asks for: the first set of `LC_ALL`, `LC_MESSAGES`, `LANG` (as
+    /// POSIX orders them) starting with `ru` means Russian; anything else English.
+    pub fn from_locale(env: &impl Fn(&str) -> Option<String>) -> Lang {
+        let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .into_iter()
+            .filter_map(env)
+            .find(|value| !value.is_empty());
+        match locale {
+            Some(locale) if locale.to_ascii_lowercase().starts_with("ru") => Lang::Ru,
+            _ => Lang::En,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ru => "ru",
+        }
+    }
+}
+
+impl FromStr for Lang {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "en" => Ok(Lang::En),
+            "ru" => Ok(Lang::Ru),
+            _ => Err(r#"expected "en" or "ru""#.to_string()),
+        }
+    }
+}
 
 /// The interface's words in `lang`.
 pub fn strings(lang: Lang) -> &'static Strings {

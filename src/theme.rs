@@ -171,10 +171,6 @@ impl Theme {
         self.fg(self.title).add_modifier(Modifier::BOLD)
     }
 
-    pub fn selection_style(&self) -> Style {
-        self.fg(self.text).bg(self.selection)
-    }
-
     pub fn key_style(&self) -> Style {
         self.fg(self.key_bar_key).add_modifier(Modifier::BOLD)
     }
@@ -286,20 +282,12 @@ impl Themes {
         &self.themes[0]
     }
 
-    /// Every theme's name in cycling order; pass it to `config::load` to validate `theme`.
+    /// Every theme's name in cycling order (`config::discover` checks `theme` against them).
     pub fn names(&self) -> Vec<&str> {
         self.themes
             .iter()
             .map(|theme| theme.name.as_str())
             .collect()
-    }
-
-    /// The theme after `name`, wrapping round (the `t` key); the default one after an unknown.
-    pub fn next_after(&self, name: &str) -> &Theme {
-        match self.themes.iter().position(|theme| theme.name == name) {
-            Some(index) => &self.themes[(index + 1) % self.themes.len()],
-            None => self.default_theme(),
-        }
     }
 }
 
@@ -503,15 +491,6 @@ mod tests {
     }
 
     #[test]
-    fn next_after_cycles_and_wraps() {
-        let themes = Themes::builtin();
-        assert_eq!(themes.next_after("dark").name, "light");
-        assert_eq!(themes.next_after("projector").name, "colorblind");
-        assert_eq!(themes.next_after("colorblind").name, "dark");
-        assert_eq!(themes.next_after("no-such-theme").name, "dark");
-    }
-
-    #[test]
     fn no_config_dir_or_no_themes_folder_gives_the_builtins() {
         assert_eq!(Themes::load(None).expect("builtins").names().len(), 4);
         let empty = tempfile::tempdir().expect("tempdir");
@@ -547,7 +526,6 @@ mod tests {
                 "mine-bold"
             ]
         );
-        assert_eq!(themes.next_after("mine-bold").name, "dark");
     }
 
     #[test]
@@ -646,7 +624,6 @@ mod tests {
         let dark = themes.get("dark").expect("dark");
         assert_eq!(dark.border_style(true).fg, Some(Color::LightCyan));
         assert_eq!(dark.border_style(false).fg, Some(Color::Indexed(241)));
-        assert_eq!(dark.selection_style().bg, Some(Color::Indexed(237)));
         assert!(dark.title_style().add_modifier.contains(Modifier::BOLD));
         assert_eq!(dark.base_style().bg, Some(Color::Reset));
     }

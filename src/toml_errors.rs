@@ -16,6 +16,18 @@ pub(crate) fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// 1-based line and column (in characters) of byte `offset`.
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
 /// A path as people write it: under the home directory as `~/...`.
 pub(crate) fn display_path(path: &Path) -> String {
     let home = BaseDirs::new().map(|dirs| dirs.home_dir().to_path_buf());

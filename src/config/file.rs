@@ -8,18 +8,17 @@ use std::path::Path;
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
-use toml::Spanned;
 
-use super::values::{Key, apply};
-use super::{ConfigError, Settings, config_file_in_use};
+use super::key_bindings::key_bindings;
+use super::settings::{ConfigFile, SettingKey};
+use super::{ConfigError, LoadedSettings, ValueOrigin, config_file_in_use};
 use crate::toml_errors::{describe_toml_error, display_path, line_of};
 
-/// Applies the config file `config_file_in_use` names, if there is one, over `settings`.
+/// Applies the config file `config_file_in_use` names, if there is one, over `loaded`.
 pub(super) fn apply_config_file(
-    settings: &mut Settings,
+    loaded: &mut LoadedSettings,
     default_file: Option<&Path>,
     env: &impl Fn(&str) -> Option<String>,
-    theme_names: &[&str],
 ) -> Result<(), ConfigError> {
     let from_env = env("GAMEDAY_CONFIG").is_some_and(|path| !path.is_empty());
     let Some(path) = config_file_in_use(default_file, env) else {
@@ -42,73 +41,30 @@ pub(super) fn apply_config_file(
         }
     };
     let source = display_path(&path);
-    let known_keys = Key::ALL.map(Key::name);
+    let known_keys: Vec<&str> = SettingKey::ALL.iter().map(|key| key.name()).collect();
     let file: ConfigFile = toml::from_str(&text)
         .map_err(|error| ConfigError(describe_toml_error(&source, &text, &error, &known_keys)))?;
     let folder = path.parent();
     for (key, value) in file.entries() {
         if let Some(value) = value {
-            apply(settings, key, &value.get_ref().text(), theme_names, folder).map_err(
-                |problem| {
-                    let line = line_of(&text, value.span().start);
-                    let shown = value.get_ref().shown();
-                    ConfigError(format!(
-                        "{source} line {line}: key `{}`: {}",
-                        key.name(),
-                        problem.describe(&shown)
-                    ))
-                },
-            )?;
+            let origin = ValueOrigin::File {
+                source: source.clone(),
+                line: line_of(&text, value.span().start),
+                shown: value.get_ref().shown(),
+            };
+            loaded.set(key, &value.get_ref().text(), origin, folder)?;
         }
     }
-    Ok(())
-}
-
-/// `config.toml` as written: any key may be left out; unknown keys are errors.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfigFile {
-    lang: Option<Spanned<ScalarValue>>,
-    theme: Option<Spanned<ScalarValue>>,
-    api: Option<Spanned<ScalarValue>>,
-    prometheus: Option<Spanned<ScalarValue>>,
-    docker: Option<Spanned<ScalarValue>>,
-    container: Option<Spanned<ScalarValue>>,
-    db_container: Option<Spanned<ScalarValue>>,
-    sandbox_listen: Option<Spanned<ScalarValue>>,
-    sandbox_memory: Option<Spanned<ScalarValue>>,
-    load: Option<Spanned<ScalarValue>>,
-    poll_interval: Option<Spanned<ScalarValue>>,
-    ttl: Option<Spanned<ScalarValue>>,
-    data_dir: Option<Spanned<ScalarValue>>,
-    read_only: Option<Spanned<ScalarValue>>,
-}
-
-impl ConfigFile {
-    fn entries(&self) -> [(Key, Option<&Spanned<ScalarValue>>); 14] {
-        [
-            (Key::Lang, self.lang.as_ref()),
-            (Key::Theme, self.theme.as_ref()),
-            (Key::Api, self.api.as_ref()),
-            (Key::Prometheus, self.prometheus.as_ref()),
-            (Key::Docker, self.docker.as_ref()),
-            (Key::Container, self.container.as_ref()),
-            (Key::DbContainer, self.db_container.as_ref()),
-            (Key::SandboxListen, self.sandbox_listen.as_ref()),
-            (Key::SandboxMemory, self.sandbox_memory.as_ref()),
-            (Key::Load, self.load.as_ref()),
-            (Key::PollInterval, self.poll_interval.as_ref()),
-            (Key::Ttl, self.ttl.as_ref()),
-            (Key::DataDir, self.data_dir.as_ref()),
-            (Key::ReadOnly, self.read_only.as_ref()),
-        ]
+    if let Some(table) = &file.keys {
+        loaded.settings.keys = key_bindings(table.get_ref(), &source, &text)?;
     }
+    Ok(())
 }
 
 /// One value in `config.toml`. Numbers and booleans are taken as their text, so `load = 20`,
 /// `load = "20"` and `GAMEDAY_LOAD=20` are parsed alike.
 #[derive(Debug, Clone, PartialEq)]
-enum ScalarValue {
+pub(super) enum ScalarValue {
     Text(String),
     Number(String),
     Bool(bool),
@@ -162,8 +118,9 @@ impl<'de> Deserialize<'de> for ScalarValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::SettingKey as Key;
     use crate::config::test_support::*;
-    use crate::config::{DockerSetting, Lang, LoadSetting, fixtures_dir};
+    use crate::config::{DockerSetting, Lang, LoadSetting, Settings, fixtures_dir};
     use crate::units::{ByteSize, HumanDuration};
     use std::time::Duration;
 
@@ -187,6 +144,7 @@ mod tests {
             // Relative to the config file's folder, not to wherever gameday was started.
             data_dir: Some(fixtures_dir().join("gameday-data")),
             read_only: true,
+            keys: Vec::new(),
         };
         assert_eq!(settings, expected);
     }

@@ -2,173 +2,40 @@
 //! layer overriding the one before. Every value is parsed by the same code whatever its layer,
 //! and a bad one is an error that says where it came from (file, line and key; variable; flag)
 //! and what is expected, so a typo never turns silently into a default.
+//!
+//! Each key is declared once, in `settings.rs`. `discover` is how every subcommand starts: it
+//! finds the config file, loads the settings, the themes and the cases beside it, and checks
+//! what needs them (a `theme` must name a theme found).
 
+/// The macro that turns the table of settings into fields, parsers, flags and file keys.
+mod declare;
+/// One discovery of settings, themes and cases for every subcommand.
+mod discover;
 /// Reading `config.toml`: the one layer with its own syntax, lines and error messages.
 mod file;
-/// Every key's name and parser, shared by all layers.
+/// The `[keys]` table: remapped key bindings, kept with their places for the key table.
+mod key_bindings;
+/// The table of settings: every key declared once.
+mod settings;
+/// Every key's parser, shared by all layers.
 mod values;
 
 use std::fmt;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
-use std::time::Duration;
 
 use directories::ProjectDirs;
 
-use crate::units::{ByteSize, HumanDuration};
+pub use crate::i18n::Lang;
+pub use discover::{Discovered, discover};
+pub use key_bindings::{ConfigPlace, KeyBindingSetting};
+pub use settings::{
+    DEFAULT_EMBEDDED_LOAD, DockerSetting, FlagShape, LoadSetting, SettingKey, Settings,
+    SettingsOverrides,
+};
+
 use file::apply_config_file;
-use values::{Key, apply};
-
-/// The language of the interface.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    #[default]
-    En,
-    Ru,
-}
-
-impl Lang {
-    /// The language the locale asks for: the first set of `LC_ALL`, `LC_MESSAGES`, `LANG` (as
-    /// POSIX orders them) starting with `ru` means Russian; anything else English.
-    pub fn from_locale(env: &impl Fn(&str) -> Option<String>) -> Lang {
-        let locale = ["LC_ALL", "LC_MESSAGES", "LANG"]
-            .into_iter()
-            .filter_map(env)
-            .find(|value| !value.is_empty());
-        match locale {
-            Some(locale) if locale.to_ascii_lowercase().starts_with("ru") => Lang::Ru,
-            _ => Lang::En,
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Ru => "ru",
-        }
-    }
-}
-
-impl FromStr for Lang {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "en" => Ok(Lang::En),
-            "ru" => Ok(Lang::Ru),
-            _ => Err(r#"expected "en" or "ru""#.to_string()),
-        }
-    }
-}
-
-/// Whether and where to ask Docker for container stats.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum DockerSetting {
-    /// No Docker: memory comes from the sandbox process or Prometheus.
-    #[default]
-    Off,
-    /// `DOCKER_HOST`, or the platform's default socket.
-    Default,
-    /// This engine address: `unix:///run/podman/podman.sock`, `tcp://127.0.0.1:2375`.
-    Host(String),
-}
-
-/// The background load driven at the API so panels have something to show.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum LoadSetting {
-    /// Not set anywhere: [`DEFAULT_EMBEDDED_LOAD`] on the embedded sandbox, none against
-    /// another API (a shared workshop stack must not get every participant's load unasked).
-    Default,
-    Off,
-    /// Requests per second.
-    Rate(f64),
-}
-
-/// Requests per second the embedded default drives at its own sandbox.
-pub const DEFAULT_EMBEDDED_LOAD: f64 = 20.0;
-
-impl LoadSetting {
-    /// The rate to drive, in requests per second (0: none).
-    pub fn rate(self, embedded: bool) -> f64 {
-        match self {
-            LoadSetting::Default if embedded => DEFAULT_EMBEDDED_LOAD,
-            LoadSetting::Default | LoadSetting::Off => 0.0,
-            LoadSetting::Rate(rate) => rate,
-        }
-    }
-}
-
-/// Every setting, resolved from all layers.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Settings {
-    pub lang: Lang,
-    /// A theme name; `load` checks it is a known one.
-    pub theme: String,
-    /// URL of a FinCore API; `None` runs the embedded sandbox.
-    pub api: Option<String>,
-    /// URL of a Prometheus; `None` scrapes `/metrics` directly.
-    pub prometheus: Option<String>,
-    pub docker: DockerSetting,
-    /// Container to watch; `None` finds it by its compose service label.
-    pub container: Option<String>,
-    /// The database container, for the "database down" actions; `None` finds it by its
-    /// compose service label (`db`).
-    pub db_container: Option<String>,
-    /// Where the embedded sandbox listens (loopback only); `None` picks a free port.
-    pub sandbox_listen: Option<SocketAddr>,
-    pub sandbox_memory: ByteSize,
-    pub load: LoadSetting,
-    pub poll_interval: HumanDuration,
-    /// Time to live sent with every injection where the target supports it; `None`: none.
-    pub ttl: Option<Duration>,
-    /// Where session records go; `None` only when the platform has no home directory.
-    pub data_dir: Option<PathBuf>,
-    /// Watch only: no injecting or resetting failures.
-    pub read_only: bool,
-}
-
-impl Settings {
-    /// The settings before any file, variable or flag; the language comes from the locale.
-    pub fn defaults(env: &impl Fn(&str) -> Option<String>) -> Settings {
-        Settings {
-            lang: Lang::from_locale(env),
-            theme: "dark".to_string(),
-            api: None,
-            prometheus: None,
-            docker: DockerSetting::Off,
-            container: None,
-            db_container: None,
-            sandbox_listen: None,
-            sandbox_memory: ByteSize(512 << 20),
-            load: LoadSetting::Default,
-            poll_interval: HumanDuration(Duration::from_secs(1)),
-            ttl: Some(Duration::from_secs(600)),
-            data_dir: default_data_dir(),
-            read_only: false,
-        }
-    }
-}
-
-/// Values from command-line flags, as typed, so they are parsed and reported like the other
-/// layers (`--load: "fast" is not ...`). cli.rs must name its flags as `Key::flag` does.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SettingsOverrides {
-    pub lang: Option<String>,
-    pub theme: Option<String>,
-    pub api: Option<String>,
-    pub prometheus: Option<String>,
-    /// `"true"`, `"false"` or an address, as after `--docker=`.
-    pub docker: Option<String>,
-    pub container: Option<String>,
-    pub db_container: Option<String>,
-    pub sandbox_listen: Option<String>,
-    pub sandbox_memory: Option<String>,
-    pub load: Option<String>,
-    pub poll_interval: Option<String>,
-    pub ttl: Option<String>,
-    pub data_dir: Option<PathBuf>,
-    pub read_only: Option<bool>,
-}
+use settings::apply;
+use values::Problem;
 
 /// A setting that cannot be used, with where it came from and what is expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,7 +60,7 @@ pub fn default_data_dir() -> Option<PathBuf> {
 }
 
 /// The config file `load` reads: the one `GAMEDAY_CONFIG` names, else `default_file`. User
-/// themes live beside it in `themes/`, so pass its parent to `Themes::load`.
+/// themes and cases live beside it, in `themes/` and `cases/`.
 pub fn config_file_in_use(
     default_file: Option<&Path>,
     env: &impl Fn(&str) -> Option<String>,
@@ -204,64 +71,109 @@ pub fn config_file_in_use(
     }
 }
 
+/// Where a setting's value came from, so a value found wrong later (a theme that does not
+/// exist) is reported like one refused at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ValueOrigin {
+    /// `config.toml`: the file as shown, the line, and the value as the file wrote it.
+    File {
+        source: String,
+        line: usize,
+        shown: String,
+    },
+    /// The key's `GAMEDAY_*` variable, with its value.
+    Variable(String),
+    /// The key's flag, with its value.
+    Flag(String),
+}
+
+impl ValueOrigin {
+    /// "what is wrong; expected what", worded the way this layer words it.
+    fn reject(&self, key: SettingKey, problem: &Problem) -> ConfigError {
+        ConfigError(match self {
+            ValueOrigin::File {
+                source,
+                line,
+                shown,
+            } => format!(
+                "{source} line {line}: key `{}`: {}",
+                key.name(),
+                problem.describe(shown)
+            ),
+            ValueOrigin::Variable(value) => {
+                format!("{}={value}: expected {}", key.env_var(), problem.expected)
+            }
+            ValueOrigin::Flag(value) => {
+                format!(
+                    "{}: {}",
+                    key.flag(),
+                    problem.describe(&format!("{value:?}"))
+                )
+            }
+        })
+    }
+}
+
+/// The settings from every layer, with where each value set came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedSettings {
+    pub settings: Settings,
+    /// Every value applied, in order: the last one for a key is the one in `settings`.
+    origins: Vec<(SettingKey, ValueOrigin)>,
+}
+
+impl LoadedSettings {
+    /// Parses `text` as `key`'s value from `origin` and stores it.
+    fn set(
+        &mut self,
+        key: SettingKey,
+        text: &str,
+        origin: ValueOrigin,
+        folder: Option<&Path>,
+    ) -> Result<(), ConfigError> {
+        apply(&mut self.settings, key, text, folder)
+            .map_err(|problem| origin.reject(key, &problem))?;
+        self.origins.push((key, origin));
+        Ok(())
+    }
+
+    /// An error about `key`'s value as it is now, worded for the layer that set it.
+    fn reject(&self, key: SettingKey, shown_default: &str, problem: &Problem) -> ConfigError {
+        match self.origins.iter().rev().find(|(set, _)| *set == key) {
+            Some((_, origin)) => origin.reject(key, problem),
+            None => ConfigError(format!(
+                "{} (default): {}",
+                key.name(),
+                problem.describe(shown_default)
+            )),
+        }
+    }
+}
+
 /// Resolves every setting: defaults, then the config file (`default_file` if it exists, or the
-/// one `GAMEDAY_CONFIG` names, which must), then `GAMEDAY_*` variables, then flags.
-/// `theme_names` are the themes `theme` may name.
+/// one `GAMEDAY_CONFIG` names, which must), then `GAMEDAY_*` variables, then flags. Values that
+/// need more than the settings to check (the theme) are checked by `discover`.
 pub fn load(
     default_file: Option<&Path>,
     env: &impl Fn(&str) -> Option<String>,
     overrides: &SettingsOverrides,
-    theme_names: &[&str],
-) -> Result<Settings, ConfigError> {
-    let mut settings = Settings::defaults(env);
-    apply_config_file(&mut settings, default_file, env, theme_names)?;
-
-    for key in Key::ALL {
-        let var = key.env_var();
-        if let Some(value) = env(&var).filter(|value| !value.is_empty()) {
-            apply(&mut settings, key, &value, theme_names, None).map_err(|problem| {
-                ConfigError(format!("{var}={value}: expected {}", problem.expected))
-            })?;
+) -> Result<LoadedSettings, ConfigError> {
+    let mut loaded = LoadedSettings {
+        settings: Settings::defaults(env),
+        origins: Vec::new(),
+    };
+    apply_config_file(&mut loaded, default_file, env)?;
+    for &key in SettingKey::ALL {
+        if let Some(value) = env(&key.env_var()).filter(|value| !value.is_empty()) {
+            loaded.set(key, &value, ValueOrigin::Variable(value.clone()), None)?;
         }
     }
-
-    for (key, value) in overrides.entries() {
-        if let Some(value) = value {
-            apply(&mut settings, key, &value, theme_names, None).map_err(|problem| {
-                ConfigError(format!(
-                    "{}: {}",
-                    key.flag(),
-                    problem.describe(&format!("{value:?}"))
-                ))
-            })?;
+    for &key in SettingKey::ALL {
+        if let Some(value) = overrides.get(key) {
+            loaded.set(key, value, ValueOrigin::Flag(value.to_string()), None)?;
         }
     }
-    if let Some(data_dir) = &overrides.data_dir {
-        settings.data_dir = Some(data_dir.clone());
-    }
-    Ok(settings)
-}
-
-impl SettingsOverrides {
-    /// Every flag but `--data-dir` as text, so flags go through the same parsing as the other
-    /// layers; a path is taken as it is, since the shell has already expanded it.
-    fn entries(&self) -> [(Key, Option<String>); 13] {
-        [
-            (Key::Lang, self.lang.clone()),
-            (Key::Theme, self.theme.clone()),
-            (Key::Api, self.api.clone()),
-            (Key::Prometheus, self.prometheus.clone()),
-            (Key::Docker, self.docker.clone()),
-            (Key::Container, self.container.clone()),
-            (Key::DbContainer, self.db_container.clone()),
-            (Key::SandboxListen, self.sandbox_listen.clone()),
-            (Key::SandboxMemory, self.sandbox_memory.clone()),
-            (Key::Load, self.load.clone()),
-            (Key::PollInterval, self.poll_interval.clone()),
-            (Key::Ttl, self.ttl.clone()),
-            (Key::ReadOnly, self.read_only.map(|b| b.to_string())),
-        ]
-    }
+    Ok(loaded)
 }
 
 /// `tests/fixtures/config`, found from this file's path so it works from any crate including it.
@@ -302,12 +214,16 @@ mod test_support {
     }
 
     pub(super) fn load_file(path: &Path, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        load(
-            Some(path),
-            &env_of(env),
-            &SettingsOverrides::default(),
-            THEMES,
-        )
+        load_checked(Some(path), &env_of(env), &SettingsOverrides::default())
+    }
+
+    /// `load` with the theme checked against the built-in themes, as `discover` does.
+    pub(super) fn load_checked(
+        default_file: Option<&Path>,
+        env: &impl Fn(&str) -> Option<String>,
+        overrides: &SettingsOverrides,
+    ) -> Result<Settings, ConfigError> {
+        load(default_file, env, overrides)?.check_theme(THEMES)
     }
 
     pub(super) fn write_config(text: &str) -> (tempfile::TempDir, PathBuf) {
@@ -332,9 +248,10 @@ mod test_support {
 
 #[cfg(test)]
 mod tests {
+    use super::SettingKey as Key;
     use super::test_support::*;
-    use super::values::parse_bool;
     use super::*;
+    use crate::units::ByteSize;
 
     #[test]
     fn defaults_apply_when_nothing_is_set() {
@@ -369,7 +286,7 @@ mod tests {
     }
 
     /// For each key: a value for the file, one for the variable and one for the flag.
-    const LAYERED_VALUES: [(&str, &str, &str, &str); 14] = [
+    const LAYERED_VALUES: &[(&str, &str, &str, &str)] = &[
         ("lang", "\"ru\"", "en", "ru"),
         ("theme", "\"light\"", "projector", "colorblind"),
         ("api", "\"http://a:1\"", "http://b:2", "http://c:3"),
@@ -393,41 +310,23 @@ mod tests {
 
     fn overrides_with(key: Key, value: &str) -> SettingsOverrides {
         let mut flags = SettingsOverrides::default();
-        let text = Some(value.to_string());
-        match key {
-            Key::Lang => flags.lang = text,
-            Key::Theme => flags.theme = text,
-            Key::Api => flags.api = text,
-            Key::Prometheus => flags.prometheus = text,
-            Key::Docker => flags.docker = text,
-            Key::Container => flags.container = text,
-            Key::DbContainer => flags.db_container = text,
-            Key::SandboxListen => flags.sandbox_listen = text,
-            Key::SandboxMemory => flags.sandbox_memory = text,
-            Key::Load => flags.load = text,
-            Key::PollInterval => flags.poll_interval = text,
-            Key::Ttl => flags.ttl = text,
-            Key::DataDir => flags.data_dir = Some(PathBuf::from(value)),
-            Key::ReadOnly => flags.read_only = parse_bool(value),
-        }
+        flags.set(key, value.to_string());
         flags
     }
 
     /// The same value applied as if it came from `text` alone, to compare layers by outcome.
     fn alone(key: Key, text: &str) -> Settings {
         let mut settings = Settings::defaults(&no_env());
-        assert!(
-            apply(&mut settings, key, text, THEMES, None).is_ok(),
-            "{text}"
-        );
+        assert!(apply(&mut settings, key, text, None).is_ok(), "{text}");
         settings
     }
 
     #[test]
     fn each_layer_overrides_the_one_before_for_every_key() {
-        for (name, file_value, env_value, flag_value) in LAYERED_VALUES {
+        for &(name, file_value, env_value, flag_value) in LAYERED_VALUES {
             let key = Key::ALL
-                .into_iter()
+                .iter()
+                .copied()
                 .find(|k| k.name() == name)
                 .expect("key");
             let (_dir, path) = write_config(&format!("{name} = {file_value}\n"));
@@ -437,11 +336,11 @@ mod tests {
             let none = SettingsOverrides::default();
             let file_text = file_value.trim_matches('"');
 
-            let from_file = load(Some(&path), &no_env(), &none, THEMES).expect("file");
+            let from_file = load_checked(Some(&path), &no_env(), &none).expect("file");
             assert_eq!(from_file, alone(key, file_text), "{name} from the file");
-            let from_env = load(Some(&path), &env, &none, THEMES).expect("env");
+            let from_env = load_checked(Some(&path), &env, &none).expect("env");
             assert_eq!(from_env, alone(key, env_value), "{name}: env over file");
-            let from_flag = load(Some(&path), &env, &flags, THEMES).expect("flag");
+            let from_flag = load_checked(Some(&path), &env, &flags).expect("flag");
             assert_eq!(from_flag, alone(key, flag_value), "{name}: flag over env");
             assert_ne!(from_file, from_env, "{name}: test values must differ");
             assert_ne!(from_env, from_flag, "{name}: test values must differ");
@@ -466,7 +365,7 @@ mod tests {
             load: Some("fast".to_string()),
             ..SettingsOverrides::default()
         };
-        let error = load(Some(missing), &no_env(), &flags, THEMES).expect_err("bad flag");
+        let error = load_checked(Some(missing), &no_env(), &flags).expect_err("bad flag");
         assert_eq!(
             error.0,
             r#"--load: "fast" is not a load; expected "off" or requests per second such as 20"#
@@ -475,7 +374,7 @@ mod tests {
             sandbox_listen: Some("0.0.0.0:5000".to_string()),
             ..SettingsOverrides::default()
         };
-        let error = load(Some(missing), &no_env(), &flags, THEMES).expect_err("not loopback");
+        let error = load_checked(Some(missing), &no_env(), &flags).expect_err("not loopback");
         assert_eq!(
             error.0,
             "--sandbox-listen: \"0.0.0.0:5000\" is not a loopback address; expected 127.0.0.1, \

@@ -1,6 +1,6 @@
-//! What each setting is called in every layer (`Key`) and how its value is parsed and
-//! checked (`apply`). One parser per key, whatever the layer, so `load = "fast"` in the file,
-//! `GAMEDAY_LOAD=fast` and `--load fast` are rejected alike.
+//! How each setting's value is parsed and checked. One parser per key, whatever the layer, so
+//! `load = "fast"` in the file, `GAMEDAY_LOAD=fast` and `--load fast` are rejected alike; the
+//! table in `settings.rs` names each key's parser.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use directories::BaseDirs;
 
-use super::{DockerSetting, LoadSetting, Settings};
-use crate::units::HumanDuration;
+use super::settings::{DockerSetting, LoadSetting};
+use crate::i18n::Lang;
+use crate::units::{ByteSize, HumanDuration};
 
 /// Highest load rate accepted: a typo like `20000000` should not flood the sandbox.
 const MAX_LOAD_RATE: f64 = 10_000.0;
@@ -19,72 +20,6 @@ const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
 const POLL_INTERVAL_RANGE: RangeInclusive<Duration> =
     Duration::from_millis(100)..=Duration::from_secs(60);
 
-/// A setting's name, from which its TOML key, variable and flag are derived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Key {
-    Lang,
-    Theme,
-    Api,
-    Prometheus,
-    Docker,
-    Container,
-    DbContainer,
-    SandboxListen,
-    SandboxMemory,
-    Load,
-    PollInterval,
-    Ttl,
-    DataDir,
-    ReadOnly,
-}
-
-impl Key {
-    pub(super) const ALL: [Key; 14] = [
-        Key::Lang,
-        Key::Theme,
-        Key::Api,
-        Key::Prometheus,
-        Key::Docker,
-        Key::Container,
-        Key::DbContainer,
-        Key::SandboxListen,
-        Key::SandboxMemory,
-        Key::Load,
-        Key::PollInterval,
-        Key::Ttl,
-        Key::DataDir,
-        Key::ReadOnly,
-    ];
-
-    /// The key in `config.toml`.
-    pub(super) fn name(self) -> &'static str {
-        match self {
-            Key::Lang => "lang",
-            Key::Theme => "theme",
-            Key::Api => "api",
-            Key::Prometheus => "prometheus",
-            Key::Docker => "docker",
-            Key::Container => "container",
-            Key::DbContainer => "db_container",
-            Key::SandboxListen => "sandbox_listen",
-            Key::SandboxMemory => "sandbox_memory",
-            Key::Load => "load",
-            Key::PollInterval => "poll_interval",
-            Key::Ttl => "ttl",
-            Key::DataDir => "data_dir",
-            Key::ReadOnly => "read_only",
-        }
-    }
-
-    pub(super) fn env_var(self) -> String {
-        format!("GAMEDAY_{}", self.name().to_ascii_uppercase())
-    }
-
-    pub(super) fn flag(self) -> String {
-        format!("--{}", self.name().replace('_', "-"))
-    }
-}
-
 /// What is wrong with a value: "VALUE is not `is_not`; expected `expected`".
 pub(super) struct Problem {
     is_not: &'static str,
@@ -92,7 +27,7 @@ pub(super) struct Problem {
 }
 
 impl Problem {
-    fn new(is_not: &'static str, expected: impl Into<String>) -> Problem {
+    pub(super) fn new(is_not: &'static str, expected: impl Into<String>) -> Problem {
         Problem {
             is_not,
             expected: expected.into(),
@@ -107,59 +42,36 @@ impl Problem {
     }
 }
 
-/// Parses `text` as the value of `key` and stores it. A relative `data_dir` is taken from
-/// `folder` (the config file's) when given.
-pub(super) fn apply(
-    settings: &mut Settings,
-    key: Key,
-    text: &str,
-    theme_names: &[&str],
-    folder: Option<&Path>,
-) -> Result<(), Problem> {
-    let text = text.trim();
-    match key {
-        Key::Lang => {
-            settings.lang = text
-                .parse()
-                .map_err(|_| Problem::new("a language", r#""en" or "ru""#))?;
-        }
-        Key::Theme => {
-            if !theme_names.contains(&text) {
-                let expected = format!("one of {}", theme_names.join(", "));
-                return Err(Problem::new("a known theme", expected));
-            }
-            settings.theme = text.to_string();
-        }
-        Key::Api => settings.api = Some(parse_http_url(text)?),
-        Key::Prometheus => settings.prometheus = Some(parse_http_url(text)?),
-        Key::Docker => settings.docker = parse_docker(text)?,
-        Key::Container => settings.container = Some(parse_container(text)?),
-        Key::DbContainer => settings.db_container = Some(parse_container(text)?),
-        Key::SandboxListen => settings.sandbox_listen = Some(parse_loopback(text)?),
-        Key::SandboxMemory => {
-            settings.sandbox_memory = text
-                .parse()
-                .map_err(|_| Problem::new("a size", "a size such as 512MiB, 1GiB or 256m"))?;
-        }
-        Key::Load => settings.load = parse_load(text)?,
-        Key::PollInterval => settings.poll_interval = parse_poll_interval(text)?,
-        Key::Ttl => settings.ttl = parse_ttl(text)?,
-        Key::DataDir => {
-            if text.is_empty() {
-                return Err(Problem::new("a folder", "the path of a folder"));
-            }
-            let path = expand_home(text);
-            settings.data_dir = Some(match folder {
-                Some(folder) if path.is_relative() => folder.join(path),
-                _ => path,
-            });
-        }
-        Key::ReadOnly => {
-            settings.read_only =
-                parse_bool(text).ok_or_else(|| Problem::new("a boolean", "true or false"))?;
-        }
+pub(super) fn parse_lang(text: &str) -> Result<Lang, Problem> {
+    text.parse()
+        .map_err(|_| Problem::new("a language", r#""en" or "ru""#))
+}
+
+/// Any name: which themes exist is known only once they are loaded, so `discover` checks it.
+pub(super) fn parse_theme_name(text: &str) -> Result<String, Problem> {
+    Ok(text.to_string())
+}
+
+pub(super) fn parse_size(text: &str) -> Result<ByteSize, Problem> {
+    text.parse()
+        .map_err(|_| Problem::new("a size", "a size such as 512MiB, 1GiB or 256m"))
+}
+
+/// A folder; `~/` is the home directory and a relative path is taken from `folder` (the config
+/// file's) when given.
+pub(super) fn parse_data_dir(text: &str, folder: Option<&Path>) -> Result<PathBuf, Problem> {
+    if text.is_empty() {
+        return Err(Problem::new("a folder", "the path of a folder"));
     }
-    Ok(())
+    let path = expand_home(text);
+    Ok(match folder {
+        Some(folder) if path.is_relative() => folder.join(path),
+        _ => path,
+    })
+}
+
+pub(super) fn parse_switch(text: &str) -> Result<bool, Problem> {
+    parse_bool(text).ok_or_else(|| Problem::new("a boolean", "true or false"))
 }
 
 /// A boolean as people type it in any layer: `true`/`false`, `yes`/`no`, `on`/`off`, `1`/`0`.
@@ -172,7 +84,7 @@ pub(super) fn parse_bool(text: &str) -> Option<bool> {
 }
 
 /// An `http://` or `https://` URL with a host and, if given, a numeric port.
-fn parse_http_url(text: &str) -> Result<String, Problem> {
+pub(super) fn parse_http_url(text: &str) -> Result<String, Problem> {
     let bad = || {
         Problem::new(
             "a URL",
@@ -197,7 +109,7 @@ fn parse_http_url(text: &str) -> Result<String, Problem> {
     Ok(text.to_string())
 }
 
-fn parse_docker(text: &str) -> Result<DockerSetting, Problem> {
+pub(super) fn parse_docker(text: &str) -> Result<DockerSetting, Problem> {
     if let Some(enabled) = parse_bool(text) {
         return Ok(if enabled {
             DockerSetting::Default
@@ -220,7 +132,7 @@ fn parse_docker(text: &str) -> Result<DockerSetting, Problem> {
 }
 
 /// A container name or id as Docker accepts them: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
-fn parse_container(text: &str) -> Result<String, Problem> {
+pub(super) fn parse_container(text: &str) -> Result<String, Problem> {
     let mut chars = text.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
     if first_ok && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
@@ -234,7 +146,7 @@ fn parse_container(text: &str) -> Result<String, Problem> {
 }
 
 /// The sandbox's address: loopback only, since whoever reaches it can inject failures.
-fn parse_loopback(text: &str) -> Result<SocketAddr, Problem> {
+pub(super) fn parse_loopback(text: &str) -> Result<SocketAddr, Problem> {
     let address = match text.strip_prefix("localhost:") {
         Some(port) => port
             .parse::<u16>()
@@ -256,7 +168,7 @@ fn parse_loopback(text: &str) -> Result<SocketAddr, Problem> {
     }
 }
 
-fn parse_load(text: &str) -> Result<LoadSetting, Problem> {
+pub(super) fn parse_load(text: &str) -> Result<LoadSetting, Problem> {
     if text.eq_ignore_ascii_case("off") {
         return Ok(LoadSetting::Off);
     }
@@ -273,7 +185,7 @@ fn parse_load(text: &str) -> Result<LoadSetting, Problem> {
     }
 }
 
-fn parse_poll_interval(text: &str) -> Result<HumanDuration, Problem> {
+pub(super) fn parse_poll_interval(text: &str) -> Result<HumanDuration, Problem> {
     let expected = "a duration from 100ms to 60s, such as 1s or 500ms";
     match text.parse::<HumanDuration>() {
         Ok(interval) if POLL_INTERVAL_RANGE.contains(&interval.0) => Ok(interval),
@@ -283,7 +195,7 @@ fn parse_poll_interval(text: &str) -> Result<HumanDuration, Problem> {
 }
 
 /// The time to live sent with every injection: `off` (or 0) for none.
-fn parse_ttl(text: &str) -> Result<Option<Duration>, Problem> {
+pub(super) fn parse_ttl(text: &str) -> Result<Option<Duration>, Problem> {
     let expected = r#""off" or a duration up to 24h, such as 10m or 90s"#;
     if text.eq_ignore_ascii_case("off") {
         return Ok(None);
@@ -311,13 +223,16 @@ fn expand_home(text: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::SettingKey as Key;
+    use crate::config::Settings;
+    use crate::config::settings::apply;
     use crate::config::test_support::*;
 
     #[test]
     fn values_are_checked_alike_in_every_layer() {
         let parse = |key: Key, text: &str| {
             let mut settings = Settings::defaults(&no_env());
-            apply(&mut settings, key, text, THEMES, None).map(|()| settings)
+            apply(&mut settings, key, text, None).map(|()| settings)
         };
         assert!(parse(Key::Api, "http://localhost:5000").is_ok());
         assert!(parse(Key::Api, "https://[::1]:8443/api").is_ok());

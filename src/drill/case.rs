@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::alerts::Comparison;
-use crate::config::Lang;
+use crate::i18n::Lang;
 use crate::load::Mix;
 use crate::signals::Signal;
 

@@ -1,15 +1,14 @@
 //! `gameday cases`: list, show and validate drill cases.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
 use super::case::{Case, ContainerWhen, Step};
 use super::library::{CaseLibrary, check_files, shipped_reports};
 use super::validate::{CaseReport, ProblemSeverity};
-use crate::config::{self, Lang, SettingsOverrides};
-use crate::theme::Themes;
+use crate::i18n::Lang;
 use crate::units::HumanDuration;
 
 /// Flags of `gameday cases`.
@@ -38,44 +37,22 @@ pub enum CasesCommand {
     },
 }
 
-fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok()
-}
-
-/// The folder beside the config file in use, which holds the user's `cases/`.
-fn config_dir() -> Option<PathBuf> {
-    config::config_file_in_use(config::default_config_file().as_deref(), &env_var)
-        .and_then(|file| file.parent().map(Path::to_path_buf))
-}
-
-/// The language as the dashboard resolves it: flag, variable, config file, locale.
-fn resolve_lang(flag: Option<String>, config_dir: Option<&Path>) -> Result<Lang, String> {
-    let themes = Themes::load(config_dir)?;
-    let overrides = SettingsOverrides {
-        lang: flag,
-        ..SettingsOverrides::default()
-    };
-    config::load(
-        config::default_config_file().as_deref(),
-        &env_var,
-        &overrides,
-        &themes.names(),
-    )
-    .map(|settings| settings.lang)
-    .map_err(|error| error.to_string())
-}
-
-pub fn run(args: CasesArgs) -> Result<(), String> {
-    let config_dir = config_dir();
-    let lang = resolve_lang(args.lang, config_dir.as_deref())?;
-    match args.command {
+/// Runs `gameday cases` in `lang` on the cases found: the library and a report per user file,
+/// as `config::Discovered::cases` gives them.
+pub fn run(
+    command: CasesCommand,
+    lang: Lang,
+    library: CaseLibrary,
+    user_reports: Vec<CaseReport>,
+) -> Result<(), String> {
+    match command {
         CasesCommand::List => {
-            let library = load_reporting(config_dir.as_deref())?;
+            report_problems(&user_reports)?;
             print!("{}", list_text(&library, lang));
             Ok(())
         }
         CasesCommand::Show { id } => {
-            let library = load_reporting(config_dir.as_deref())?;
+            report_problems(&user_reports)?;
             let case = library.get(&id).ok_or_else(|| {
                 format!(
                     "no case `{id}`; expected one of {}",
@@ -88,8 +65,7 @@ pub fn run(args: CasesArgs) -> Result<(), String> {
         CasesCommand::Validate { files } => {
             let reports = if files.is_empty() {
                 let mut reports = shipped_reports();
-                let (_, user) = CaseLibrary::load(config_dir.as_deref());
-                reports.extend(user);
+                reports.extend(user_reports);
                 reports
             } else {
                 check_files(&files)
@@ -99,19 +75,18 @@ pub fn run(args: CasesArgs) -> Result<(), String> {
     }
 }
 
-/// The library; a broken user file is reported and makes the command fail, so a typo is
-/// never silently skipped.
-pub(crate) fn load_reporting(config_dir: Option<&Path>) -> Result<CaseLibrary, String> {
-    let (library, reports) = CaseLibrary::load(config_dir);
+/// Prints the problems of the user's case files; a broken one makes the command fail, so a
+/// typo is never silently skipped.
+pub(crate) fn report_problems(reports: &[CaseReport]) -> Result<(), String> {
     let mut invalid = 0;
-    for report in &reports {
+    for report in reports {
         for problem in &report.problems {
             eprintln!("{problem}");
         }
         invalid += usize::from(report.case.is_none());
     }
     match invalid {
-        0 => Ok(library),
+        0 => Ok(()),
         n => Err(format!(
             "{n} of your case files are invalid; run `gameday cases validate`"
         )),

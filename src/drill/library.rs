@@ -106,7 +106,7 @@ impl CaseLibrary {
 
     /// The causes offered at detection in a blind drill: (case id, label), shuffled by `seed` so
     /// the order does not give the case away.
-    pub fn diagnosis_choices(&self, seed: u64, lang: crate::config::Lang) -> Vec<(String, String)> {
+    pub fn diagnosis_choices(&self, seed: u64, lang: crate::i18n::Lang) -> Vec<(String, String)> {
         let mut choices: Vec<(String, String)> = self
             .cases
             .iter()

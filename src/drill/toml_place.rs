@@ -6,18 +6,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::case_file::TOP_KEYS;
 use crate::toml_errors::closest_key;
-
-/// 1-based line and column (in characters) of byte `offset`.
-pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
-    (line, before[line_start..].chars().count() + 1)
-}
+pub(crate) use crate::toml_errors::line_column;
 
 /// The key path (`signals[0].threshold`) of what is written at byte `offset`: the innermost key
 /// or value there, else the innermost table around it.

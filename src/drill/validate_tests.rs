@@ -6,7 +6,7 @@ use super::case::{
 use super::library::{CaseLibrary, shipped_reports};
 use super::validate::{ProblemSeverity, check_case, line_column};
 use crate::alerts::Comparison;
-use crate::config::Lang;
+use crate::i18n::Lang;
 use crate::signals::Signal;
 
 const MINIMAL: &str = include_str!("../../tests/fixtures/cases/valid/minimal.toml");

@@ -295,23 +295,12 @@ pub fn check_target(
     ))
 }
 
-/// The `api` of the user's settings (file, then `GAMEDAY_*` variables).
-fn configured_api() -> Result<Option<String>, String> {
-    let env = |name: &str| std::env::var(name).ok();
-    let config_file =
-        crate::config::config_file_in_use(crate::config::default_config_file().as_deref(), &env);
-    let themes = crate::theme::Themes::load(config_file.as_deref().and_then(|f| f.parent()))?;
-    let settings = crate::config::load(
-        crate::config::default_config_file().as_deref(),
-        &env,
-        &crate::config::SettingsOverrides::default(),
-        &themes.names(),
-    )
-    .map_err(|err| format!("reading the settings to check --target: {err}"))?;
-    Ok(settings.api)
-}
-
-pub fn run(args: LoadArgs) -> Result<(), String> {
+/// Runs `gameday load`. `configured_api` reads the `api` of the user's settings; it is called
+/// only for a target that is not loopback.
+pub fn run(
+    args: LoadArgs,
+    configured_api: impl FnOnce() -> Result<Option<String>, String>,
+) -> Result<(), String> {
     let config = RunConfig::from_args(&args)?;
     check_target(&config.info.target, configured_api)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
