@@ -303,6 +303,7 @@ fn run_dashboard(overrides: SettingsOverrides, drill: Option<DrillArgs>) -> Resu
         .map(|args| drill_request(args, &library, settings.lang))
         .transpose()?;
     crate::logging::init_json(Some(&data_dir.join("gameday.log")))?;
+    let keys = key_table(&settings.keys)?;
     if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
         return Err("the dashboard needs a terminal (stdout is not one)".to_string());
     }
@@ -310,7 +311,7 @@ fn run_dashboard(overrides: SettingsOverrides, drill: Option<DrillArgs>) -> Resu
         cases: library.cases().to_vec(),
         drill,
         data_dir,
-        keys: crate::model::KeyTable::default(),
+        keys,
     };
     crate::app::run(settings, themes, start)
 }
@@ -335,4 +336,24 @@ fn run_sandbox(args: SandboxArgs) -> Result<(), String> {
         .build()
         .map_err(|err| format!("cannot start the async runtime: {err}"))?;
     runtime.block_on(sandbox::run(config))
+}
+
+/// The key table with `[keys]` applied; a refusal names the entry's file and line.
+fn key_table(
+    bindings: &[crate::config::KeyBindingSetting],
+) -> Result<crate::model::KeyTable, String> {
+    let overrides: Vec<crate::model::keys::KeyOverride> = bindings
+        .iter()
+        .map(|binding| crate::model::keys::KeyOverride {
+            action: binding.action.clone(),
+            keys: binding.keys.clone(),
+        })
+        .collect();
+    crate::model::KeyTable::with_overrides(&overrides).map_err(|refused| {
+        bindings
+            .get(refused.entry)
+            .map_or(refused.detail.clone(), |binding| {
+                binding.error(&refused.detail).to_string()
+            })
+    })
 }

@@ -86,6 +86,27 @@ fn a_bad_config_file_is_named_with_its_line_and_key() {
 }
 
 #[test]
+fn key_bindings_that_cannot_work_are_named_with_their_line() {
+    let path = fixture("bad_keys.toml");
+    let (code, stderr) = gameday(&[], &[("GAMEDAY_CONFIG", &path)]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(
+            "bad_keys.toml line 5: key `keys.reset_failures`: l is already bound to \
+             inject_latency (a default)"
+        ),
+        "{stderr}"
+    );
+    let path = fixture("unknown_action.toml");
+    let (code, stderr) = gameday(&[], &[("GAMEDAY_CONFIG", &path)]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("unknown_action.toml line 3: key `keys.explode`: no such action"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_valid_config_gets_as_far_as_needing_a_terminal() {
     // Everything parses; without a terminal on stdout the dashboard says so instead of
     // drawing into a pipe.

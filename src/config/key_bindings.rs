@@ -266,7 +266,7 @@ mod tests {
             .collect();
         assert_eq!(
             written,
-            [("reset_failures", vec!["R"]), ("quit", vec!["q", "ctrl-c"])]
+            [("reset_failures", vec!["R"]), ("quit", vec!["q", "Q"])]
         );
     }
 }

@@ -209,13 +209,18 @@ pub struct KeyTable {
     bindings: Vec<Binding>,
 }
 
-/// One `[keys]` entry of `config.toml`: an action's name, its keys, and where it was written
-/// (`path:line:column`), for errors.
+/// One `[keys]` entry of `config.toml`: an action's name and its keys (none: unbound).
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyOverride {
     pub action: String,
     pub keys: Vec<String>,
-    pub place: String,
+}
+
+/// What is wrong with entry `entry` of the overrides; the caller names its place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyOverrideError {
+    pub entry: usize,
+    pub detail: String,
 }
 
 impl KeyTable {
@@ -228,39 +233,38 @@ impl KeyTable {
     }
 
     /// The defaults with `[keys]` applied: an unknown action, a key that is not one, or a key
-    /// that two actions would share at the same moment is an error naming its place.
-    pub fn with_overrides(overrides: &[KeyOverride]) -> Result<KeyTable, String> {
+    /// that two actions would share at the same moment is refused, naming the entry.
+    pub fn with_overrides(overrides: &[KeyOverride]) -> Result<KeyTable, KeyOverrideError> {
         let mut table = KeyTable::default();
-        for entry in overrides {
-            let at = |what: String| format!("{}: keys.{}: {what}", entry.place, entry.action);
-            let Some(binding) = table.bindings.iter_mut().find(|b| b.name == entry.action) else {
+        for (entry, wanted) in overrides.iter().enumerate() {
+            let refuse = |detail: String| KeyOverrideError { entry, detail };
+            let Some(binding) = table.bindings.iter_mut().find(|b| b.name == wanted.action) else {
                 let names: Vec<&str> = KeyTable::default()
                     .bindings
                     .iter()
                     .map(|b| b.name)
                     .collect();
-                return Err(at(format!(
+                return Err(refuse(format!(
                     "no such action; the actions are: {}",
                     names.join(", ")
                 )));
             };
-            if entry.keys.is_empty() {
-                return Err(at("expected at least one key".to_string()));
-            }
-            let mut keys = Vec::with_capacity(entry.keys.len());
-            for text in &entry.keys {
-                let key = KeyPress::parse(text).map_err(&at)?;
+            let mut keys = Vec::with_capacity(wanted.keys.len());
+            for text in &wanted.keys {
+                let key = KeyPress::parse(text).map_err(&refuse)?;
                 if key == CTRL_C {
-                    return Err(at("Ctrl-C always quits and cannot be bound".to_string()));
+                    return Err(refuse(
+                        "Ctrl-C always quits and cannot be bound".to_string(),
+                    ));
                 }
                 keys.push(key);
             }
             binding.keys = keys;
             binding.remapped = true;
         }
-        for entry in overrides {
-            if let Some(clash) = table.clash_of(&entry.action) {
-                return Err(format!("{}: keys.{}: {clash}", entry.place, entry.action));
+        for (entry, wanted) in overrides.iter().enumerate() {
+            if let Some(detail) = table.clash_of(&wanted.action) {
+                return Err(KeyOverrideError { entry, detail });
             }
         }
         Ok(table)
@@ -318,21 +322,22 @@ impl KeyTable {
 
     /// The bindings that apply now and belong in the key bar, in its order.
     pub fn bar<'a>(&'a self, model: &'a Model) -> impl Iterator<Item = &'a Binding> + 'a {
-        self.bindings
-            .iter()
-            .filter(move |binding| binding.in_bar && binding.when.holds(model))
+        self.bindings.iter().filter(move |binding| {
+            binding.in_bar && !binding.keys.is_empty() && binding.when.holds(model)
+        })
     }
 
     /// Every binding the session can use (read-only sessions have no changing ones).
     pub fn help<'a>(&'a self, model: &'a Model) -> impl Iterator<Item = &'a Binding> + 'a {
         let read_only = model.session.read_only;
         self.bindings.iter().filter(move |binding| {
-            !(read_only
-                && matches!(
-                    binding.when,
-                    When::Changing | When::Load | When::CanPickCase
-                ))
-                && (binding.when != When::Load || model.live.load.is_some())
+            let changing = matches!(
+                binding.when,
+                When::Changing | When::Load | When::CanPickCase
+            );
+            let usable = !(read_only && changing)
+                && (binding.when != When::Load || model.live.load.is_some());
+            usable && !binding.keys.is_empty()
         })
     }
 }

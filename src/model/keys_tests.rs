@@ -7,8 +7,13 @@ fn place(action: &str, keys: &[&str]) -> KeyOverride {
     KeyOverride {
         action: action.to_string(),
         keys: keys.iter().map(|k| k.to_string()).collect(),
-        place: "config.toml:12:1".to_string(),
     }
+}
+
+/// The refusal's detail, for the entry it names.
+fn refusal(overrides: &[KeyOverride]) -> (usize, String) {
+    let error = KeyTable::with_overrides(overrides).expect_err("refused");
+    (error.entry, error.detail)
 }
 
 #[test]
@@ -55,22 +60,36 @@ fn a_remap_takes_the_place_of_the_default_keys() {
 }
 
 #[test]
-fn unknown_actions_clashes_and_bad_keys_name_their_place() {
-    let unknown = KeyTable::with_overrides(&[place("explode", &["x"])]).expect_err("refused");
+fn unknown_actions_clashes_and_bad_keys_name_their_entry() {
+    let (entry, unknown) = refusal(&[place("quit", &["Q"]), place("explode", &["x"])]);
+    assert_eq!(entry, 1);
     assert!(
-        unknown.starts_with("config.toml:12:1: keys.explode: no such action"),
+        unknown.starts_with("no such action; the actions are: help, quit,"),
         "{unknown}"
     );
     assert!(unknown.contains("reset_failures"), "{unknown}");
-    let clash = KeyTable::with_overrides(&[place("reset_failures", &["l"])]).expect_err("refused");
     assert_eq!(
-        clash,
-        "config.toml:12:1: keys.reset_failures: l is already bound to inject_latency (a default)"
+        refusal(&[place("reset_failures", &["l"])]),
+        (
+            0,
+            "l is already bound to inject_latency (a default)".to_string()
+        )
     );
-    let bad = KeyTable::with_overrides(&[place("quit", &["hyper-q"])]).expect_err("refused");
+    let (_, bad) = refusal(&[place("quit", &["hyper-q"])]);
     assert!(bad.contains("\"hyper-q\" is not a key"), "{bad}");
-    let ctrl_c = KeyTable::with_overrides(&[place("zoom", &["ctrl-c"])]).expect_err("refused");
+    let (_, ctrl_c) = refusal(&[place("zoom", &["ctrl-c"])]);
     assert!(ctrl_c.contains("Ctrl-C always quits"), "{ctrl_c}");
+}
+
+#[test]
+fn an_empty_list_unbinds_and_hides_the_binding() {
+    let table = KeyTable::with_overrides(&[place("containers", &[])]).expect("valid");
+    let containers = table
+        .bindings()
+        .iter()
+        .find(|b| b.name == "containers")
+        .expect("still in the table");
+    assert!(containers.keys.is_empty());
 }
 
 #[test]
@@ -81,4 +100,16 @@ fn keys_in_contexts_that_never_meet_may_be_shared() {
     assert!(
         KeyTable::with_overrides(&[place("zoom", &["t"]), place("next_theme", &["z"])]).is_ok()
     );
+}
+
+#[test]
+fn the_readme_lists_every_action() {
+    let readme = include_str!("../../README.md");
+    for binding in KeyTable::default().bindings() {
+        assert!(
+            readme.contains(&format!("`{}`", binding.name)),
+            "README.md does not list the action {}",
+            binding.name
+        );
+    }
 }
