@@ -1,6 +1,8 @@
 //! How long a full dashboard frame takes to render at 200×50 (the size a projected terminal
 //! often has), with 15 minutes of history in every series: `cargo bench --bench render`.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // Test code: a failure panics.
+
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -1,5 +1,4 @@
 //! `gameday`: a terminal dashboard for incident-response practice on the FinCore payment API.
-#![deny(clippy::unwrap_used)]
 
 pub mod actions;
 pub mod alerts;

@@ -2,6 +2,8 @@
 //! reported at its file, line and column with the field and what is expected, and the exit code
 //! says whether all files were valid.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // Test code: a failure panics.
+
 mod support;
 
 use std::path::{Path, PathBuf};

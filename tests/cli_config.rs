@@ -1,6 +1,8 @@
 //! The binary against valid and invalid settings: every bad value is refused before the
 //! terminal is touched, with a message naming where it came from and what is expected.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // Test code: a failure panics.
+
 mod support;
 
 use std::process::Command;

@@ -2,6 +2,8 @@
 //! stop and start of the app container and stop and start of the database container, each
 //! confirmed first, each seen by the engine and in the panels.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // Test code: a failure panics.
+
 mod support;
 
 use std::time::Duration;

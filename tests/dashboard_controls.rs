@@ -2,6 +2,8 @@
 //! terminal (tmux) against a real `gameday sandbox`, each key's change checked on the service
 //! itself through its own API.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // Test code: a failure panics.
+
 mod support;
 
 use std::time::Duration;

@@ -1,6 +1,8 @@
 //! Sources that are down, slow or answer garbage never freeze or crash the screen: each shows
 //! as down with its reason, keys keep working, and a source that comes back resumes by itself.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // Test code: a failure panics.
+
 mod support;
 
 use std::io::{Read, Write};

@@ -3,6 +3,8 @@
 //! equal the same PromQL queried directly, and the memory panel equals the engine's own stats
 //! and shows a container killed for memory and restarted.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // Test code: a failure panics.
+
 mod support;
 
 use std::time::{Duration, Instant};

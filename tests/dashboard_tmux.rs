@@ -2,6 +2,8 @@
 //! with live numbers, survives resizing, and quits cleanly with `q`, restoring the terminal and
 //! stopping its sandbox.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // Test code: a failure panics.
+
 mod support;
 
 use std::time::{Duration, Instant};

@@ -2,6 +2,8 @@
 //! its own failure state, no TTL, `db_fail` stored but never read): knobs it lacks are not
 //! sent, no time to live is added, and workers that disagree after a change are said to.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // Test code: a failure panics.
+
 mod support;
 
 use std::time::Duration;

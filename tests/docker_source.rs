@@ -1,6 +1,8 @@
 //! The Docker source against a real engine: podman's Docker-compatible API, started privately
 //! per test, running the release binary's sandbox in containers (`tests/support/podman.rs`).
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // Test code: a failure panics.
+
 mod support;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

@@ -2,6 +2,8 @@
 //! times: the drill injects, the participant declares and resets, and the record's figures agree
 //! with what the service itself logged (the injection and the reset) to within one poll.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // Test code: a failure panics.
+
 mod support;
 
 use std::time::Duration;

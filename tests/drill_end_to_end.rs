@@ -2,6 +2,8 @@
 //! Enter to declare detection, `r` to reset, the review on screen and the record on disk; and
 //! a drill killed mid-way offered for resuming at the next start.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // Test code: a failure panics.
+
 mod support;
 
 use std::path::{Path, PathBuf};

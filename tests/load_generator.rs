@@ -3,6 +3,8 @@
 //! latency but not in a closed model's, the headless command end to end, and a bounded retry
 //! storm. Each run is bounded in time; the timed ones run one at a time.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // Test code: a failure panics.
+
 mod support;
 
 use std::process::Command;

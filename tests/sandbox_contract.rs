@@ -1,6 +1,8 @@
 //! Contract tests of `gameday sandbox` over HTTP on 127.0.0.1: every endpoint, every failure,
 //! reset, bad input, idempotent transfers, capacity and the control token.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // Test code: a failure panics.
+
 mod support;
 
 use std::time::{Duration, Instant};

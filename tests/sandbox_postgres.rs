@@ -1,6 +1,8 @@
 //! The sandbox on a real PostgreSQL server: same schema and seed, real transactions, idempotent
 //! retries, and the pool visible in the metrics.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // Test code: a failure panics.
+
 mod support;
 
 use std::time::Duration;

@@ -2,6 +2,8 @@
 //! the alerts fire on the faults they are written for, the PromQL of the workshop dashboard
 //! reads what the fault does, and `promtool check metrics` accepts the exposition.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // Test code: a failure panics.
+
 mod support;
 
 use std::io::Write;

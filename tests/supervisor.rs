@@ -2,6 +2,8 @@
 //! its memory limit (as the OOM killer would), restarted on the same address with its database
 //! kept, and stopped on shutdown.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // Test code: a failure panics.
+
 mod support;
 
 use std::time::Duration;

@@ -1,6 +1,8 @@
 //! The dashboard rendered with fixed data at several sizes, themes and languages, compared
 //! with reviewed snapshots (`cargo insta review` after a deliberate change).
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // Test code: a failure panics.
+
 use gameday::alerts::{AlertState, AlertStatus, Severity};
 use gameday::config::Lang;
 use gameday::fincore::FailureView;

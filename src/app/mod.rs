@@ -179,7 +179,6 @@ async fn event_loop(
     runner: &mut EffectsRunner,
     first: [Msg; 2],
 ) -> Result<(), String> {
-    let keys = model.session.keys.clone();
     let mut events = EventStream::new();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     let mut stop = terminal::stop_signal()?;
@@ -219,7 +218,7 @@ async fn event_loop(
         tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => {
-                    if let Some(action) = keys.action_for(key, model) {
+                    if let Some(action) = model.action_for(key) {
                         dirty = true;
                         flow = step(model, runner, Msg::Action(action));
                     }

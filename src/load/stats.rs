@@ -15,10 +15,13 @@ const MAX_LATENCY_US: u64 = 600_000_000;
 /// Seconds in the recent window.
 pub const WINDOW_SECONDS: u64 = 10;
 
+#[expect(
+    clippy::panic,
+    reason = "constant bounds and 2 or 3 digits, which hdrhistogram always takes"
+)]
 fn histogram(significant_digits: u8) -> Histogram<u64> {
     match Histogram::new_with_bounds(1, MAX_LATENCY_US, significant_digits) {
         Ok(histogram) => histogram,
-        // Constant bounds and 2 or 3 digits: never taken.
         Err(err) => panic!("HDR histogram bounds 1..{MAX_LATENCY_US} µs: {err}"),
     }
 }

@@ -6,8 +6,6 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 
 pub use super::key_press::KeyPress;
 
-use super::modal::Modal;
-use super::{Model, PanelId};
 use crate::fincore::presets::Preset;
 
 /// Every state change the user can ask for from the keyboard.
@@ -43,6 +41,24 @@ pub enum Action {
     ScrollLog(i32),
 }
 
+/// What decides which bindings apply: a few facts of the model, taken by
+/// [`super::Model::key_context`], so the table needs nothing else of it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyContext {
+    pub read_only: bool,
+    pub has_load: bool,
+    pub has_cases: bool,
+    pub drill_running: bool,
+    /// A drill, running or in its review, is on screen.
+    pub drill_shown: bool,
+    pub zoomed: bool,
+    pub log_focused: bool,
+    pub help: bool,
+    pub dialog: bool,
+    /// The question on quitting with failures active (where Ctrl-C leaves without a reset).
+    pub quit_prompt: bool,
+}
+
 /// When a binding applies. A more specific context wins over a general one for the same key
 /// (the zoomed log's ↑ scrolls, elsewhere it moves the focus).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,21 +78,17 @@ pub enum When {
 }
 
 impl When {
-    pub fn holds(self, model: &Model) -> bool {
-        let changing = !model.session.read_only;
+    pub fn holds(self, now: &KeyContext) -> bool {
+        let changing = !now.read_only;
         match self {
             When::Always => true,
             When::Changing => changing,
-            When::Load => changing && model.live.load.is_some(),
-            When::DrillRunning => model.drill_running(),
-            When::CanPickCase => {
-                changing && !model.drill_running() && !model.session.cases.is_empty()
-            }
-            When::DrillReview => {
-                model.drill.is_some() && !model.drill_running() && !model.view.zoomed
-            }
-            When::Zoomed => model.view.zoomed,
-            When::LogZoomed => model.view.zoomed && model.view.focus == PanelId::Logs,
+            When::Load => changing && now.has_load,
+            When::DrillRunning => now.drill_running,
+            When::CanPickCase => changing && !now.drill_running && now.has_cases,
+            When::DrillReview => now.drill_shown && !now.drill_running && !now.zoomed,
+            When::Zoomed => now.zoomed,
+            When::LogZoomed => now.zoomed && now.log_focused,
         }
     }
 
@@ -290,27 +302,28 @@ impl KeyTable {
     }
 
     /// The action a key press asks for, in the model's present context.
-    pub fn action_for(&self, key: KeyEvent, model: &Model) -> Option<Action> {
+    pub fn action_for(&self, key: KeyEvent, now: &KeyContext) -> Option<Action> {
         if key.kind != KeyEventKind::Press {
             return None;
         }
         if CTRL_C.matches(&key) {
-            return Some(match model.view.modal {
-                Some(Modal::QuitPrompt) => Action::ForceQuit,
-                _ => Action::Quit,
+            return Some(if now.quit_prompt {
+                Action::ForceQuit
+            } else {
+                Action::Quit
             });
         }
-        if model.view.modal.is_some() {
+        if now.dialog {
             return Some(Action::ModalKey(key.code));
         }
         let found = self
             .bindings
             .iter()
-            .filter(|binding| binding.when.holds(model))
+            .filter(|binding| binding.when.holds(now))
             .filter_map(|binding| Some((binding.when.specificity(), binding.action_for(&key)?)))
             .max_by_key(|(specificity, _)| *specificity)
             .map(|(_, action)| action);
-        if model.view.help {
+        if now.help {
             // Any key closes the help; the quit key still quits, as users expect.
             return Some(match found {
                 Some(Action::Quit) => Action::Quit,
@@ -321,22 +334,21 @@ impl KeyTable {
     }
 
     /// The bindings that apply now and belong in the key bar, in its order.
-    pub fn bar<'a>(&'a self, model: &'a Model) -> impl Iterator<Item = &'a Binding> + 'a {
+    pub fn bar(&self, now: KeyContext) -> impl Iterator<Item = &Binding> {
         self.bindings.iter().filter(move |binding| {
-            binding.in_bar && !binding.keys.is_empty() && binding.when.holds(model)
+            binding.in_bar && !binding.keys.is_empty() && binding.when.holds(&now)
         })
     }
 
     /// Every binding the session can use (read-only sessions have no changing ones).
-    pub fn help<'a>(&'a self, model: &'a Model) -> impl Iterator<Item = &'a Binding> + 'a {
-        let read_only = model.session.read_only;
+    pub fn help(&self, now: KeyContext) -> impl Iterator<Item = &Binding> {
+        let read_only = now.read_only;
         self.bindings.iter().filter(move |binding| {
             let changing = matches!(
                 binding.when,
                 When::Changing | When::Load | When::CanPickCase
             );
-            let usable = !(read_only && changing)
-                && (binding.when != When::Load || model.live.load.is_some());
+            let usable = !(read_only && changing) && (binding.when != When::Load || now.has_load);
             usable && !binding.keys.is_empty()
         })
     }

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use drill::{DrillRequest, DrillSession};
-pub use keys::{Action, KeyTable};
+pub use keys::{Action, KeyContext, KeyTable};
 pub use live::{LiveData, LoadStatus};
 pub use modal::Modal;
 pub use msg::{Effect, LoadChange, Msg, TargetRequest};
@@ -215,6 +215,27 @@ impl Model {
                 .failures
                 .as_ref()
                 .is_some_and(FailureView::any_active)
+    }
+
+    /// The facts the key table decides by.
+    pub fn key_context(&self) -> KeyContext {
+        KeyContext {
+            read_only: self.session.read_only,
+            has_load: self.live.load.is_some(),
+            has_cases: !self.session.cases.is_empty(),
+            drill_running: self.drill_running(),
+            drill_shown: self.drill.is_some(),
+            zoomed: self.view.zoomed,
+            log_focused: self.view.focus == PanelId::Logs,
+            help: self.view.help,
+            dialog: self.view.modal.is_some(),
+            quit_prompt: self.view.modal == Some(Modal::QuitPrompt),
+        }
+    }
+
+    /// The action a key press asks for now.
+    pub fn action_for(&self, key: crossterm::event::KeyEvent) -> Option<Action> {
+        self.session.keys.action_for(key, &self.key_context())
     }
 
     pub fn uses_local_rules(&self) -> bool {

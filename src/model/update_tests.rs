@@ -43,7 +43,7 @@ fn act(model: &mut Model, action: Action) -> Vec<Effect> {
 
 fn press(model: &Model, code: KeyCode) -> Option<Action> {
     let key = KeyEvent::new(code, KeyModifiers::NONE);
-    model.session.keys.action_for(key, model)
+    model.action_for(key)
 }
 
 fn outcome(kind: Done, request: &str, ok: bool) -> ActionOutcome {
@@ -606,7 +606,7 @@ fn keys_resolve_in_context() {
         KeyModifiers::NONE,
         KeyEventKind::Release,
     );
-    assert_eq!(model.session.keys.action_for(release, &model), None);
+    assert_eq!(model.action_for(release), None);
 }
 
 #[test]
@@ -618,15 +618,9 @@ fn dialogs_take_every_key_but_ctrl_c() {
         Some(Action::ModalKey(KeyCode::Char('q')))
     );
     let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-    assert_eq!(
-        model.session.keys.action_for(ctrl_c, &model),
-        Some(Action::ForceQuit)
-    );
+    assert_eq!(model.action_for(ctrl_c), Some(Action::ForceQuit));
     model.view.modal = None;
-    assert_eq!(
-        model.session.keys.action_for(ctrl_c, &model),
-        Some(Action::Quit)
-    );
+    assert_eq!(model.action_for(ctrl_c), Some(Action::Quit));
 }
 
 #[test]

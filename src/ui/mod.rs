@@ -253,7 +253,7 @@ fn render_header(frame: &mut Frame, view: &View, area: Rect) {
 /// label share one entry (`l e d m x f inject`).
 pub fn key_bar_entries(model: &Model, text: &Strings) -> Vec<(String, &'static str)> {
     let mut entries: Vec<(String, &'static str)> = Vec::new();
-    for binding in model.session.keys.bar(model) {
+    for binding in model.session.keys.bar(model.key_context()) {
         let label = keys_text::bar_label(binding.label, model, text);
         match entries.last_mut() {
             Some((keys, last)) if *last == label => {
@@ -298,7 +298,7 @@ fn render_help(frame: &mut Frame, view: &View, area: Rect) {
     // Bindings with one label share a row: `Tab → ↓ / Shift-Tab ← ↑  move focus`.
     let mut rows: Vec<(String, &'static str, String)> = Vec::new();
     let mut last_label = None;
-    for binding in view.model.session.keys.help(view.model) {
+    for binding in view.model.session.keys.help(view.model.key_context()) {
         let keys = match binding.name {
             "quit" => format!("{}, Ctrl-C", binding.help_keys()),
             _ => binding.help_keys(),
