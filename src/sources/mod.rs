@@ -5,6 +5,7 @@
 pub mod api;
 pub mod docker;
 pub mod exposition;
+pub mod owners;
 pub mod prometheus;
 pub mod scrape;
 pub mod scrape_window;
@@ -13,6 +14,8 @@ pub mod store;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+
+pub use owners::SignalOwners;
 
 use crate::actions::ActionOutcome;
 use crate::alerts::AlertStatus;
