@@ -6,7 +6,6 @@ pub mod action;
 pub mod control;
 pub mod drill;
 mod effects;
-pub mod embedded;
 pub mod modal;
 pub mod state;
 mod terminal;

@@ -3,23 +3,22 @@
 //! Docker. Everything started here is stopped by [`Running::stop`].
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::control::{self, Command, Controls};
-use super::embedded;
 use super::state::TargetInfo;
 use crate::config::{DockerSetting, Settings};
 use crate::fincore::FincoreClient;
 use crate::load::{self, LoadHandle, LoadPlan};
 use crate::sandbox::supervisor::{self, SupervisorConfig, SupervisorHandle};
-use crate::signals::{Signal, now_unix};
-use crate::sources::docker::{ContainerStates, DockerSource, DockerTarget, RestartTally};
-use crate::sources::prometheus::{self, PrometheusSource};
-use crate::sources::{self, LogLevel, LogLine, SourceKind, Update, UpdateSender, api, scrape};
+use crate::sources::api::FailureReadBack;
+use crate::sources::docker::{DockerPoller, DockerTarget};
+use crate::sources::health::HealthCheck;
+use crate::sources::prometheus::{self, PrometheusPoller, PrometheusSource};
+use crate::sources::scrape::{self, ScrapePoller};
+use crate::sources::{SourceKind, UpdateSender, process, run_poller};
 
 pub struct Running {
     pub target: TargetInfo,
@@ -92,14 +91,10 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
                 events,
             ));
             database_dir = Some(dir);
-            tasks.push(tokio::spawn(embedded::forward_supervisor(
-                event_receiver,
-                updates.clone(),
-            )));
+            tasks.push(tokio::spawn(process::run(event_receiver, updates.clone())));
             let api_url = format!("http://{listen}");
-            tasks.push(tokio::spawn(scrape::run(
-                http.clone(),
-                api_url.clone(),
+            tasks.push(tokio::spawn(run_poller(
+                ScrapePoller::new(http.clone(), &api_url),
                 interval,
                 updates.clone(),
             )));
@@ -116,8 +111,8 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
             let (metrics_source, metrics_window) = match &settings.prometheus {
                 Some(url) => {
                     let source = PrometheusSource::new(http.clone(), url);
-                    tasks.push(tokio::spawn(prometheus::run(
-                        source,
+                    tasks.push(tokio::spawn(run_poller(
+                        PrometheusPoller::new(source),
                         interval,
                         updates.clone(),
                     )));
@@ -127,9 +122,8 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
                     )
                 }
                 None => {
-                    tasks.push(tokio::spawn(scrape::run(
-                        http.clone(),
-                        api_url.clone(),
+                    tasks.push(tokio::spawn(run_poller(
+                        ScrapePoller::new(http.clone(), api_url),
                         interval,
                         updates.clone(),
                     )));
@@ -150,8 +144,8 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
                     host,
                     container: settings.container.clone(),
                 };
-                tasks.push(tokio::spawn(docker_poller(
-                    target,
+                tasks.push(tokio::spawn(run_poller(
+                    DockerPoller::new(target),
                     interval,
                     updates.clone(),
                 )));
@@ -172,13 +166,13 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
         }
     };
     let client = FincoreClient::new(&api_url)?;
-    tasks.push(tokio::spawn(api::run(
-        client.clone(),
+    tasks.push(tokio::spawn(run_poller(
+        FailureReadBack::new(client.clone()),
         interval,
         updates.clone(),
     )));
-    tasks.push(tokio::spawn(api::watch_health(
-        client.clone(),
+    tasks.push(tokio::spawn(run_poller(
+        HealthCheck::new(client.clone()),
         interval,
         updates.clone(),
     )));
@@ -226,110 +220,4 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
         supervisor: supervisor_handle,
         _database_dir: database_dir,
     })
-}
-
-/// Polls Docker: memory, limit, restarts and CPU of the app container (every replica added
-/// up), and the new lines of its log.
-async fn docker_poller(target: DockerTarget, interval: Duration, updates: UpdateSender) {
-    let connection: Arc<tokio::sync::Mutex<Option<DockerSource>>> = Arc::default();
-    let tally: Arc<std::sync::Mutex<RestartTally>> = Arc::default();
-    let states: Arc<std::sync::Mutex<ContainerStates>> = Arc::default();
-    let sender = updates.clone();
-    // The log tail starts a minute back, then continues from each poll's time.
-    let last_log_second = Arc::new(std::sync::atomic::AtomicI64::new(now_unix() as i64 - 60));
-    sources::poll_loop(SourceKind::Docker, interval, updates, move || {
-        let (connection, target, sender) =
-            (Arc::clone(&connection), target.clone(), sender.clone());
-        let last_log_second = Arc::clone(&last_log_second);
-        let tally = Arc::clone(&tally);
-        let states = Arc::clone(&states);
-        async move {
-            let mut guard = connection.lock().await;
-            if guard.is_none() {
-                *guard = Some(DockerSource::connect(&target).await?);
-            }
-            let Some(docker) = guard.as_mut() else {
-                return Err("not connected".to_string());
-            };
-            let snapshots = match docker.poll().await {
-                Ok(snapshots) => snapshots,
-                Err(reason) => {
-                    // Reconnect next time: the engine may have restarted.
-                    *guard = None;
-                    return Err(reason);
-                }
-            };
-            if snapshots.is_empty() {
-                return Err(match &target.container {
-                    Some(name) => format!("no container named {name}"),
-                    None => "no container labelled com.docker.compose.service=app".to_string(),
-                });
-            }
-            let at = now_unix();
-            let changes = states
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .observe(&snapshots);
-            for change in changes {
-                let line = LogLine {
-                    at,
-                    level: LogLevel::Warn,
-                    text: format!("gameday: {change}"),
-                };
-                let _ = sender.send(Update::Logs(vec![line])).await;
-                let _ = sender.send(Update::Lifecycle { event: change }).await;
-            }
-            let sum = |f: &dyn Fn(&crate::sources::docker::ContainerSnapshot) -> Option<f64>| {
-                let values: Vec<f64> = snapshots.iter().filter_map(f).collect();
-                (!values.is_empty()).then(|| values.iter().sum::<f64>())
-            };
-            let mut values = Vec::new();
-            for (signal, value) in [
-                (
-                    Signal::MemoryBytes,
-                    sum(&|s| s.memory_usage_bytes.map(|v| v as f64)),
-                ),
-                (
-                    Signal::MemoryLimitBytes,
-                    sum(&|s| s.memory_limit_bytes.map(|v| v as f64)),
-                ),
-                (
-                    Signal::Restarts,
-                    Some(
-                        tally
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .observe(&snapshots) as f64,
-                    ),
-                ),
-                (Signal::CpuCores, sum(&|s| s.cpu_cores)),
-            ] {
-                if let Some(value) = value {
-                    values.push((signal, value));
-                }
-            }
-            let _ = sender
-                .send(Update::Signals {
-                    source: SourceKind::Docker,
-                    at,
-                    values,
-                })
-                .await;
-            let since = last_log_second.load(std::sync::atomic::Ordering::Relaxed);
-            if let Some(first) = snapshots.first() {
-                if let Ok(lines) = docker.log_tail(&first.id, since, 200).await {
-                    last_log_second.store(at as i64 + 1, std::sync::atomic::Ordering::Relaxed);
-                    let lines: Vec<LogLine> = lines
-                        .iter()
-                        .map(|line| embedded::parse_log_line(line))
-                        .collect();
-                    if !lines.is_empty() {
-                        let _ = sender.send(Update::Logs(lines)).await;
-                    }
-                }
-            }
-            Ok(())
-        }
-    })
-    .await;
 }

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{SourceKind, Update, UpdateSender, poll_loop};
+use super::poller::{Poller, SourceError, send};
+use super::{SourceKind, Update, UpdateSender};
 use crate::alerts::{AlertState, AlertStatus, Severity};
 use crate::fincore::{REQUEST_TIMEOUT, send_for_text, snippet};
 use crate::signals::{Sample, Signal, UnixSeconds, now_unix};
@@ -213,41 +214,55 @@ fn alert_status(rule: &Value) -> AlertStatus {
     }
 }
 
-pub async fn run(source: PrometheusSource, interval: Duration, updates: UpdateSender) {
-    match source.history(now_unix()).await {
-        Ok(history) => {
-            for (signal, samples) in history {
-                if updates
-                    .send(Update::History { signal, samples })
-                    .await
-                    .is_err()
-                {
-                    return;
+/// Polls Prometheus: every signal and the alert rules' states each poll, and the charts'
+/// history once, before the first poll.
+pub struct PrometheusPoller {
+    source: PrometheusSource,
+    history_asked: bool,
+}
+
+impl PrometheusPoller {
+    pub fn new(source: PrometheusSource) -> PrometheusPoller {
+        PrometheusPoller {
+            source,
+            history_asked: false,
+        }
+    }
+
+    /// Backfills the charts. Asked once: a Prometheus that cannot answer it now is shown as
+    /// down by the poll that follows, and the charts fill from live values.
+    async fn send_history(&self, updates: &UpdateSender) -> Result<(), SourceError> {
+        match self.source.history(now_unix()).await {
+            Ok(history) => {
+                for (signal, samples) in history {
+                    send(updates, Update::History { signal, samples }).await?;
                 }
             }
+            Err(reason) => tracing::warn!(%reason, "no Prometheus history at start"),
         }
-        Err(reason) => tracing::warn!(%reason, "no Prometheus history at start"),
+        Ok(())
     }
-    let sender = updates.clone();
-    poll_loop(SourceKind::Prometheus, interval, updates, move || {
-        let source = source.clone();
-        let sender = sender.clone();
-        async move {
-            let at = now_unix();
-            let values = source.query_signals(at).await?;
-            let alerts = source.alerts().await?;
-            let _ = sender
-                .send(Update::Signals {
-                    source: SourceKind::Prometheus,
-                    at,
-                    values,
-                })
-                .await;
-            let _ = sender.send(Update::Alerts(alerts)).await;
-            Ok(())
+}
+
+impl Poller for PrometheusPoller {
+    const KIND: SourceKind = SourceKind::Prometheus;
+
+    async fn poll(&mut self, updates: &UpdateSender) -> Result<(), SourceError> {
+        if !self.history_asked {
+            self.history_asked = true;
+            self.send_history(updates).await?;
         }
-    })
-    .await;
+        let at = now_unix();
+        let values = self.source.query_signals(at).await?;
+        let alerts = self.source.alerts().await?;
+        let update = Update::Signals {
+            source: SourceKind::Prometheus,
+            at,
+            values,
+        };
+        send(updates, update).await?;
+        send(updates, Update::Alerts(alerts)).await
+    }
 }
 
 #[cfg(test)]
