@@ -3,6 +3,7 @@
 //! Docker. Everything started here is stopped by [`Running::stop`].
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -18,7 +19,7 @@ use crate::sources::docker::{DockerPoller, DockerTarget};
 use crate::sources::health::HealthCheck;
 use crate::sources::prometheus::{self, PrometheusPoller, PrometheusSource};
 use crate::sources::scrape::{self, ScrapePoller};
-use crate::sources::{SourceKind, UpdateSender, process, run_poller};
+use crate::sources::{Poller, SourceKind, UpdateSender, process, run_poller};
 
 pub struct Running {
     pub target: TargetInfo,
@@ -53,6 +54,28 @@ fn http_client() -> Result<reqwest::Client, String> {
         .user_agent(concat!("gameday/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|err| format!("cannot build an HTTP client: {err}"))
+}
+
+/// One task polling `poller` every `interval`, under the one driver every source shares.
+fn spawn_poller<P: Poller + 'static>(
+    poller: P,
+    interval: Duration,
+    updates: &UpdateSender,
+) -> JoinHandle<()> {
+    tokio::spawn(run_poller(poller, interval, updates.clone()))
+}
+
+/// The engine and containers to watch and act on, unless Docker is off.
+fn docker_target(settings: &Settings) -> Option<DockerTarget> {
+    let host = match &settings.docker {
+        DockerSetting::Off => return None,
+        DockerSetting::Default => None,
+        DockerSetting::Host(host) => Some(host.clone()),
+    };
+    Some(DockerTarget {
+        host,
+        container: settings.container.clone(),
+    })
 }
 
 /// A free port on loopback, chosen once so the sandbox keeps its address across restarts.
@@ -93,11 +116,11 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
             database_dir = Some(dir);
             tasks.push(tokio::spawn(process::run(event_receiver, updates.clone())));
             let api_url = format!("http://{listen}");
-            tasks.push(tokio::spawn(run_poller(
+            tasks.push(spawn_poller(
                 ScrapePoller::new(http.clone(), &api_url),
                 interval,
-                updates.clone(),
-            )));
+                &updates,
+            ));
             let target = TargetInfo::embedded(api_url.clone());
             (
                 api_url,
@@ -111,22 +134,22 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
             let (metrics_source, metrics_window) = match &settings.prometheus {
                 Some(url) => {
                     let source = PrometheusSource::new(http.clone(), url);
-                    tasks.push(tokio::spawn(run_poller(
+                    tasks.push(spawn_poller(
                         PrometheusPoller::new(source),
                         interval,
-                        updates.clone(),
-                    )));
+                        &updates,
+                    ));
                     (
                         SourceKind::Prometheus,
                         format!("rate[{}]", prometheus::RATE_WINDOW),
                     )
                 }
                 None => {
-                    tasks.push(tokio::spawn(run_poller(
+                    tasks.push(spawn_poller(
                         ScrapePoller::new(http.clone(), api_url),
                         interval,
-                        updates.clone(),
-                    )));
+                        &updates,
+                    ));
                     (
                         SourceKind::Scrape,
                         format!("{} s", scrape::SCRAPE_WINDOW.as_secs()),
@@ -134,21 +157,8 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
                 }
             };
             sources.push(metrics_source);
-            let docker_target = match &settings.docker {
-                DockerSetting::Off => None,
-                DockerSetting::Default => Some(None),
-                DockerSetting::Host(host) => Some(Some(host.clone())),
-            };
-            let memory_source = if let Some(host) = docker_target {
-                let target = DockerTarget {
-                    host,
-                    container: settings.container.clone(),
-                };
-                tasks.push(tokio::spawn(run_poller(
-                    DockerPoller::new(target),
-                    interval,
-                    updates.clone(),
-                )));
+            let memory_source = if let Some(target) = docker_target(settings) {
+                tasks.push(spawn_poller(DockerPoller::new(target), interval, &updates));
                 sources.push(SourceKind::Docker);
                 Some(SourceKind::Docker)
             } else {
@@ -166,29 +176,18 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
         }
     };
     let client = FincoreClient::new(&api_url)?;
-    tasks.push(tokio::spawn(run_poller(
+    tasks.push(spawn_poller(
         FailureReadBack::new(client.clone()),
         interval,
-        updates.clone(),
-    )));
-    tasks.push(tokio::spawn(run_poller(
+        &updates,
+    ));
+    tasks.push(spawn_poller(
         HealthCheck::new(client.clone()),
         interval,
-        updates.clone(),
-    )));
+        &updates,
+    ));
     let (commands, command_receiver) = mpsc::channel(16);
-    let docker = match &settings.docker {
-        DockerSetting::Off => None,
-        DockerSetting::Default => Some(None),
-        DockerSetting::Host(host) => Some(Some(host.clone())),
-    }
-    .map(|host| {
-        let target = DockerTarget {
-            host,
-            container: settings.container.clone(),
-        };
-        (target, settings.db_container.clone())
-    });
+    let docker = docker_target(settings).map(|target| (target, settings.db_container.clone()));
     let controls = Controls {
         client,
         ttl: settings.ttl,

@@ -41,7 +41,7 @@ use futures_util::StreamExt;
 use tokio::time::error::Elapsed;
 
 use calls::{CALL_TIMEOUT, bounded, choose_host, describe, explain, retrying};
-pub use changes::{ContainerStates, RestartTally};
+use changes::{ContainerStates, RestartTally};
 use cpu::{CpuSample, cores_between, cores_from_precpu, cpu_sample};
 pub use poller::DockerPoller;
 
