@@ -192,3 +192,138 @@ async fn promtool_accepts_the_exposition_and_the_rule_files() {
         String::from_utf8_lossy(&rules.stdout)
     );
 }
+
+/// The dashboard's Prometheus source asks its queries side by side; each value must still be
+/// the one its own query gives alone, at the same instant and over the same range. Prints how
+/// long a poll and the start-up history take.
+#[tokio::test]
+async fn each_polled_value_and_history_equals_its_query_asked_alone() {
+    use gameday::sources::prometheus::{PrometheusSource, queries};
+    use std::time::Instant;
+
+    let sandbox = Sandbox::start(&[]);
+    let api = Api::new(&sandbox.url);
+    let prometheus = Prometheus::start(sandbox.host_port(), "groups: []\n");
+    let _traffic = Traffic::start(&api);
+    api.post("/api/failures", r#"{"latency_ms": 40, "error_rate": 20}"#)
+        .await;
+    let source = PrometheusSource::new(api.http.clone(), &prometheus.url);
+    // Two rate windows' worth of samples, so every query has a value.
+    let at = eventually("a request rate", Duration::from_secs(30), || async {
+        let at = gameday::signals::now_unix() - 2.0;
+        let values = source.query_signals(at).await.ok()?;
+        (values.len() == queries().len()).then_some(at)
+    })
+    .await;
+
+    let values = source.query_signals(at).await.expect("a poll");
+    for (signal, promql) in queries() {
+        let alone = prometheus.query(&api.http, &promql, Some(at)).await;
+        let expected: Option<f64> = alone
+            .first()
+            .and_then(|sample| sample["value"][1].as_str())
+            .and_then(|text| text.parse().ok());
+        let polled = values.iter().find(|(s, _)| *s == signal).map(|(_, v)| *v);
+        assert_eq!(polled, expected, "{signal:?}: {promql}");
+    }
+
+    let end = at;
+    let history = source.history(end).await.expect("history");
+    assert_eq!(history.len(), queries().len());
+    for ((signal, samples), (query_signal, promql)) in history.iter().zip(queries()) {
+        assert_eq!(*signal, query_signal);
+        let response: Value = api
+            .http
+            .get(format!("{}/api/v1/query_range", prometheus.url))
+            .query(&[
+                ("query", promql.clone()),
+                ("start", format!("{:.3}", end - 900.0)),
+                ("end", format!("{end:.3}")),
+                ("step", "5".to_string()),
+            ])
+            .send()
+            .await
+            .expect("Prometheus answers")
+            .json()
+            .await
+            .expect("JSON");
+        let expected: Vec<(f64, f64)> = response["data"]["result"][0]["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|point| Some((point[0].as_f64()?, point[1].as_str()?.parse().ok()?)))
+            .filter(|(_, value): &(f64, f64)| value.is_finite())
+            .collect();
+        let got: Vec<(f64, f64)> = samples.iter().map(|s| (s.at, s.value)).collect();
+        assert_eq!(got, expected, "{signal:?}: {promql}");
+    }
+
+    // On loopback a query takes a fraction of a millisecond; across a network each round trip
+    // adds its latency, which is what asking side by side saves.
+    let target = prometheus.url.trim_start_matches("http://").to_string();
+    let (far_url, _far) = delaying_proxy(target, ROUND_TRIP).await;
+    let far = PrometheusSource::new(api.http.clone(), &far_url);
+    for (name, source) in [("loopback", &source), ("20 ms away", &far)] {
+        const ROUNDS: u32 = 10;
+        let started = Instant::now();
+        for _ in 0..ROUNDS {
+            source.query_signals(at).await.expect("a poll");
+        }
+        let poll_ms = started.elapsed().as_secs_f64() * 1000.0 / f64::from(ROUNDS);
+        let started = Instant::now();
+        for _ in 0..ROUNDS {
+            source.history(end).await.expect("history");
+        }
+        let history_ms = started.elapsed().as_secs_f64() * 1000.0 / f64::from(ROUNDS);
+        eprintln!(
+            "{name}: {} queries: a poll takes {poll_ms:.1} ms, the start-up history {history_ms:.1} ms (mean of {ROUNDS})",
+            queries().len()
+        );
+    }
+}
+
+/// The delay [`delaying_proxy`] adds to every request.
+const ROUND_TRIP: Duration = Duration::from_millis(20);
+
+/// A loopback proxy to `target` (host:port) that holds every chunk a client sends for `delay`
+/// before passing it on, as if the server were that far away. Stops when dropped.
+async fn delaying_proxy(target: String, delay: Duration) -> (String, AbortOnDrop) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let url = format!("http://{}", listener.local_addr().expect("its address"));
+    let task = tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(&target).await else {
+                continue;
+            };
+            let (mut from_client, mut to_client) = client.into_split();
+            let (mut from_server, mut to_server) = server.into_split();
+            tokio::spawn(async move {
+                let mut chunk = vec![0u8; 16 * 1024];
+                while let Ok(read) = from_client.read(&mut chunk).await {
+                    if read == 0 {
+                        break;
+                    }
+                    tokio::time::sleep(delay).await;
+                    if to_server.write_all(&chunk[..read]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            tokio::spawn(async move {
+                let _ = tokio::io::copy(&mut from_server, &mut to_client).await;
+            });
+        }
+    });
+    (url, AbortOnDrop(task))
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

@@ -4,7 +4,6 @@
 
 pub mod control;
 mod effects;
-pub mod embedded;
 mod terminal;
 pub mod wiring;
 

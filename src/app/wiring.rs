@@ -3,23 +3,23 @@
 //! Docker. Everything started here is stopped by [`Running::stop`].
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::control::{self, Controls};
-use super::embedded;
 use crate::config::{DockerSetting, Settings};
 use crate::fincore::FincoreClient;
 use crate::load::{self, LoadHandle, LoadPlan};
 use crate::model::{TargetInfo, TargetRequest};
 use crate::sandbox::supervisor::{self, SupervisorConfig, SupervisorHandle};
-use crate::signals::{Signal, now_unix};
-use crate::sources::docker::{ContainerStates, DockerSource, DockerTarget, RestartTally};
-use crate::sources::prometheus::{self, PrometheusSource};
-use crate::sources::{self, LogLevel, LogLine, SourceKind, Update, UpdateSender, api, scrape};
+use crate::sources::api::FailureReadBack;
+use crate::sources::docker::{DockerPoller, DockerTarget};
+use crate::sources::health::HealthCheck;
+use crate::sources::prometheus::{self, PrometheusPoller, PrometheusSource};
+use crate::sources::scrape::{self, ScrapePoller};
+use crate::sources::{Poller, SourceKind, UpdateSender, process, run_poller};
 
 pub struct Running {
     pub target: TargetInfo,
@@ -54,6 +54,28 @@ fn http_client() -> Result<reqwest::Client, String> {
         .user_agent(concat!("gameday/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|err| format!("cannot build an HTTP client: {err}"))
+}
+
+/// One task polling `poller` every `interval`, under the one driver every source shares.
+fn spawn_poller<P: Poller + 'static>(
+    poller: P,
+    interval: Duration,
+    updates: &UpdateSender,
+) -> JoinHandle<()> {
+    tokio::spawn(run_poller(poller, interval, updates.clone()))
+}
+
+/// The engine and containers to watch and act on, unless Docker is off.
+fn docker_target(settings: &Settings) -> Option<DockerTarget> {
+    let host = match &settings.docker {
+        DockerSetting::Off => return None,
+        DockerSetting::Default => None,
+        DockerSetting::Host(host) => Some(host.clone()),
+    };
+    Some(DockerTarget {
+        host,
+        container: settings.container.clone(),
+    })
 }
 
 /// A free port on loopback, chosen once so the sandbox keeps its address across restarts.
@@ -92,17 +114,13 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
                 events,
             ));
             database_dir = Some(dir);
-            tasks.push(tokio::spawn(embedded::forward_supervisor(
-                event_receiver,
-                updates.clone(),
-            )));
+            tasks.push(tokio::spawn(process::run(event_receiver, updates.clone())));
             let api_url = format!("http://{listen}");
-            tasks.push(tokio::spawn(scrape::run(
-                http.clone(),
-                api_url.clone(),
+            tasks.push(spawn_poller(
+                ScrapePoller::new(http.clone(), &api_url),
                 interval,
-                updates.clone(),
-            )));
+                &updates,
+            ));
             let target = TargetInfo::embedded(api_url.clone());
             (
                 api_url,
@@ -116,23 +134,22 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
             let (metrics_source, metrics_window) = match &settings.prometheus {
                 Some(url) => {
                     let source = PrometheusSource::new(http.clone(), url);
-                    tasks.push(tokio::spawn(prometheus::run(
-                        source,
+                    tasks.push(spawn_poller(
+                        PrometheusPoller::new(source),
                         interval,
-                        updates.clone(),
-                    )));
+                        &updates,
+                    ));
                     (
                         SourceKind::Prometheus,
                         format!("rate[{}]", prometheus::RATE_WINDOW),
                     )
                 }
                 None => {
-                    tasks.push(tokio::spawn(scrape::run(
-                        http.clone(),
-                        api_url.clone(),
+                    tasks.push(spawn_poller(
+                        ScrapePoller::new(http.clone(), api_url),
                         interval,
-                        updates.clone(),
-                    )));
+                        &updates,
+                    ));
                     (
                         SourceKind::Scrape,
                         format!("{} s", scrape::SCRAPE_WINDOW.as_secs()),
@@ -140,21 +157,8 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
                 }
             };
             sources.push(metrics_source);
-            let docker_target = match &settings.docker {
-                DockerSetting::Off => None,
-                DockerSetting::Default => Some(None),
-                DockerSetting::Host(host) => Some(Some(host.clone())),
-            };
-            let memory_source = if let Some(host) = docker_target {
-                let target = DockerTarget {
-                    host,
-                    container: settings.container.clone(),
-                };
-                tasks.push(tokio::spawn(docker_poller(
-                    target,
-                    interval,
-                    updates.clone(),
-                )));
+            let memory_source = if let Some(target) = docker_target(settings) {
+                tasks.push(spawn_poller(DockerPoller::new(target), interval, &updates));
                 sources.push(SourceKind::Docker);
                 Some(SourceKind::Docker)
             } else {
@@ -172,29 +176,18 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
         }
     };
     let client = FincoreClient::new(&api_url)?;
-    tasks.push(tokio::spawn(api::run(
-        client.clone(),
+    tasks.push(spawn_poller(
+        FailureReadBack::new(client.clone()),
         interval,
-        updates.clone(),
-    )));
-    tasks.push(tokio::spawn(api::watch_health(
-        client.clone(),
+        &updates,
+    ));
+    tasks.push(spawn_poller(
+        HealthCheck::new(client.clone()),
         interval,
-        updates.clone(),
-    )));
+        &updates,
+    ));
     let (commands, command_receiver) = mpsc::channel(16);
-    let docker = match &settings.docker {
-        DockerSetting::Off => None,
-        DockerSetting::Default => Some(None),
-        DockerSetting::Host(host) => Some(Some(host.clone())),
-    }
-    .map(|host| {
-        let target = DockerTarget {
-            host,
-            container: settings.container.clone(),
-        };
-        (target, settings.db_container.clone())
-    });
+    let docker = docker_target(settings).map(|target| (target, settings.db_container.clone()));
     let controls = Controls {
         client,
         ttl: settings.ttl,
@@ -226,110 +219,4 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
         supervisor: supervisor_handle,
         _database_dir: database_dir,
     })
-}
-
-/// Polls Docker: memory, limit, restarts and CPU of the app container (every replica added
-/// up), and the new lines of its log.
-async fn docker_poller(target: DockerTarget, interval: Duration, updates: UpdateSender) {
-    let connection: Arc<tokio::sync::Mutex<Option<DockerSource>>> = Arc::default();
-    let tally: Arc<std::sync::Mutex<RestartTally>> = Arc::default();
-    let states: Arc<std::sync::Mutex<ContainerStates>> = Arc::default();
-    let sender = updates.clone();
-    // The log tail starts a minute back, then continues from each poll's time.
-    let last_log_second = Arc::new(std::sync::atomic::AtomicI64::new(now_unix() as i64 - 60));
-    sources::poll_loop(SourceKind::Docker, interval, updates, move || {
-        let (connection, target, sender) =
-            (Arc::clone(&connection), target.clone(), sender.clone());
-        let last_log_second = Arc::clone(&last_log_second);
-        let tally = Arc::clone(&tally);
-        let states = Arc::clone(&states);
-        async move {
-            let mut guard = connection.lock().await;
-            if guard.is_none() {
-                *guard = Some(DockerSource::connect(&target).await?);
-            }
-            let Some(docker) = guard.as_mut() else {
-                return Err("not connected".to_string());
-            };
-            let snapshots = match docker.poll().await {
-                Ok(snapshots) => snapshots,
-                Err(reason) => {
-                    // Reconnect next time: the engine may have restarted.
-                    *guard = None;
-                    return Err(reason);
-                }
-            };
-            if snapshots.is_empty() {
-                return Err(match &target.container {
-                    Some(name) => format!("no container named {name}"),
-                    None => "no container labelled com.docker.compose.service=app".to_string(),
-                });
-            }
-            let at = now_unix();
-            let changes = states
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .observe(&snapshots);
-            for change in changes {
-                let line = LogLine {
-                    at,
-                    level: LogLevel::Warn,
-                    text: format!("gameday: {change}"),
-                };
-                let _ = sender.send(Update::Logs(vec![line])).await;
-                let _ = sender.send(Update::Lifecycle { event: change }).await;
-            }
-            let sum = |f: &dyn Fn(&crate::sources::docker::ContainerSnapshot) -> Option<f64>| {
-                let values: Vec<f64> = snapshots.iter().filter_map(f).collect();
-                (!values.is_empty()).then(|| values.iter().sum::<f64>())
-            };
-            let mut values = Vec::new();
-            for (signal, value) in [
-                (
-                    Signal::MemoryBytes,
-                    sum(&|s| s.memory_usage_bytes.map(|v| v as f64)),
-                ),
-                (
-                    Signal::MemoryLimitBytes,
-                    sum(&|s| s.memory_limit_bytes.map(|v| v as f64)),
-                ),
-                (
-                    Signal::Restarts,
-                    Some(
-                        tally
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .observe(&snapshots) as f64,
-                    ),
-                ),
-                (Signal::CpuCores, sum(&|s| s.cpu_cores)),
-            ] {
-                if let Some(value) = value {
-                    values.push((signal, value));
-                }
-            }
-            let _ = sender
-                .send(Update::Signals {
-                    source: SourceKind::Docker,
-                    at,
-                    values,
-                })
-                .await;
-            let since = last_log_second.load(std::sync::atomic::Ordering::Relaxed);
-            if let Some(first) = snapshots.first() {
-                if let Ok(lines) = docker.log_tail(&first.id, since, 200).await {
-                    last_log_second.store(at as i64 + 1, std::sync::atomic::Ordering::Relaxed);
-                    let lines: Vec<LogLine> = lines
-                        .iter()
-                        .map(|line| embedded::parse_log_line(line))
-                        .collect();
-                    if !lines.is_empty() {
-                        let _ = sender.send(Update::Logs(lines)).await;
-                    }
-                }
-            }
-            Ok(())
-        }
-    })
-    .await;
 }

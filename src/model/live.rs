@@ -10,7 +10,7 @@ use crate::fincore::FailureView;
 use crate::fincore::presets::Capabilities;
 use crate::signals::{Sample, Signal, UnixSeconds};
 use crate::sources::store::SeriesStore;
-use crate::sources::{LogLevel, LogLine, SourceKind, SourceStatus};
+use crate::sources::{LogLevel, LogLine, SignalOwners, SourceKind, SourceStatus};
 
 /// How long charts keep history.
 pub const RETENTION: Duration = Duration::from_secs(15 * 60);
@@ -18,28 +18,6 @@ pub const RETENTION: Duration = Duration::from_secs(15 * 60);
 const STALE_AFTER_S: f64 = 10.0;
 /// Log lines kept for the log panel.
 pub const LOG_CAPACITY: usize = 500;
-
-/// Which source each signal is taken from: the more direct source wins (Docker over the
-/// process over the API's own metrics), so two sources never draw one line.
-pub fn signal_owners(target: &TargetInfo) -> BTreeMap<Signal, SourceKind> {
-    let mut owners = BTreeMap::new();
-    for signal in Signal::ALL {
-        owners.insert(signal, target.metrics_source);
-    }
-    // Only the API itself says whether it answers.
-    owners.insert(Signal::Up, SourceKind::Api);
-    if let Some(memory) = target.memory_source {
-        for signal in [
-            Signal::MemoryBytes,
-            Signal::MemoryLimitBytes,
-            Signal::Restarts,
-            Signal::CpuCores,
-        ] {
-            owners.insert(signal, memory);
-        }
-    }
-    owners
-}
 
 /// The background load as the dashboard drives it.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,7 +30,7 @@ pub struct LoadStatus {
 
 pub struct LiveData {
     pub store: SeriesStore,
-    owners: BTreeMap<Signal, SourceKind>,
+    owners: SignalOwners,
     metrics_source: SourceKind,
     pub sources: BTreeMap<SourceKind, SourceStatus>,
     pub alerts: Vec<AlertStatus>,
@@ -71,7 +49,7 @@ impl LiveData {
     pub fn new(target: &TargetInfo, sources: &[SourceKind], local_rules: bool) -> LiveData {
         LiveData {
             store: SeriesStore::new(RETENTION),
-            owners: signal_owners(target),
+            owners: SignalOwners::new(target.metrics_source, target.memory_source),
             metrics_source: target.metrics_source,
             sources: sources
                 .iter()
@@ -134,7 +112,7 @@ impl LiveData {
     ) -> Vec<(Signal, Sample)> {
         let mut taken = Vec::with_capacity(values.len());
         for (signal, value) in values {
-            if self.owners.get(&signal) == Some(&source) {
+            if self.owners.owns(signal, source) {
                 self.store.push(signal, Sample { at, value });
                 taken.push((signal, Sample { at, value }));
             }
@@ -148,7 +126,7 @@ impl LiveData {
 
     /// Older history; only Prometheus sends it, and a signal another source owns keeps its own.
     pub fn extend_history(&mut self, signal: Signal, samples: Vec<Sample>) {
-        if self.owners.get(&signal) == Some(&SourceKind::Prometheus) {
+        if self.owners.owns(signal, SourceKind::Prometheus) {
             self.store.extend_history(signal, samples);
         }
     }

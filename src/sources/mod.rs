@@ -1,18 +1,27 @@
-//! Pollers, one task per source, each sending typed updates over one channel to the app loop.
-//! At most one request is in flight per source; a source that fails is shown as down with the
-//! reason and retried with backoff, and resumes on its first good answer.
+//! The dashboard's sources, one task each, sending typed updates over one channel to the app
+//! loop. The periodic ones (scrape, Prometheus, the API's failure read-back and health check,
+//! Docker) implement [`Poller`] and run under [`run_poller`], which keeps one poll in flight,
+//! backs off after failures and reports each source's status; the process source forwards the
+//! embedded sandbox's supervisor events as they come. [`SignalOwners`] says which source's
+//! figure of a signal is shown.
 
 pub mod api;
 pub mod docker;
 pub mod exposition;
+pub mod fincore_log;
+pub mod health;
+pub mod owners;
+pub mod poller;
+pub mod process;
 pub mod prometheus;
 pub mod scrape;
 pub mod scrape_window;
 pub mod store;
 
-use std::time::Duration;
-
 use tokio::sync::mpsc;
+
+pub use owners::SignalOwners;
+pub use poller::{Poller, SourceError, run_poller};
 
 use crate::actions::ActionOutcome;
 use crate::alerts::AlertStatus;
@@ -96,61 +105,3 @@ pub enum Update {
 }
 
 pub type UpdateSender = mpsc::Sender<Update>;
-
-/// Retry delays after failures: 1 s, 2 s, 4 s, capped at 5 s so a source that comes back is
-/// seen again quickly.
-pub fn backoff(failures_in_a_row: u32) -> Duration {
-    let seconds = 1u64 << failures_in_a_row.saturating_sub(1).min(3);
-    Duration::from_secs(seconds.min(5))
-}
-
-/// Runs `poll` every `interval` until the receiver is gone, reporting status, and backing off
-/// after failures. `poll` sends its own data updates and returns an error reason on failure.
-pub async fn poll_loop<F, Fut>(
-    kind: SourceKind,
-    interval: Duration,
-    updates: UpdateSender,
-    mut poll: F,
-) where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<(), String>>,
-{
-    let mut failures = 0u32;
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
-        let status = match poll().await {
-            Ok(()) => {
-                failures = 0;
-                SourceStatus::Ok {
-                    at: crate::signals::now_unix(),
-                }
-            }
-            Err(reason) => {
-                failures += 1;
-                SourceStatus::Down {
-                    reason,
-                    since: crate::signals::now_unix(),
-                }
-            }
-        };
-        if updates.send(Update::Status(kind, status)).await.is_err() {
-            return;
-        }
-        if failures > 0 {
-            tokio::time::sleep(backoff(failures).saturating_sub(interval)).await;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_and_stays_short() {
-        let delays: Vec<u64> = (1..=6).map(|n| backoff(n).as_secs()).collect();
-        assert_eq!(delays, [1, 2, 4, 5, 5, 5]);
-    }
-}

@@ -1,12 +1,15 @@
 //! The Prometheus source: one instant query per signal every poll, a range query per signal at
-//! start to fill the charts' history, and the alert rules' states. Queries aggregate with
+//! start to fill the charts' history, and the alert rules' states. The queries of a poll (and
+//! of the history) are asked a few at a time, side by side. Queries aggregate with
 //! `sum` / `sum by (le)`, so several endpoints or replicas add up to one series.
 
 use std::time::Duration;
 
+use futures_util::{StreamExt, TryStreamExt, stream};
 use serde_json::Value;
 
-use super::{SourceKind, Update, UpdateSender, poll_loop};
+use super::poller::{Poller, SourceError, send};
+use super::{SourceKind, Update, UpdateSender};
 use crate::alerts::{AlertState, AlertStatus, Severity};
 use crate::fincore::{REQUEST_TIMEOUT, send_for_text, snippet};
 use crate::signals::{Sample, Signal, UnixSeconds, now_unix};
@@ -16,6 +19,9 @@ pub const RATE_WINDOW: &str = "1m";
 /// How much history to fetch at start, and at what resolution.
 const HISTORY: Duration = Duration::from_secs(15 * 60);
 const HISTORY_STEP_S: u64 = 5;
+/// Queries asked at once: the poll takes about as long as its slowest query, and Prometheus
+/// (20 concurrent queries by default) is never asked for much at a time by one dashboard.
+const QUERIES_IN_FLIGHT: usize = 4;
 
 /// Memory of the FinCore processes only: `and on(job, instance)` keeps the targets that also
 /// export a FinCore metric, so Prometheus's own process is never counted.
@@ -101,24 +107,26 @@ impl PrometheusSource {
     /// Every signal's value at `at`. A query with no result (no traffic yet) gives no value.
     pub async fn query_signals(&self, at: UnixSeconds) -> Result<Vec<(Signal, f64)>, String> {
         let time = format!("{at:.3}");
-        let mut values = Vec::new();
-        for (signal, promql) in queries() {
-            let data = self
-                .api(
-                    "/api/v1/query",
-                    &[("query", promql), ("time", time.clone())],
-                )
-                .await?;
-            let value = data["result"]
-                .as_array()
-                .and_then(|result| result.first())
-                .and_then(|sample| sample["value"][1].as_str())
-                .and_then(|text| text.parse::<f64>().ok())
-                .filter(|value| value.is_finite());
-            if let Some(value) = value {
-                values.push((signal, value));
+        let answers = side_by_side(queries(), |(signal, promql)| {
+            let params = [("query", promql), ("time", time.clone())];
+            async move {
+                let data = self.api("/api/v1/query", &params).await?;
+                Ok((signal, data))
             }
-        }
+        })
+        .await?;
+        let values = answers
+            .into_iter()
+            .filter_map(|(signal, data)| {
+                let value = data["result"]
+                    .as_array()
+                    .and_then(|result| result.first())
+                    .and_then(|sample| sample["value"][1].as_str())
+                    .and_then(|text| text.parse::<f64>().ok())
+                    .filter(|value| value.is_finite())?;
+                Some((signal, value))
+            })
+            .collect();
         Ok(values)
     }
 
@@ -126,36 +134,40 @@ impl PrometheusSource {
     pub async fn history(&self, now: UnixSeconds) -> Result<Vec<(Signal, Vec<Sample>)>, String> {
         let start = format!("{:.3}", now - HISTORY.as_secs_f64());
         let end = format!("{now:.3}");
-        let mut all = Vec::new();
-        for (signal, promql) in queries() {
-            let data = self
-                .api(
-                    "/api/v1/query_range",
-                    &[
-                        ("query", promql),
-                        ("start", start.clone()),
-                        ("end", end.clone()),
-                        ("step", HISTORY_STEP_S.to_string()),
-                    ],
-                )
-                .await?;
-            let samples: Vec<Sample> = data["result"]
-                .as_array()
-                .and_then(|result| result.first())
-                .and_then(|series| series["values"].as_array())
-                .map(|points| {
-                    points
-                        .iter()
-                        .filter_map(|point| {
-                            let at = point[0].as_f64()?;
-                            let value: f64 = point[1].as_str()?.parse().ok()?;
-                            value.is_finite().then_some(Sample { at, value })
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            all.push((signal, samples));
-        }
+        let answers = side_by_side(queries(), |(signal, promql)| {
+            let params = [
+                ("query", promql),
+                ("start", start.clone()),
+                ("end", end.clone()),
+                ("step", HISTORY_STEP_S.to_string()),
+            ];
+            async move {
+                let data = self.api("/api/v1/query_range", &params).await?;
+                Ok((signal, data))
+            }
+        })
+        .await?;
+        let all = answers
+            .into_iter()
+            .map(|(signal, data)| {
+                let samples: Vec<Sample> = data["result"]
+                    .as_array()
+                    .and_then(|result| result.first())
+                    .and_then(|series| series["values"].as_array())
+                    .map(|points| {
+                        points
+                            .iter()
+                            .filter_map(|point| {
+                                let at = point[0].as_f64()?;
+                                let value: f64 = point[1].as_str()?.parse().ok()?;
+                                value.is_finite().then_some(Sample { at, value })
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (signal, samples)
+            })
+            .collect();
         Ok(all)
     }
 
@@ -213,41 +225,72 @@ fn alert_status(rule: &Value) -> AlertStatus {
     }
 }
 
-pub async fn run(source: PrometheusSource, interval: Duration, updates: UpdateSender) {
-    match source.history(now_unix()).await {
-        Ok(history) => {
-            for (signal, samples) in history {
-                if updates
-                    .send(Update::History { signal, samples })
-                    .await
-                    .is_err()
-                {
-                    return;
+/// Runs `ask` on every item with at most [`QUERIES_IN_FLIGHT`] at once; the answers come back
+/// in the items' order, or the first error.
+async fn side_by_side<Item, Answer, Ask, Asked>(
+    items: Vec<Item>,
+    ask: Ask,
+) -> Result<Vec<Answer>, String>
+where
+    Ask: FnMut(Item) -> Asked,
+    Asked: Future<Output = Result<Answer, String>>,
+{
+    stream::iter(items)
+        .map(ask)
+        .buffered(QUERIES_IN_FLIGHT)
+        .try_collect()
+        .await
+}
+
+/// Polls Prometheus: every signal and the alert rules' states each poll, and the charts'
+/// history once, before the first poll.
+pub struct PrometheusPoller {
+    source: PrometheusSource,
+    history_asked: bool,
+}
+
+impl PrometheusPoller {
+    pub fn new(source: PrometheusSource) -> PrometheusPoller {
+        PrometheusPoller {
+            source,
+            history_asked: false,
+        }
+    }
+
+    /// Backfills the charts. Asked once: a Prometheus that cannot answer it now is shown as
+    /// down by the poll that follows, and the charts fill from live values.
+    async fn send_history(&self, updates: &UpdateSender) -> Result<(), SourceError> {
+        match self.source.history(now_unix()).await {
+            Ok(history) => {
+                for (signal, samples) in history {
+                    send(updates, Update::History { signal, samples }).await?;
                 }
             }
+            Err(reason) => tracing::warn!(%reason, "no Prometheus history at start"),
         }
-        Err(reason) => tracing::warn!(%reason, "no Prometheus history at start"),
+        Ok(())
     }
-    let sender = updates.clone();
-    poll_loop(SourceKind::Prometheus, interval, updates, move || {
-        let source = source.clone();
-        let sender = sender.clone();
-        async move {
-            let at = now_unix();
-            let values = source.query_signals(at).await?;
-            let alerts = source.alerts().await?;
-            let _ = sender
-                .send(Update::Signals {
-                    source: SourceKind::Prometheus,
-                    at,
-                    values,
-                })
-                .await;
-            let _ = sender.send(Update::Alerts(alerts)).await;
-            Ok(())
+}
+
+impl Poller for PrometheusPoller {
+    const KIND: SourceKind = SourceKind::Prometheus;
+
+    async fn poll(&mut self, updates: &UpdateSender) -> Result<(), SourceError> {
+        if !self.history_asked {
+            self.history_asked = true;
+            self.send_history(updates).await?;
         }
-    })
-    .await;
+        let at = now_unix();
+        let (values, alerts) = tokio::join!(self.source.query_signals(at), self.source.alerts());
+        let (values, alerts) = (values?, alerts?);
+        let update = Update::Signals {
+            source: SourceKind::Prometheus,
+            at,
+            values,
+        };
+        send(updates, update).await?;
+        send(updates, Update::Alerts(alerts)).await
+    }
 }
 
 #[cfg(test)]

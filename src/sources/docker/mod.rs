@@ -15,10 +15,19 @@
 //! CPU is CPU time used per wall-clock time between two samples of the same container. We do not
 //! use `system_cpu_usage` as `docker stats` does: under cgroup v1 podman fills it with the host's
 //! busy time (the root cgroup's `cpuacct.usage`, without idle), which would inflate the result.
+//!
+//! `DockerSource` (here) is the engine client: the watched containers' snapshots, their log
+//! and the container actions. [`DockerPoller`] polls it for the dashboard; `changes` turns
+//! successive snapshots into restarts and state changes, `cpu` the CPU counters into cores,
+//! `calls` bounds and explains every engine call.
+
+mod calls;
+mod changes;
+mod cpu;
+mod poller;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
@@ -31,8 +40,11 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use tokio::time::error::Elapsed;
 
-/// Longest wait for one read call (list, inspect, stats, logs, version).
-const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+use calls::{CALL_TIMEOUT, bounded, choose_host, describe, explain, retrying};
+use changes::{ContainerStates, RestartTally};
+use cpu::{CpuSample, cores_between, cores_from_precpu, cpu_sample};
+pub use poller::DockerPoller;
+
 /// Seconds a stopped or restarted container gets between SIGTERM and SIGKILL.
 const STOP_GRACE_SECS: i32 = 5;
 /// Longest wait for an action: the grace period plus a read call's allowance.
@@ -43,8 +55,6 @@ pub const COMPOSE_SERVICE_LABEL: &str = "com.docker.compose.service";
 pub const COMPOSE_APP_SERVICE: &str = "app";
 /// The workshop's database service.
 pub const COMPOSE_DB_SERVICE: &str = "db";
-/// Sockets tried in order when neither a host nor `DOCKER_HOST` is given.
-const DEFAULT_SOCKETS: [&str; 2] = ["/var/run/docker.sock", "/run/podman/podman.sock"];
 
 /// Which engine to ask and which containers to watch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,16 +92,6 @@ pub struct ContainerSnapshot {
     /// Cores busy on average since this source's previous sample of the same container; None on
     /// the first sample, after a restart and when the container is not running.
     pub cpu_cores: Option<f64>,
-}
-
-/// A CPU counter reading, kept between polls because one-shot stats carry no `precpu_stats`.
-#[derive(Debug, Clone, Copy)]
-struct CpuSample {
-    total_usage_ns: u64,
-    /// The engine's `read` time, in ns since the epoch, when it gave a parseable one.
-    read_ns: Option<i64>,
-    /// Our clock when the answer came, for engines without a usable `read`.
-    received: Instant,
 }
 
 /// A connection to one engine plus what the CPU figure needs from the previous poll.
@@ -361,115 +361,6 @@ enum FetchError {
     Failed(String),
 }
 
-/// Runs one engine call under a timeout and turns every failure into a message naming the host.
-async fn bounded<T>(
-    host: &str,
-    what: &str,
-    limit: Duration,
-    call: impl Future<Output = Result<T, BollardError>>,
-) -> Result<T, String> {
-    explain(host, what, limit, tokio::time::timeout(limit, call).await)
-}
-
-/// Tries of a read whose answer bollard could not decode, and the pause between them.
-const DECODE_TRIES: u32 = 5;
-const DECODE_PAUSE: Duration = Duration::from_millis(100);
-
-/// Runs a read under one overall time limit, again if bollard could not decode the answer:
-/// while podman restarts a container it reports the state `stopped` for a moment, which
-/// bollard's state enum rejects (and with it the whole list or inspect answer).
-async fn retrying<T, Call, Answer>(
-    limit: Duration,
-    mut call: Call,
-) -> Result<Result<T, BollardError>, Elapsed>
-where
-    Call: FnMut() -> Answer,
-    Answer: Future<Output = Result<T, BollardError>>,
-{
-    tokio::time::timeout(limit, async {
-        let mut tries = 1;
-        loop {
-            match call().await {
-                Err(BollardError::JsonDataError { .. }) if tries < DECODE_TRIES => {
-                    tries += 1;
-                    tokio::time::sleep(DECODE_PAUSE).await;
-                }
-                answer => return answer,
-            }
-        }
-    })
-    .await
-}
-
-/// The message for a timed call's outcome.
-fn explain<T>(
-    host: &str,
-    what: &str,
-    limit: Duration,
-    outcome: Result<Result<T, BollardError>, Elapsed>,
-) -> Result<T, String> {
-    let reason = match outcome {
-        Ok(Ok(value)) => return Ok(value),
-        Ok(Err(BollardError::DockerResponseServerError {
-            status_code,
-            message,
-        })) => format!("refused (HTTP {status_code}): {message}"),
-        Ok(Err(err)) => format!("failed: {}", describe(&err)),
-        Err(_) => format!("no answer within {} s", limit.as_secs()),
-    };
-    Err(format!("{what} at {host}: {reason}"))
-}
-
-/// An error with its chain of causes, since hyper's top level says only "client error".
-fn describe(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
-/// The engine address: the explicit one, else `DOCKER_HOST`, else the first default socket that
-/// exists. A bare path means a unix socket.
-fn choose_host(
-    explicit: Option<&str>,
-    env_host: Option<&str>,
-    exists: impl Fn(&Path) -> bool,
-) -> Result<String, String> {
-    let given = explicit
-        .or(env_host)
-        .map(str::trim)
-        .filter(|host| !host.is_empty());
-    if let Some(host) = given {
-        if host.starts_with('/') {
-            return Ok(format!("unix://{host}"));
-        }
-        let supported = ["unix://", "tcp://", "http://"];
-        if supported.iter().any(|scheme| host.starts_with(scheme)) {
-            return Ok(host.to_string());
-        }
-        return Err(format!(
-            "unsupported Docker host {host}: use unix:///path, tcp://HOST:PORT or http://HOST:PORT"
-        ));
-    }
-    DEFAULT_SOCKETS
-        .iter()
-        .find(|socket| exists(Path::new(socket)))
-        .map(|socket| format!("unix://{socket}"))
-        .ok_or_else(|| {
-            format!(
-                "no Docker engine found: DOCKER_HOST is not set and none of {} exists",
-                DEFAULT_SOCKETS.join(", ")
-            )
-        })
-}
-
 /// Everything but CPU, which needs the previous sample.
 fn snapshot_from(
     requested: &str,
@@ -511,263 +402,5 @@ fn snapshot_from(
             .filter(|bytes| *bytes > 0)
             .or(configured_limit),
         cpu_cores: None,
-    }
-}
-
-/// The container's cumulative CPU time from one stats answer, if it has one.
-fn cpu_sample(stats: &ContainerStatsResponse, received: Instant) -> Option<CpuSample> {
-    let total_usage_ns = stats.cpu_stats.as_ref()?.cpu_usage.as_ref()?.total_usage?;
-    Some(CpuSample {
-        total_usage_ns,
-        read_ns: stats.read.as_deref().and_then(parse_engine_time),
-        received,
-    })
-}
-
-/// Cores over the interval the engine itself measured (`precpu_stats` to `cpu_stats`).
-fn cores_from_precpu(stats: &ContainerStatsResponse) -> Option<f64> {
-    let before = stats
-        .precpu_stats
-        .as_ref()?
-        .cpu_usage
-        .as_ref()?
-        .total_usage
-        .filter(|ns| *ns > 0)?;
-    let after = stats.cpu_stats.as_ref()?.cpu_usage.as_ref()?.total_usage?;
-    let wall =
-        parse_engine_time(stats.read.as_deref()?)? - parse_engine_time(stats.preread.as_deref()?)?;
-    cores(after.checked_sub(before)?, u64::try_from(wall).ok()?)
-}
-
-/// Cores between two samples: by the engine's timestamps if both have one, else by our clock.
-/// None when the counter went back (the container restarted) or the interval is too short.
-fn cores_between(previous: &CpuSample, current: &CpuSample) -> Option<f64> {
-    let used = current
-        .total_usage_ns
-        .checked_sub(previous.total_usage_ns)?;
-    let wall_ns = match (previous.read_ns, current.read_ns) {
-        (Some(before), Some(after)) if after > before => u64::try_from(after - before).ok()?,
-        _ => u64::try_from(
-            current
-                .received
-                .checked_duration_since(previous.received)?
-                .as_nanos(),
-        )
-        .ok()?,
-    };
-    cores(used, wall_ns)
-}
-
-fn cores(used_ns: u64, wall_ns: u64) -> Option<f64> {
-    // Under 10 ms the clocks' jitter outweighs the measurement.
-    (wall_ns >= 10_000_000).then(|| used_ns as f64 / wall_ns as f64)
-}
-
-/// An RFC 3339 time in ns since the epoch; None for the zero time (`0001-01-01...`).
-fn parse_engine_time(text: &str) -> Option<i64> {
-    if text.starts_with("0001-") {
-        return None;
-    }
-    chrono::DateTime::parse_from_rfc3339(text)
-        .ok()?
-        .timestamp_nanos_opt()
-}
-
-/// Restarts seen over time, summed over every replica. podman resets a container's
-/// `RestartCount` on a manual restart, and a manual restart or a start after a stop does not
-/// count there at all, so each container's count and start time are followed and the total
-/// only grows: what a participant wants to see is "how often did it come back".
-#[derive(Debug, Default)]
-pub struct RestartTally {
-    last: std::collections::HashMap<String, (u64, Option<String>)>,
-    total: u64,
-}
-
-impl RestartTally {
-    pub fn observe(&mut self, snapshots: &[ContainerSnapshot]) -> u64 {
-        for snapshot in snapshots {
-            let count = snapshot.restart_count;
-            let started = snapshot.started_at.clone();
-            let added = match self
-                .last
-                .insert(snapshot.id.clone(), (count, started.clone()))
-            {
-                Some((last, last_started)) => {
-                    // Reset to zero and counting again: what it counts now is new.
-                    let by_count = if count >= last { count - last } else { count };
-                    let started_again =
-                        started.is_some() && last_started.is_some() && started != last_started;
-                    by_count.max(u64::from(started_again))
-                }
-                // First sight: restarts before we watched.
-                None => count,
-            };
-            self.total += added;
-        }
-        self.total
-    }
-}
-
-/// Each container's last state, to say when one changes: "fincore-app exited (137, killed
-/// for memory)", "fincore-app running (restart 2)", "fincore-app restarted". The first sight
-/// of a container is not a change.
-#[derive(Debug, Default)]
-pub struct ContainerStates {
-    last: std::collections::HashMap<String, (String, u64, Option<String>)>,
-}
-
-impl ContainerStates {
-    pub fn observe(&mut self, snapshots: &[ContainerSnapshot]) -> Vec<String> {
-        let mut changes = Vec::new();
-        for snapshot in snapshots {
-            let now = (
-                snapshot.state.clone(),
-                snapshot.restart_count,
-                snapshot.started_at.clone(),
-            );
-            let before = self.last.insert(snapshot.id.clone(), now.clone());
-            let Some(before) = before else { continue };
-            if before == now {
-                continue;
-            }
-            let mut text = format!("container {} {}", snapshot.name, snapshot.state);
-            if snapshot.state != "running" {
-                if let Some(code) = snapshot.exit_code {
-                    text.push_str(&format!(" (exit {code})"));
-                }
-                if snapshot.oom_killed || snapshot.exit_code == Some(137) {
-                    text.push_str(", killed for memory");
-                }
-            } else if now.1 > before.1 {
-                text.push_str(&format!(" again (restart {})", now.1));
-            } else if before.0 == "running" && now.2 != before.2 {
-                text = format!("container {} restarted", snapshot.name);
-            }
-            changes.push(text);
-        }
-        changes
-    }
-}
-
-#[cfg(test)]
-mod tests {
-
-    fn snapshot(id: &str, restart_count: u64) -> ContainerSnapshot {
-        ContainerSnapshot {
-            id: id.to_string(),
-            name: id.to_string(),
-            state: "running".to_string(),
-            restart_count,
-            oom_killed: false,
-            exit_code: None,
-            started_at: None,
-            memory_usage_bytes: None,
-            memory_limit_bytes: None,
-            cpu_cores: None,
-        }
-    }
-
-    #[test]
-    fn state_changes_are_told_once_with_their_cause() {
-        let mut states = ContainerStates::default();
-        assert!(states.observe(&[snapshot("a", 0)]).is_empty());
-        assert!(states.observe(&[snapshot("a", 0)]).is_empty());
-        let mut dead = snapshot("a", 0);
-        dead.state = "exited".to_string();
-        dead.exit_code = Some(137);
-        assert_eq!(
-            states.observe(&[dead]),
-            ["container a exited (exit 137), killed for memory"]
-        );
-        assert_eq!(
-            states.observe(&[snapshot("a", 1)]),
-            ["container a running again (restart 1)"]
-        );
-        // A restart between two polls shows as the count going up.
-        assert_eq!(
-            states.observe(&[snapshot("a", 2)]),
-            ["container a running again (restart 2)"]
-        );
-    }
-
-    #[test]
-    fn the_restart_tally_only_grows_across_resets_and_replicas() {
-        let mut tally = RestartTally::default();
-        assert_eq!(tally.observe(&[snapshot("a", 1), snapshot("b", 0)]), 1);
-        assert_eq!(tally.observe(&[snapshot("a", 2), snapshot("b", 0)]), 2);
-        // A manual restart under podman sets the count back to 0.
-        assert_eq!(tally.observe(&[snapshot("a", 0), snapshot("b", 1)]), 3);
-        assert_eq!(tally.observe(&[snapshot("a", 1), snapshot("b", 1)]), 4);
-    }
-
-    #[test]
-    fn a_new_start_time_counts_once_even_when_the_engine_does_not_count_it() {
-        let started = |at: &str, count| ContainerSnapshot {
-            started_at: Some(at.to_string()),
-            ..snapshot("a", count)
-        };
-        let mut tally = RestartTally::default();
-        let mut states = ContainerStates::default();
-        assert_eq!(tally.observe(&[started("t1", 0)]), 0);
-        assert!(states.observe(&[started("t1", 0)]).is_empty());
-        // A manual restart: a new start time, the engine's count unchanged.
-        assert_eq!(tally.observe(&[started("t2", 0)]), 1);
-        assert_eq!(
-            states.observe(&[started("t2", 0)]),
-            ["container a restarted"]
-        );
-        // A restart by the policy moves both: still one restart.
-        assert_eq!(tally.observe(&[started("t3", 1)]), 2);
-        assert_eq!(tally.observe(&[started("t3", 1)]), 2);
-    }
-    use super::*;
-
-    #[test]
-    fn host_comes_from_the_target_then_the_environment_then_a_socket_that_exists() {
-        let none = |_: &Path| false;
-        let podman_only = |path: &Path| path == Path::new("/run/podman/podman.sock");
-        assert_eq!(
-            choose_host(Some("/tmp/x.sock"), Some("tcp://h:1"), none),
-            Ok("unix:///tmp/x.sock".to_string())
-        );
-        assert_eq!(
-            choose_host(None, Some("tcp://127.0.0.1:2375"), none),
-            Ok("tcp://127.0.0.1:2375".to_string())
-        );
-        assert_eq!(
-            choose_host(None, Some(""), podman_only),
-            Ok("unix:///run/podman/podman.sock".to_string())
-        );
-        let missing = choose_host(None, None, none).expect_err("no host anywhere");
-        assert!(missing.contains("/var/run/docker.sock"), "{missing}");
-        assert!(choose_host(Some("ssh://h"), None, none).is_err());
-    }
-
-    fn sample(total_usage_ns: u64, read: &str, received: Instant) -> CpuSample {
-        CpuSample {
-            total_usage_ns,
-            read_ns: parse_engine_time(read),
-            received,
-        }
-    }
-
-    #[test]
-    fn cores_are_cpu_time_over_wall_time_and_none_after_a_restart() {
-        let now = Instant::now();
-        let before = sample(1_000_000_000, "2026-01-01T00:00:00Z", now);
-        let after = sample(2_500_000_000, "2026-01-01T00:00:01.000000000Z", now);
-        assert_eq!(cores_between(&before, &after), Some(1.5));
-        let restarted = sample(10_000, "2026-01-01T00:00:02Z", now);
-        assert_eq!(cores_between(&after, &restarted), None);
-        // No engine time: our own clock.
-        let later = Instant::now() + Duration::from_millis(500);
-        let untimed = |total, received| CpuSample {
-            total_usage_ns: total,
-            read_ns: None,
-            received,
-        };
-        let cores = cores_between(&untimed(0, now), &untimed(250_000_000, later));
-        assert!(cores.is_some_and(|c| (c - 0.5).abs() < 0.01), "{cores:?}");
-        assert_eq!(parse_engine_time("0001-01-01T00:00:00Z"), None);
     }
 }
