@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::actions::{ContainerTarget, ContainerVerb};
 use crate::alerts::Comparison;
 use crate::config::Lang;
 use crate::load::Mix;
@@ -107,41 +108,6 @@ impl FailureBody {
     /// Knobs only the sandbox understands (the workshop service ignores or mis-stores them).
     pub fn needs_sandbox(&self) -> bool {
         self.db_fail.is_some() || self.ttl_s.is_some()
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ContainerVerb {
-    Restart,
-    Stop,
-    Start,
-}
-
-impl ContainerVerb {
-    pub fn name(self) -> &'static str {
-        match self {
-            ContainerVerb::Restart => "restart",
-            ContainerVerb::Stop => "stop",
-            ContainerVerb::Start => "start",
-        }
-    }
-}
-
-/// Which container of the workshop stack (compose services `app` and `db`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ContainerTarget {
-    App,
-    Db,
-}
-
-impl ContainerTarget {
-    pub fn name(self) -> &'static str {
-        match self {
-            ContainerTarget::App => "app",
-            ContainerTarget::Db => "db",
-        }
     }
 }
 

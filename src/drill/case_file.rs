@@ -87,7 +87,7 @@ pub(crate) struct FailuresFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ContainerFile {
-    pub action: ContainerVerb,
+    pub action: Spanned<ContainerVerb>,
     pub target: ContainerTarget,
     #[serde(default = "container_when_default")]
     pub when: Spanned<ContainerWhen>,

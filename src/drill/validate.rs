@@ -20,7 +20,9 @@ use super::case::{
 use super::case_file::{
     CaseFile, ChecklistItemFile, ConditionFile, FailuresFile, InjectionFile, TextFile,
 };
+use crate::actions::{self, ContainerActionParts};
 use crate::alerts::workshop_rules;
+use crate::knobs::{self, IntegerRange, Knob, TTL_NAME, TTL_RANGE};
 use crate::load::Mix;
 use crate::signals::Signal;
 use crate::units::HumanDuration;
@@ -309,11 +311,25 @@ impl Checker<'_> {
             self.error(injection.span(), "injection", message);
             return None;
         }
-        let container = raw.container.as_ref().map(|container| ContainerAction {
-            verb: container.action,
-            target: container.target,
-            when: *container.when.get_ref(),
-        });
+        let mut container = None;
+        if let Some(file) = &raw.container {
+            let parts = ContainerActionParts {
+                verb: *file.action.get_ref(),
+                target: file.target,
+            };
+            match actions::ContainerAction::try_from(parts) {
+                Ok(_) => {
+                    container = Some(ContainerAction {
+                        verb: parts.verb,
+                        target: parts.target,
+                        when: *file.when.get_ref(),
+                    });
+                }
+                Err(message) => {
+                    self.error(file.action.span(), "injection.container.action", message)
+                }
+            }
+        }
         if let Some(container) = &raw.container {
             let when = *container.when.get_ref();
             if when == ContainerWhen::Always && !requires.contains(&Requirement::Docker) {
@@ -344,39 +360,38 @@ impl Checker<'_> {
     ) -> Option<FailureBody> {
         let raw = failures.get_ref();
         let mut ok = true;
-        let mut knob = |value: &Option<Spanned<i64>>, name: &str, max: i64, unit: &str| {
+        let mut number = |value: &Option<Spanned<i64>>, name: &str, range: IntegerRange| {
             let value = value.as_ref()?;
             let number = *value.get_ref();
-            if !(0..=max).contains(&number) {
-                let message = format!("{number} is out of range; expected 0 to {max}{unit}");
+            if !u64::try_from(number).is_ok_and(|n| range.contains(n)) {
+                let message = format!("{number} is out of range; expected {}", range.describe());
                 self.error(value.span(), &format!("injection.failures.{name}"), message);
                 ok = false;
             }
             u32::try_from(number).ok()
         };
+        // Flags are typed by serde; integers are checked against their knob's range.
+        let mut integer = |value: &Option<Spanned<i64>>, knob: Knob| {
+            number(value, knob.name(), knob.spec().range()?)
+        };
         let body = FailureBody {
-            latency_ms: knob(&raw.latency_ms, "latency_ms", 60_000, " (milliseconds)"),
-            error_rate: knob(&raw.error_rate, "error_rate", 100, " (percent)"),
-            memory_leak_mb: knob(
-                &raw.memory_leak_mb,
-                "memory_leak_mb",
-                100,
-                " (MiB per request)",
-            ),
+            latency_ms: integer(&raw.latency_ms, Knob::LatencyMs),
+            error_rate: integer(&raw.error_rate, Knob::ErrorRate),
+            memory_leak_mb: integer(&raw.memory_leak_mb, Knob::MemoryLeakMb),
             db_slow: raw.db_slow,
             db_fail: raw.db_fail.as_ref().map(|value| *value.get_ref()),
-            ttl_s: knob(&raw.ttl_s, "ttl_s", 86_400, " (seconds)").map(u64::from),
+            ttl_s: number(&raw.ttl_s, TTL_NAME, TTL_RANGE).map(u64::from),
         };
         if body == FailureBody::default() {
-            let message = "no knob set; expected latency_ms, error_rate, memory_leak_mb, \
-                           db_slow, db_fail or ttl_s";
+            let names: Vec<&str> = knobs::names().collect();
+            let message = format!("no knob set; expected {} or {TTL_NAME}", names.join(", "));
             self.error(failures.span(), "injection.failures", message);
             ok = false;
         }
         if !requires.contains(&Requirement::Sandbox) && !has_fallback {
             let sandbox_only = [
-                ("db_fail", raw.db_fail.as_ref().map(Spanned::span)),
-                ("ttl_s", raw.ttl_s.as_ref().map(Spanned::span)),
+                (Knob::DbFail.name(), raw.db_fail.as_ref().map(Spanned::span)),
+                (TTL_NAME, raw.ttl_s.as_ref().map(Spanned::span)),
             ];
             for (name, span) in sandbox_only {
                 if let Some(span) = span {

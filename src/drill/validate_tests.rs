@@ -232,6 +232,26 @@ fn container_actions_need_docker_unless_they_replace_the_failures() {
 }
 
 #[test]
+fn a_container_action_must_be_one_the_dashboard_offers() {
+    let text = MINIMAL
+        .replace(
+            "difficulty = \"easy\"",
+            "difficulty = \"easy\"\nrequires = [\"docker\"]",
+        )
+        .replace(
+            "[injection.failures]",
+            "[injection.container]\naction = \"restart\"\ntarget = \"db\"\n\n[injection.failures]",
+        );
+    assert_eq!(
+        problems(&text),
+        [
+            "x.toml:15:10: injection.container.action: `restart db` is not a container action; \
+             expected one of restart app, stop app, start app, stop db, start db"
+        ]
+    );
+}
+
+#[test]
 fn unknown_alerts_are_warnings_and_the_case_stays_valid() {
     let text = MINIMAL.replace(
         "difficulty = \"easy\"",
