@@ -149,6 +149,8 @@ pub enum OnWorkshop {
     Acts,
     /// Stored but never read, so sending it would only pretend; says why.
     Ignored(&'static str),
+    /// Not a knob there at all: a sandbox extension.
+    Absent,
 }
 
 impl Knob {

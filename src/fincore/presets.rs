@@ -26,6 +26,10 @@ impl Capabilities {
         for knob in knobs_seen {
             match knobs::by_name(knob).map(|spec| spec.workshop) {
                 Some(OnWorkshop::Ignored(why)) => capabilities.inert.push((knob.clone(), why)),
+                // Shown only because someone posted it: the workshop stores any key.
+                Some(OnWorkshop::Absent) => capabilities
+                    .inert
+                    .push((knob.clone(), "the workshop service has no such failure")),
                 // Knobs we don't know may act; the service is the judge.
                 Some(OnWorkshop::Acts) | None => capabilities.knobs.push(knob.clone()),
             }
