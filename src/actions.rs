@@ -138,12 +138,50 @@ impl TryFrom<ContainerActionParts> for ContainerAction {
     }
 }
 
-/// What kind of change an outcome is about, for drills that log the participant's actions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Something the participant did: what an outcome answers, and what a drill records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ActionKind {
-    Inject,
-    Reset,
+    /// `POST /api/reset`.
+    FailureReset,
+    /// `POST /api/failures` with this body, as sent.
+    FailureChange {
+        body: serde_json::Value,
+    },
     Container(ContainerAction),
+    /// Hint number `index` (from 0) was revealed.
+    HintOpened {
+        index: usize,
+    },
+    /// The background load was changed to this rate (requests per second; 0 stops it).
+    LoadChange {
+        rate: f64,
+    },
+}
+
+impl ActionKind {
+    /// Whether it can remove the fault, which moves a drill on to verifying recovery.
+    pub fn is_remedy(&self) -> bool {
+        match self {
+            ActionKind::FailureReset | ActionKind::LoadChange { .. } => true,
+            ActionKind::Container(action) => action.verb() != ContainerVerb::Stop,
+            ActionKind::FailureChange { .. } | ActionKind::HintOpened { .. } => false,
+        }
+    }
+
+    /// A change of the failure state or of a container: what injects a fault.
+    pub fn changes_the_target(&self) -> bool {
+        matches!(
+            self,
+            ActionKind::FailureChange { .. } | ActionKind::Container(_)
+        )
+    }
+}
+
+impl From<ContainerAction> for ActionKind {
+    fn from(action: ContainerAction) -> Self {
+        ActionKind::Container(action)
+    }
 }
 
 /// The result of one request, as the service (or engine) answered it.
@@ -164,6 +202,8 @@ pub struct ActionOutcome {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -180,13 +220,40 @@ mod tests {
         );
     }
 
+    /// An outcome's kind is what the drill records, in the records' existing shape.
+    #[test]
+    fn answers_are_recorded_as_the_participants_actions() {
+        let kinds = [
+            (ActionKind::FailureReset, json!({"kind": "failure_reset"})),
+            (
+                ActionKind::FailureChange {
+                    body: json!({"error_rate": 30}),
+                },
+                json!({"kind": "failure_change", "body": {"error_rate": 30}}),
+            ),
+            (
+                ActionKind::from(ContainerAction::RestartApp),
+                json!({"kind": "container", "verb": "restart", "target": "app"}),
+            ),
+        ];
+        for (kind, recorded) in kinds {
+            assert_eq!(serde_json::to_value(&kind).ok(), Some(recorded.clone()));
+            assert_eq!(
+                serde_json::from_value::<ActionKind>(recorded).ok(),
+                Some(kind)
+            );
+        }
+        assert!(ActionKind::from(ContainerAction::StartDb).is_remedy());
+        assert!(!ActionKind::from(ContainerAction::StopApp).is_remedy());
+    }
+
     #[test]
     fn records_write_the_verb_and_the_target() {
         let json = serde_json::to_value(ContainerAction::StopDb).expect("serializes");
-        assert_eq!(json, serde_json::json!({"verb": "stop", "target": "db"}));
+        assert_eq!(json, json!({"verb": "stop", "target": "db"}));
         let back: ContainerAction = serde_json::from_value(json).expect("reads back");
         assert_eq!(back, ContainerAction::StopDb);
-        let wrong = serde_json::json!({"verb": "restart", "target": "db"});
+        let wrong = json!({"verb": "restart", "target": "db"});
         let err = serde_json::from_value::<ContainerAction>(wrong).expect_err("no such action");
         assert!(
             err.to_string()

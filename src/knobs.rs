@@ -231,6 +231,18 @@ pub enum KnobValue {
     Flag(bool),
 }
 
+impl From<u64> for KnobValue {
+    fn from(number: u64) -> Self {
+        KnobValue::Number(number)
+    }
+}
+
+impl From<bool> for KnobValue {
+    fn from(flag: bool) -> Self {
+        KnobValue::Flag(flag)
+    }
+}
+
 impl KnobValue {
     pub fn to_json(self) -> Value {
         match self {

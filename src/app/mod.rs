@@ -204,7 +204,7 @@ async fn event_loop(
                 let reset_answered = state
                     .last_outcome
                     .as_ref()
-                    .is_some_and(|outcome| outcome.kind == ActionKind::Reset);
+                    .is_some_and(|outcome| outcome.kind == ActionKind::FailureReset);
                 if state.quitting && state.pending.is_none() && reset_answered {
                     return Ok(());
                 }
