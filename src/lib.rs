@@ -8,6 +8,7 @@ pub mod config;
 pub mod drill;
 pub mod fincore;
 pub mod i18n;
+pub mod knobs;
 pub mod load;
 pub mod logging;
 pub mod model;

@@ -230,7 +230,9 @@ fn drill_panel_in_detect_projector() {
     }
     session.tick(start + 61.0);
     session.outcome(&ActionOutcome {
-        kind: ActionKind::Inject,
+        kind: ActionKind::FailureChange {
+            body: serde_json::json!({"latency_ms": 2000, "ttl_s": 600}),
+        },
         sent_at: NOW - 12.2,
         at: NOW - 12.0,
         request: r#"POST /api/failures {"latency_ms":2000,"ttl_s":600}"#.to_string(),

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio::sync::mpsc;
 
 pub use crate::actions::{ActionKind, ActionOutcome, ContainerAction};
@@ -68,17 +68,11 @@ impl Controls {
         match command {
             TargetRequest::Preset(preset) => {
                 let ttl_s = self.ttl.map(|ttl| ttl.as_secs());
-                self.inject(
-                    &preset.body(),
-                    ttl_s,
-                    capabilities,
-                    updates,
-                    ActionKind::Inject,
-                )
-                .await
+                self.inject(&preset.body(), ttl_s, capabilities, updates, None)
+                    .await
             }
             TargetRequest::Custom { knobs, ttl_s } => {
-                self.inject(&knobs, ttl_s, capabilities, updates, ActionKind::Inject)
+                self.inject(&knobs, ttl_s, capabilities, updates, None)
                     .await
             }
             TargetRequest::Reset => self.reset(capabilities, updates).await,
@@ -100,21 +94,27 @@ impl Controls {
         Ok(found)
     }
 
+    /// `POST /api/failures`. The outcome is the failure change as sent, or `container` when
+    /// the embedded sandbox carries out a database stop or start by `db_fail`.
     async fn inject(
         &self,
         knobs: &[(String, Value)],
         ttl_s: Option<u64>,
         capabilities: &mut Option<Capabilities>,
         updates: &UpdateSender,
-        kind: ActionKind,
+        container: Option<ContainerAction>,
     ) -> ActionOutcome {
+        let kind_of = |body: &Value| match container {
+            Some(action) => ActionKind::Container(action),
+            None => ActionKind::FailureChange { body: body.clone() },
+        };
         let sent_at = now_unix();
-        let shown: Map<String, Value> = knobs.iter().cloned().collect();
+        let shown = Value::Object(knobs.iter().cloned().collect());
         let mut outcome = ActionOutcome {
-            kind,
+            kind: kind_of(&shown),
             sent_at,
             at: sent_at,
-            request: format!("POST /api/failures {}", Value::Object(shown)),
+            request: format!("POST /api/failures {shown}"),
             answer: String::new(),
             ok: false,
             notes: Vec::new(),
@@ -134,6 +134,7 @@ impl Controls {
         }
         let body = Value::Object(prepared.body.clone());
         outcome.request = format!("POST /api/failures {body}");
+        outcome.kind = kind_of(&body);
         let answer = self.client.inject(&body).await;
         outcome.at = now_unix();
         if !self.answered_ok(answer, &mut outcome) {
@@ -157,7 +158,7 @@ impl Controls {
     ) -> ActionOutcome {
         let sent_at = now_unix();
         let mut outcome = ActionOutcome {
-            kind: ActionKind::Reset,
+            kind: ActionKind::FailureReset,
             sent_at,
             at: sent_at,
             request: "POST /api/reset".to_string(),
@@ -260,7 +261,6 @@ impl Controls {
         capabilities: &mut Option<Capabilities>,
         updates: &UpdateSender,
     ) -> ActionOutcome {
-        let kind = ActionKind::Container(action);
         if let Some(supervisor) = &self.supervisor {
             // The sandbox's database lives in its process: "down" is its db_fail failure.
             let db_fail = |down: bool| vec![("db_fail".to_string(), Value::Bool(down))];
@@ -268,7 +268,7 @@ impl Controls {
                 ContainerAction::StopDb | ContainerAction::StartDb => {
                     let down = action == ContainerAction::StopDb;
                     let ttl_s = self.ttl.map(|ttl| ttl.as_secs());
-                    self.inject(&db_fail(down), ttl_s, capabilities, updates, kind)
+                    self.inject(&db_fail(down), ttl_s, capabilities, updates, Some(action))
                         .await
                 }
                 _ => supervise(supervisor, action).await,
@@ -276,7 +276,7 @@ impl Controls {
         }
         let sent_at = now_unix();
         let mut outcome = ActionOutcome {
-            kind,
+            kind: ActionKind::Container(action),
             sent_at,
             at: sent_at,
             request: format!("docker: {}", action.name()),

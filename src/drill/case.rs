@@ -1,13 +1,17 @@
 //! A drill case once validated: plain typed data that the phase machine, `gameday cases` and the
 //! dashboard read. Parsing and checking live in `case_file` and `validate`.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
+use crate::actions::ContainerAction;
 use crate::alerts::Comparison;
 use crate::i18n::Lang;
+use crate::knobs::{self, Knob, KnobValue};
 use crate::load::Mix;
 use crate::signals::Signal;
 
@@ -78,70 +82,88 @@ impl Requirement {
     }
 }
 
-/// The body of `POST /api/failures`, with only the knobs the case sets.
+/// The body of `POST /api/failures`, with only the knobs the case sets. Records write it as
+/// that JSON object.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "Map<String, Value>", try_from = "Map<String, Value>")]
 pub struct FailureBody {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latency_ms: Option<u32>,
-    /// Percent of requests answered 500.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_rate: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub memory_leak_mb: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub db_slow: Option<bool>,
-    /// Sandbox only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub db_fail: Option<bool>,
+    pub knobs: BTreeMap<Knob, KnobValue>,
     /// Time to live in seconds; sandbox only.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ttl_s: Option<u64>,
 }
 
 impl FailureBody {
+    /// The body with `knob` set too.
+    pub fn with(mut self, knob: Knob, value: impl Into<KnobValue>) -> FailureBody {
+        self.knobs.insert(knob, value.into());
+        self
+    }
+
+    pub fn number(&self, knob: Knob) -> Option<u64> {
+        match self.knobs.get(&knob)? {
+            KnobValue::Number(number) => Some(*number),
+            KnobValue::Flag(_) => None,
+        }
+    }
+
+    pub fn flag(&self, knob: Knob) -> Option<bool> {
+        match self.knobs.get(&knob)? {
+            KnobValue::Flag(flag) => Some(*flag),
+            KnobValue::Number(_) => None,
+        }
+    }
+
+    /// The knobs to send, as names and JSON values (without the time to live).
+    pub fn knob_values(&self) -> Vec<(String, Value)> {
+        self.knobs
+            .iter()
+            .map(|(knob, value)| (knob.name().to_string(), value.to_json()))
+            .collect()
+    }
+
     /// The JSON to POST.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    pub fn to_json(&self) -> Value {
+        Value::Object(self.clone().into())
     }
 
     /// Knobs only the sandbox understands (the workshop service ignores or mis-stores them).
     pub fn needs_sandbox(&self) -> bool {
-        self.db_fail.is_some() || self.ttl_s.is_some()
+        self.ttl_s.is_some() || self.knobs.keys().any(|knob| knob.spec().sandbox_only())
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ContainerVerb {
-    Restart,
-    Stop,
-    Start,
-}
-
-impl ContainerVerb {
-    pub fn name(self) -> &'static str {
-        match self {
-            ContainerVerb::Restart => "restart",
-            ContainerVerb::Stop => "stop",
-            ContainerVerb::Start => "start",
+impl From<FailureBody> for Map<String, Value> {
+    fn from(body: FailureBody) -> Self {
+        let mut map: Map<String, Value> = body.knob_values().into_iter().collect();
+        if let Some(ttl) = body.ttl_s {
+            map.insert(knobs::TTL_NAME.to_string(), Value::from(ttl));
         }
+        map
     }
 }
 
-/// Which container of the workshop stack (compose services `app` and `db`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ContainerTarget {
-    App,
-    Db,
-}
+/// Reads a body back from a record, as strictly as the sandbox reads a request.
+impl TryFrom<Map<String, Value>> for FailureBody {
+    type Error = String;
 
-impl ContainerTarget {
-    pub fn name(self) -> &'static str {
-        match self {
-            ContainerTarget::App => "app",
-            ContainerTarget::Db => "db",
+    fn try_from(map: Map<String, Value>) -> Result<Self, String> {
+        let mut body = FailureBody::default();
+        for (name, value) in &map {
+            if name == knobs::TTL_NAME {
+                let range = knobs::TTL_RANGE;
+                let ttl = value.as_u64().filter(|ttl| range.contains(*ttl));
+                let expected = || format!("`{name}`: expected {}; got {value}", range.describe());
+                body.ttl_s = Some(ttl.ok_or_else(expected)?);
+                continue;
+            }
+            let spec =
+                knobs::by_name(name).ok_or_else(|| format!("`{name}` is not a failure knob"))?;
+            let parsed = spec
+                .accept(value)
+                .ok_or_else(|| format!("`{name}`: expected {}; got {value}", spec.expected()))?;
+            body.knobs.insert(spec.knob, parsed);
         }
+        Ok(body)
     }
 }
 
@@ -155,10 +177,12 @@ pub enum ContainerWhen {
     NoSandbox,
 }
 
+/// A case's container action and when it is used; records write it as `verb`, `target`,
+/// `when`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ContainerAction {
-    pub verb: ContainerVerb,
-    pub target: ContainerTarget,
+pub struct ContainerInjection {
+    #[serde(flatten)]
+    pub action: ContainerAction,
     pub when: ContainerWhen,
 }
 
@@ -166,7 +190,7 @@ pub struct ContainerAction {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Injection {
     pub failures: Option<FailureBody>,
-    pub container: Option<ContainerAction>,
+    pub container: Option<ContainerInjection>,
 }
 
 /// What the target running a drill can do, to pick the injection that works on it.
@@ -181,7 +205,7 @@ pub struct TargetCapabilities {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PlannedInjection {
     pub failures: Option<FailureBody>,
-    pub container: Option<ContainerAction>,
+    pub container: Option<ContainerInjection>,
 }
 
 /// The background load during the drill, as data; the lead maps it onto `crate::load`.

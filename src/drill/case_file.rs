@@ -2,10 +2,13 @@
 //! values whose meaning is checked after parsing keep their place (`Spanned`) so a problem can
 //! be reported at its line and column. `validate` turns this into a [`super::case::Case`].
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::case::{ContainerTarget, ContainerVerb, ContainerWhen, Difficulty, Requirement};
+use super::case::{ContainerWhen, Difficulty, Requirement};
+use crate::actions::{ContainerTarget, ContainerVerb};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -72,22 +75,15 @@ pub(crate) struct InjectionFile {
     pub container: Option<ContainerFile>,
 }
 
-/// The knobs of `POST /api/failures`; integers are checked for range after parsing.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct FailuresFile {
-    pub latency_ms: Option<Spanned<i64>>,
-    pub error_rate: Option<Spanned<i64>>,
-    pub memory_leak_mb: Option<Spanned<i64>>,
-    pub db_slow: Option<bool>,
-    pub db_fail: Option<Spanned<bool>>,
-    pub ttl_s: Option<Spanned<i64>>,
-}
+/// The knobs of `POST /api/failures` and `ttl_s`, by name, as written. Which names, types and
+/// ranges are allowed is checked after parsing, against `crate::knobs`.
+pub(crate) type FailuresFile = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ContainerFile {
-    pub action: ContainerVerb,
+    /// The verb, in the case file's words.
+    pub action: Spanned<ContainerVerb>,
     pub target: ContainerTarget,
     #[serde(default = "container_when_default")]
     pub when: Spanned<ContainerWhen>,

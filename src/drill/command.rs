@@ -270,8 +270,8 @@ pub fn show_text(case: &Case, lang: Lang) -> String {
         let _ = writeln!(
             out,
             "  container {} {}{when}",
-            container.verb.name(),
-            container.target.name()
+            container.action.verb().name(),
+            container.action.target().name()
         );
     }
     let _ = writeln!(

@@ -6,6 +6,7 @@ use super::library::CaseLibrary;
 use super::machine::{ActionKind, Directive, DrillOptions, Phase, PhaseMachine};
 use super::state::DrillState;
 use super::validate::check_case;
+use crate::knobs::Knob;
 use crate::signals::{Sample, Signal};
 
 /// Baseline 10 s, hold 5 s; watches p95 > 1 and error ratio > 0.1; recovers on p95.
@@ -106,7 +107,9 @@ fn a_drill_goes_through_every_phase_and_the_figures_follow_the_timestamps() {
         panic!("no inject directive: {directives:?}");
     };
     assert_eq!(
-        plan.failures.as_ref().and_then(|f| f.latency_ms),
+        plan.failures
+            .as_ref()
+            .and_then(|f| f.number(Knob::LatencyMs)),
         Some(2000)
     );
     let band = *machine.state().band(Signal::LatencyP95).expect("band");

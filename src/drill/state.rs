@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::case::{ContainerTarget, ContainerVerb, PlannedInjection, Step};
+use super::case::{PlannedInjection, Step};
 use super::signal_serde;
+pub use crate::actions::ActionKind;
 use crate::alerts::Comparison;
 use crate::signals::{Signal, UnixSeconds};
 
@@ -52,35 +53,6 @@ impl Phase {
             Phase::Review => "review",
             Phase::Abandoned => "abandoned",
             Phase::Refused => "refused",
-        }
-    }
-}
-
-/// Something the participant did.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ActionKind {
-    /// `POST /api/reset`.
-    FailureReset,
-    /// `POST /api/failures` with this body.
-    FailureChange { body: serde_json::Value },
-    Container {
-        verb: ContainerVerb,
-        target: ContainerTarget,
-    },
-    /// Hint number `index` (from 0) was revealed.
-    HintOpened { index: usize },
-    /// The background load was changed to this rate (requests per second; 0 stops it).
-    LoadChange { rate: f64 },
-}
-
-impl ActionKind {
-    /// Whether it can remove the fault, which moves the drill on to verifying recovery.
-    pub fn is_remedy(&self) -> bool {
-        match self {
-            ActionKind::FailureReset | ActionKind::LoadChange { .. } => true,
-            ActionKind::Container { verb, .. } => *verb != ContainerVerb::Stop,
-            ActionKind::FailureChange { .. } | ActionKind::HintOpened { .. } => false,
         }
     }
 }

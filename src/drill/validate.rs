@@ -14,15 +14,18 @@ pub(crate) use super::toml_place::line_column;
 use super::toml_place::{field_at, reword};
 
 use super::case::{
-    Case, ChecklistItem, Condition, ContainerAction, ContainerWhen, FailureBody, Injection,
+    Case, ChecklistItem, Condition, ContainerInjection, ContainerWhen, FailureBody, Injection,
     LoadSpec, RecoverySpec, Requirement, Text, WatchedSignal, comparison_serde,
 };
 use super::case_file::{
     CaseFile, ChecklistItemFile, ConditionFile, FailuresFile, InjectionFile, TextFile,
 };
+use crate::actions::{ContainerAction, ContainerActionParts};
 use crate::alerts::workshop_rules;
+use crate::knobs::{self, IntegerRange, KnobKind, KnobValue, TTL_NAME, TTL_RANGE};
 use crate::load::Mix;
 use crate::signals::Signal;
+use crate::toml_errors::closest_key;
 use crate::units::HumanDuration;
 
 pub fn check_profile_name(name: &str) -> Result<(), String> {
@@ -309,20 +312,26 @@ impl Checker<'_> {
             self.error(injection.span(), "injection", message);
             return None;
         }
-        let container = raw.container.as_ref().map(|container| ContainerAction {
-            verb: container.action,
-            target: container.target,
-            when: *container.when.get_ref(),
-        });
-        if let Some(container) = &raw.container {
-            let when = *container.when.get_ref();
+        let mut container = None;
+        if let Some(file) = &raw.container {
+            let when = *file.when.get_ref();
+            let parts = ContainerActionParts {
+                verb: *file.action.get_ref(),
+                target: file.target,
+            };
+            match ContainerAction::try_from(parts) {
+                Ok(action) => container = Some(ContainerInjection { action, when }),
+                Err(message) => {
+                    self.error(file.action.span(), "injection.container.action", message)
+                }
+            }
             if when == ContainerWhen::Always && !requires.contains(&Requirement::Docker) {
                 let message = "a container action needs Docker; expected \"docker\" in `requires`";
-                self.error(container.when.span(), "injection.container", message);
+                self.error(file.when.span(), "injection.container", message);
             }
             if when == ContainerWhen::NoSandbox && raw.failures.is_none() {
                 let message = "\"no-sandbox\" replaces `injection.failures`, which is missing";
-                self.error(container.when.span(), "injection.container.when", message);
+                self.error(file.when.span(), "injection.container.when", message);
             }
         }
         let fallback = container.is_some_and(|c| c.when == ContainerWhen::NoSandbox);
@@ -336,58 +345,98 @@ impl Checker<'_> {
         })
     }
 
+    /// Every knob must be one of `crate::knobs`, with a value of its type and range.
     fn failures(
         &mut self,
         failures: &Spanned<FailuresFile>,
         requires: &[Requirement],
         has_fallback: bool,
     ) -> Option<FailureBody> {
-        let raw = failures.get_ref();
         let mut ok = true;
-        let mut knob = |value: &Option<Spanned<i64>>, name: &str, max: i64, unit: &str| {
-            let value = value.as_ref()?;
-            let number = *value.get_ref();
-            if !(0..=max).contains(&number) {
-                let message = format!("{number} is out of range; expected 0 to {max}{unit}");
-                self.error(value.span(), &format!("injection.failures.{name}"), message);
-                ok = false;
+        let mut body = FailureBody::default();
+        let mut sandbox_only = Vec::new();
+        // In the file's order, so problems read top to bottom.
+        let mut entries: Vec<_> = failures.get_ref().iter().collect();
+        entries.sort_by_key(|(name, _)| name.span().start);
+        for (name, value) in entries {
+            let field = format!("injection.failures.{}", name.get_ref());
+            if name.get_ref() == TTL_NAME {
+                match self.knob_integer(value, &field, TTL_RANGE) {
+                    Some(ttl) => body.ttl_s = Some(ttl),
+                    None => ok = false,
+                }
+                sandbox_only.push((field, value.span()));
+                continue;
             }
-            u32::try_from(number).ok()
-        };
-        let body = FailureBody {
-            latency_ms: knob(&raw.latency_ms, "latency_ms", 60_000, " (milliseconds)"),
-            error_rate: knob(&raw.error_rate, "error_rate", 100, " (percent)"),
-            memory_leak_mb: knob(
-                &raw.memory_leak_mb,
-                "memory_leak_mb",
-                100,
-                " (MiB per request)",
-            ),
-            db_slow: raw.db_slow,
-            db_fail: raw.db_fail.as_ref().map(|value| *value.get_ref()),
-            ttl_s: knob(&raw.ttl_s, "ttl_s", 86_400, " (seconds)").map(u64::from),
-        };
-        if body == FailureBody::default() {
-            let message = "no knob set; expected latency_ms, error_rate, memory_leak_mb, \
-                           db_slow, db_fail or ttl_s";
+            let Some(spec) = knobs::by_name(name.get_ref()) else {
+                let known: Vec<&str> = knobs::names().chain([TTL_NAME]).collect();
+                let hint = closest_key(name.get_ref(), &known)
+                    .map(|near| format!(" (did you mean `{near}`?)"))
+                    .unwrap_or_default();
+                let message = format!("unknown key{hint}; expected one of {}", known.join(", "));
+                self.error(name.span(), &field, message);
+                ok = false;
+                continue;
+            };
+            let parsed = match spec.kind {
+                KnobKind::Integer(range) => self
+                    .knob_integer(value, &field, range)
+                    .map(KnobValue::Number),
+                KnobKind::Flag => self.knob_flag(value, &field).map(KnobValue::Flag),
+            };
+            match parsed {
+                Some(parsed) => {
+                    body.knobs.insert(spec.knob, parsed);
+                }
+                None => ok = false,
+            }
+            if spec.sandbox_only() {
+                sandbox_only.push((field, value.span()));
+            }
+        }
+        if failures.get_ref().is_empty() {
+            let names: Vec<&str> = knobs::names().collect();
+            let message = format!("no knob set; expected {} or {TTL_NAME}", names.join(", "));
             self.error(failures.span(), "injection.failures", message);
             ok = false;
         }
         if !requires.contains(&Requirement::Sandbox) && !has_fallback {
-            let sandbox_only = [
-                ("db_fail", raw.db_fail.as_ref().map(Spanned::span)),
-                ("ttl_s", raw.ttl_s.as_ref().map(Spanned::span)),
-            ];
-            for (name, span) in sandbox_only {
-                if let Some(span) = span {
-                    let message = "works only on gameday's sandbox; expected \"sandbox\" in \
-                                   `requires` (or a container action with when = \"no-sandbox\")";
-                    self.error(span, &format!("injection.failures.{name}"), message);
-                    ok = false;
-                }
+            for (field, span) in sandbox_only {
+                let message = "works only on gameday's sandbox; expected \"sandbox\" in \
+                               `requires` (or a container action with when = \"no-sandbox\")";
+                self.error(span, &field, message);
+                ok = false;
             }
         }
         ok.then_some(body)
+    }
+
+    fn knob_integer(
+        &mut self,
+        value: &Spanned<toml::Value>,
+        field: &str,
+        range: IntegerRange,
+    ) -> Option<u64> {
+        let toml::Value::Integer(number) = *value.get_ref() else {
+            let message = format!("expected an integer, found {}", toml_kind(value.get_ref()));
+            self.error(value.span(), field, message);
+            return None;
+        };
+        let in_range = u64::try_from(number).ok().filter(|n| range.contains(*n));
+        if in_range.is_none() {
+            let message = format!("{number} is out of range; expected {}", range.describe());
+            self.error(value.span(), field, message);
+        }
+        in_range
+    }
+
+    fn knob_flag(&mut self, value: &Spanned<toml::Value>, field: &str) -> Option<bool> {
+        let toml::Value::Boolean(flag) = *value.get_ref() else {
+            let message = format!("expected a boolean, found {}", toml_kind(value.get_ref()));
+            self.error(value.span(), field, message);
+            return None;
+        };
+        Some(flag)
     }
 
     fn load(&mut self, raw: &CaseFile) -> Option<LoadSpec> {
@@ -571,5 +620,18 @@ impl Checker<'_> {
             }
         }
         span
+    }
+}
+
+/// A toml value's type as a person writes it, for "expected ..., found ...".
+fn toml_kind(value: &toml::Value) -> &'static str {
+    match value {
+        toml::Value::String(_) => "a string",
+        toml::Value::Integer(_) => "an integer",
+        toml::Value::Float(_) => "a number",
+        toml::Value::Boolean(_) => "a boolean",
+        toml::Value::Datetime(_) => "a date",
+        toml::Value::Array(_) => "an array",
+        toml::Value::Table(_) => "a table",
     }
 }

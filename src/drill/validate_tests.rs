@@ -1,12 +1,14 @@
 //! Unit tests of case parsing and checking; `tests/cases_validate.rs` runs the binary on files.
 
 use super::case::{
-    ContainerTarget, ContainerVerb, ContainerWhen, Difficulty, Step, TargetCapabilities,
+    ContainerInjection, ContainerWhen, Difficulty, PlannedInjection, Step, TargetCapabilities,
 };
 use super::library::{CaseLibrary, shipped_reports};
 use super::validate::{ProblemSeverity, check_case, line_column};
+use crate::actions::ContainerAction;
 use crate::alerts::Comparison;
 use crate::i18n::Lang;
+use crate::knobs::Knob;
 use crate::signals::Signal;
 
 const MINIMAL: &str = include_str!("../../tests/fixtures/cases/valid/minimal.toml");
@@ -94,7 +96,7 @@ fn db_down_uses_db_fail_on_the_sandbox_and_stops_the_db_container_elsewhere() {
         ..TargetCapabilities::default()
     };
     let plan = case.plan_injection(sandbox).expect("runs on the sandbox");
-    assert_eq!(plan.failures.and_then(|f| f.db_fail), Some(true));
+    assert_eq!(plan.failures.and_then(|f| f.flag(Knob::DbFail)), Some(true));
     assert!(plan.container.is_none());
 
     let workshop = TargetCapabilities {
@@ -105,12 +107,8 @@ fn db_down_uses_db_fail_on_the_sandbox_and_stops_the_db_container_elsewhere() {
     assert!(plan.failures.is_none());
     let container = plan.container.expect("container action");
     assert_eq!(
-        (container.verb, container.target, container.when),
-        (
-            ContainerVerb::Stop,
-            ContainerTarget::Db,
-            ContainerWhen::NoSandbox
-        )
+        (container.action, container.when),
+        (ContainerAction::StopDb, ContainerWhen::NoSandbox)
     );
 
     let error = case
@@ -229,6 +227,90 @@ fn container_actions_need_docker_unless_they_replace_the_failures() {
         found[0].contains("injection.container.when: \"no-sandbox\" replaces"),
         "{found:?}"
     );
+}
+
+#[test]
+fn a_container_action_must_be_one_the_dashboard_offers() {
+    let text = MINIMAL
+        .replace(
+            "difficulty = \"easy\"",
+            "difficulty = \"easy\"\nrequires = [\"docker\"]",
+        )
+        .replace(
+            "[injection.failures]",
+            "[injection.container]\naction = \"restart\"\ntarget = \"db\"\n\n[injection.failures]",
+        );
+    assert_eq!(
+        problems(&text),
+        [
+            "x.toml:15:10: injection.container.action: `restart db` is not a container action; \
+             expected one of restart app, stop app, start app, stop db, start db"
+        ]
+    );
+}
+
+#[test]
+fn every_knob_problem_is_reported_with_its_place() {
+    let names = crate::knobs::names().collect::<Vec<_>>().join(", ");
+    let text = MINIMAL.replace(
+        "latency_ms = 500",
+        "latency_ms = \"300\"\ndb_slow = 1\nttl_s = 90000\ncolour = \"red\"",
+    );
+    assert_eq!(
+        problems(&text),
+        [
+            "x.toml:14:14: injection.failures.latency_ms: expected an integer, found a string",
+            "x.toml:15:11: injection.failures.db_slow: expected a boolean, found an integer",
+            "x.toml:16:9: injection.failures.ttl_s: 90000 is out of range; expected 0 to 86400 (seconds)",
+            &format!(
+                "x.toml:17:1: injection.failures.colour: unknown key; expected one of {names}, ttl_s"
+            ),
+            "x.toml:16:9: injection.failures.ttl_s: works only on gameday's sandbox; expected \
+             \"sandbox\" in `requires` (or a container action with when = \"no-sandbox\")",
+        ]
+    );
+    let empty = MINIMAL.replace("latency_ms = 500", "");
+    assert_eq!(
+        problems(&empty),
+        [format!(
+            "x.toml:13:1: injection.failures: no knob set; expected {names} or ttl_s"
+        )]
+    );
+}
+
+#[test]
+fn a_planned_injection_is_recorded_as_the_body_and_the_container_action() {
+    let library = CaseLibrary::shipped();
+    let chaos = library.get("chaos").expect("chaos");
+    let plan = chaos
+        .plan_injection(TargetCapabilities {
+            sandbox: true,
+            ..TargetCapabilities::default()
+        })
+        .expect("runs on the sandbox");
+    let planned = |failures, container| PlannedInjection {
+        failures,
+        container,
+    };
+    let with_container = planned(
+        plan.failures.map(|body| body.with(Knob::DbFail, true)),
+        Some(ContainerInjection {
+            action: ContainerAction::StopDb,
+            when: ContainerWhen::NoSandbox,
+        }),
+    );
+    let json = serde_json::to_value(&with_container).expect("serializes");
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "failures": {"latency_ms": 800, "error_rate": 10, "db_slow": true, "db_fail": true},
+            "container": {"verb": "stop", "target": "db", "when": "no-sandbox"},
+        })
+    );
+    let back: PlannedInjection = serde_json::from_value(json).expect("reads back");
+    assert_eq!(back, with_container);
+    let bad = serde_json::json!({"failures": {"latency_ms": "300"}, "container": null});
+    assert!(serde_json::from_value::<PlannedInjection>(bad).is_err());
 }
 
 #[test]

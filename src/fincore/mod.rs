@@ -8,17 +8,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::knobs;
+
 /// One request never waits longer than this: a stalled API must not hold a poller.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The failure knobs a FinCore API may have, in the contract's order.
-pub const KNOB_NAMES: [&str; 5] = [
-    "latency_ms",
-    "error_rate",
-    "memory_leak_mb",
-    "db_slow",
-    "db_fail",
-];
 
 /// What `GET /api/failures` says, normalised: booleans as 0/1, every knob as a number.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -57,16 +50,16 @@ impl FailureView {
             .or_else(|| body.get("config"))
             .and_then(Value::as_object)
             .ok_or("the answer has no `current_config` object")?;
-        let mut knobs = Vec::new();
-        for name in KNOB_NAMES {
+        let mut found = Vec::new();
+        for name in knobs::names() {
             if let Some(value) = config.get(name) {
-                knobs.push((name.to_string(), knob_number(value)));
+                found.push((name.to_string(), knob_number(value)));
             }
         }
         // Knobs we don't know are shown too, after ours, so nothing the service has is hidden.
         for (name, value) in config {
-            if !KNOB_NAMES.contains(&name.as_str()) {
-                knobs.push((name.clone(), knob_number(value)));
+            if knobs::by_name(name).is_none() {
+                found.push((name.clone(), knob_number(value)));
             }
         }
         let numbers = |key: &str| -> Vec<(String, f64)> {
@@ -89,7 +82,7 @@ impl FailureView {
             })
             .unwrap_or_default();
         Ok(FailureView {
-            knobs,
+            knobs: found,
             ttl_remaining_s: numbers("ttl_remaining_s"),
             since,
         })
@@ -203,11 +196,13 @@ impl FincoreClient {
                 .get("implementation")
                 .and_then(Value::as_str)
                 .map(str::to_string),
-            supports_ttl: body["extensions"]["ttl_s"].as_bool().unwrap_or(false),
+            supports_ttl: body["extensions"][knobs::TTL_NAME]
+                .as_bool()
+                .unwrap_or(false),
             knobs: body["extensions"]["failures"]
                 .as_array()
-                .map(|knobs| {
-                    knobs
+                .map(|names| {
+                    names
                         .iter()
                         .filter_map(|k| k.as_str().map(str::to_string))
                         .collect()

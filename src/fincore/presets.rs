@@ -1,95 +1,10 @@
-//! The workshop's failure injections, as one-key presets, and what decides which knobs of a
-//! request a target can take.
+//! What decides which knobs of a request a target can take. The one-key presets are declared
+//! with the knobs in `crate::knobs` and re-exported here.
 
 use serde_json::{Map, Value};
 
-/// One key, one injection, with the workshop's own values (`../shared/fincore-api.md`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Preset {
-    Latency,
-    Errors,
-    SlowDb,
-    MemoryLeak,
-    Chaos,
-    DbFailure,
-}
-
-impl Preset {
-    pub const ALL: [Preset; 6] = [
-        Preset::Latency,
-        Preset::Errors,
-        Preset::SlowDb,
-        Preset::MemoryLeak,
-        Preset::Chaos,
-        Preset::DbFailure,
-    ];
-
-    pub fn key(self) -> char {
-        match self {
-            Preset::Latency => 'l',
-            Preset::Errors => 'e',
-            Preset::SlowDb => 'd',
-            Preset::MemoryLeak => 'm',
-            Preset::Chaos => 'x',
-            Preset::DbFailure => 'f',
-        }
-    }
-
-    pub fn from_key(key: char) -> Option<Preset> {
-        Preset::ALL.into_iter().find(|preset| preset.key() == key)
-    }
-
-    /// What it does, for the key bar and the help.
-    pub fn label(self) -> &'static str {
-        match self {
-            Preset::Latency => "latency 2 s",
-            Preset::Errors => "errors 30 %",
-            Preset::SlowDb => "slow DB",
-            Preset::MemoryLeak => "leak 5 MiB/req",
-            Preset::Chaos => "chaos mix",
-            Preset::DbFailure => "DB failure",
-        }
-    }
-
-    /// The knobs and values it sets.
-    pub fn knobs(self) -> &'static [(&'static str, KnobValue)] {
-        match self {
-            Preset::Latency => &[("latency_ms", KnobValue::Number(2000))],
-            Preset::Errors => &[("error_rate", KnobValue::Number(30))],
-            Preset::SlowDb => &[("db_slow", KnobValue::Flag(true))],
-            Preset::MemoryLeak => &[("memory_leak_mb", KnobValue::Number(5))],
-            Preset::Chaos => &[
-                ("latency_ms", KnobValue::Number(800)),
-                ("error_rate", KnobValue::Number(10)),
-                ("db_slow", KnobValue::Flag(true)),
-            ],
-            Preset::DbFailure => &[("db_fail", KnobValue::Flag(true))],
-        }
-    }
-
-    /// The body to send: every knob as `(name, value)`.
-    pub fn body(self) -> Vec<(String, Value)> {
-        self.knobs()
-            .iter()
-            .map(|(name, value)| (name.to_string(), value.to_json()))
-            .collect()
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KnobValue {
-    Number(i64),
-    Flag(bool),
-}
-
-impl KnobValue {
-    pub fn to_json(self) -> Value {
-        match self {
-            KnobValue::Number(number) => Value::from(number),
-            KnobValue::Flag(flag) => Value::Bool(flag),
-        }
-    }
-}
+use crate::knobs::{self, OnWorkshop};
+pub use crate::knobs::{KnobValue, Preset};
 
 /// What a target can take, learnt from `GET /` and `GET /api/failures`.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -104,18 +19,19 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
-    /// The workshop service: the knobs its `current_config` shows; `db_fail` is stored but
-    /// never read there, so sending it would only pretend.
+    /// The workshop service: the knobs its `current_config` shows, less those it stores but
+    /// never reads there (`db_fail`), since sending them would only pretend.
     pub fn from_workshop(knobs_seen: &[String]) -> Capabilities {
         let mut capabilities = Capabilities::default();
         for knob in knobs_seen {
-            if knob == "db_fail" {
-                capabilities.inert.push((
-                    knob.clone(),
-                    "the workshop service stores db_fail but never reads it",
-                ));
-            } else {
-                capabilities.knobs.push(knob.clone());
+            match knobs::by_name(knob).map(|spec| spec.workshop) {
+                Some(OnWorkshop::Ignored(why)) => capabilities.inert.push((knob.clone(), why)),
+                // Shown only because someone posted it: the workshop stores any key.
+                Some(OnWorkshop::Absent) => capabilities
+                    .inert
+                    .push((knob.clone(), "the workshop service has no such failure")),
+                // Knobs we don't know may act; the service is the judge.
+                Some(OnWorkshop::Acts) | None => capabilities.knobs.push(knob.clone()),
             }
         }
         capabilities
@@ -134,7 +50,7 @@ impl Capabilities {
     /// A sandbox with every knob of the contract, for tests.
     #[cfg(test)]
     pub(crate) fn sandbox_with_every_knob() -> Capabilities {
-        let knobs = crate::fincore::KNOB_NAMES.map(str::to_string).to_vec();
+        let knobs = knobs::names().map(str::to_string).collect();
         Capabilities::of_sandbox(knobs, true)
     }
 
@@ -183,7 +99,7 @@ pub fn prepare(
         }
     }
     if let (false, true, Some(ttl)) = (body.is_empty(), capabilities.ttl, ttl_s) {
-        body.insert("ttl_s".to_string(), Value::from(ttl));
+        body.insert(knobs::TTL_NAME.to_string(), Value::from(ttl));
     }
     PreparedInjection { body, skipped }
 }

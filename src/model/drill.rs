@@ -6,12 +6,10 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 use super::msg::{Effect, TargetRequest as Command};
-use crate::actions::{ActionKind as Done, ActionOutcome, ContainerAction};
+use crate::actions::ActionOutcome;
 use crate::alerts::{AlertState, AlertStatus};
-use crate::drill::case::{ContainerTarget, ContainerVerb, PlannedInjection};
+use crate::drill::case::PlannedInjection;
 use crate::drill::record::{SessionRecord, sessions_dir};
 use crate::drill::{ActionKind, Case, Directive, DrillOptions, PhaseMachine, TargetCapabilities};
 use crate::fincore::FailureView;
@@ -151,8 +149,7 @@ impl DrillSession {
         let Some(machine) = &mut self.machine else {
             return Vec::new();
         };
-        let injection = matches!(outcome.kind, Done::Inject | Done::Container(_));
-        if self.injecting && injection {
+        if self.injecting && outcome.kind.changes_the_target() {
             self.injecting = false;
             if !outcome.ok {
                 self.message = Some(format!("injection failed: {}", outcome.answer));
@@ -164,10 +161,7 @@ impl DrillSession {
         if !outcome.ok {
             return Vec::new();
         }
-        let Some(kind) = action_of(outcome) else {
-            return Vec::new();
-        };
-        let directives = machine.action(outcome.at, kind);
+        let directives = machine.action(outcome.at, outcome.kind.clone());
         self.carry_out(directives)
     }
 
@@ -291,59 +285,15 @@ fn injection_commands(
     plan: &PlannedInjection,
     ttl_s: Option<u64>,
 ) -> impl Iterator<Item = Command> {
-    let failures = plan.failures.as_ref().and_then(|body| {
-        let Value::Object(map) = body.to_json() else {
-            return None;
-        };
+    let failures = plan.failures.as_ref().map(|body| Command::Custom {
+        knobs: body.knob_values(),
         // A case's own time to live wins over the dashboard's.
-        let ttl_s = map.get("ttl_s").and_then(Value::as_u64).or(ttl_s);
-        let knobs: Vec<(String, Value)> = map
-            .into_iter()
-            .filter(|(name, value)| name != "ttl_s" && !value.is_null())
-            .collect();
-        Some(Command::Custom { knobs, ttl_s })
+        ttl_s: body.ttl_s.or(ttl_s),
     });
     let container = plan
         .container
-        .and_then(|action| container_action(action.verb, action.target))
-        .map(Command::Container);
+        .map(|container| Command::Container(container.action));
     failures.into_iter().chain(container)
-}
-
-fn container_action(verb: ContainerVerb, target: ContainerTarget) -> Option<ContainerAction> {
-    Some(match (verb, target) {
-        (ContainerVerb::Restart, ContainerTarget::App) => ContainerAction::RestartApp,
-        (ContainerVerb::Stop, ContainerTarget::App) => ContainerAction::StopApp,
-        (ContainerVerb::Start, ContainerTarget::App) => ContainerAction::StartApp,
-        (ContainerVerb::Stop, ContainerTarget::Db) => ContainerAction::StopDb,
-        (ContainerVerb::Start, ContainerTarget::Db) => ContainerAction::StartDb,
-        (ContainerVerb::Restart, ContainerTarget::Db) => return None,
-    })
-}
-
-/// What the participant did, as the drill records it.
-fn action_of(outcome: &ActionOutcome) -> Option<ActionKind> {
-    Some(match outcome.kind {
-        Done::Reset => ActionKind::FailureReset,
-        Done::Inject => {
-            let body = outcome
-                .request
-                .strip_prefix("POST /api/failures ")
-                .and_then(|json| serde_json::from_str(json).ok())
-                .unwrap_or(Value::Null);
-            ActionKind::FailureChange { body }
-        }
-        Done::Container(action) => {
-            let (verb, target) = match action {
-                ContainerAction::RestartApp => (ContainerVerb::Restart, ContainerTarget::App),
-                ContainerAction::StopApp => (ContainerVerb::Stop, ContainerTarget::App),
-                ContainerAction::StartApp => (ContainerVerb::Start, ContainerTarget::App),
-                ContainerAction::StopDb => (ContainerVerb::Stop, ContainerTarget::Db),
-                ContainerAction::StartDb => (ContainerVerb::Start, ContainerTarget::Db),
-            };
-            ActionKind::Container { verb, target }
-        }
-    })
 }
 
 /// The service's timestamps: ISO 8601 in UTC, with or without a zone and fraction.
@@ -355,8 +305,12 @@ fn parse_service_time(text: &str) -> Option<UnixSeconds> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Value;
+
     use super::*;
-    use crate::drill::case::{ContainerWhen, FailureBody};
+    use crate::actions::ContainerAction;
+    use crate::drill::case::{ContainerInjection, ContainerWhen, FailureBody};
+    use crate::knobs::Knob;
 
     #[test]
     fn service_times_parse_with_or_without_zone_and_fraction() {
@@ -368,13 +322,9 @@ mod tests {
     #[test]
     fn a_case_injection_becomes_a_failure_body_then_a_container_action() {
         let plan = PlannedInjection {
-            failures: Some(FailureBody {
-                latency_ms: Some(2000),
-                ..FailureBody::default()
-            }),
-            container: Some(crate::drill::case::ContainerAction {
-                verb: ContainerVerb::Stop,
-                target: ContainerTarget::Db,
+            failures: Some(FailureBody::default().with(Knob::LatencyMs, 2000)),
+            container: Some(ContainerInjection {
+                action: ContainerAction::StopDb,
                 when: ContainerWhen::Always,
             }),
         };
@@ -388,42 +338,6 @@ mod tests {
                 },
                 Command::Container(ContainerAction::StopDb)
             ]
-        );
-    }
-
-    #[test]
-    fn answers_become_the_participants_actions() {
-        let outcome = |kind, request: &str| ActionOutcome {
-            kind,
-            sent_at: 1.0,
-            at: 2.0,
-            request: request.to_string(),
-            answer: "200 updated".to_string(),
-            ok: true,
-            notes: Vec::new(),
-        };
-        assert_eq!(
-            action_of(&outcome(Done::Reset, "POST /api/reset")),
-            Some(ActionKind::FailureReset)
-        );
-        assert_eq!(
-            action_of(&outcome(
-                Done::Inject,
-                r#"POST /api/failures {"error_rate":30}"#
-            )),
-            Some(ActionKind::FailureChange {
-                body: serde_json::json!({"error_rate": 30})
-            })
-        );
-        assert_eq!(
-            action_of(&outcome(
-                Done::Container(ContainerAction::RestartApp),
-                "docker: restart app fincore-app"
-            )),
-            Some(ActionKind::Container {
-                verb: ContainerVerb::Restart,
-                target: ContainerTarget::App
-            })
         );
     }
 }

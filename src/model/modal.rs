@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::actions::ContainerAction;
 use crate::fincore::FailureView;
 use crate::fincore::presets::Capabilities;
+use crate::knobs;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Modal {
@@ -98,35 +99,29 @@ impl InjectForm {
         ttl_s: Option<u64>,
     ) -> InjectForm {
         let now = |knob: &str| current.and_then(|view| view.value(knob)).unwrap_or(0.0);
-        let number = |knob: &str, max: i64, step: i64| FieldValue::Number {
-            value: (now(knob).max(0.0) as i64).min(max),
-            min: 0,
-            max,
-            step,
+        let number = |value: f64, range: knobs::IntegerRange| FieldValue::Number {
+            value: (value.max(0.0) as i64).clamp(as_i64(range.min), as_i64(range.max)),
+            min: as_i64(range.min),
+            max: as_i64(range.max),
+            step: as_i64(range.step),
         };
-        let mut fields = vec![
-            ("latency_ms", number("latency_ms", 60_000, 100)),
-            ("error_rate", number("error_rate", 100, 5)),
-            ("memory_leak_mb", number("memory_leak_mb", 100, 1)),
-            ("db_slow", FieldValue::Flag(now("db_slow") != 0.0)),
-            ("db_fail", FieldValue::Flag(now("db_fail") != 0.0)),
-        ]
-        .into_iter()
-        .map(|(name, value)| FormField {
-            name,
-            value,
-            unavailable: capabilities.and_then(|c| c.refusal(name)),
-        })
-        .collect::<Vec<_>>();
-        if capabilities.is_some_and(|c| c.ttl) {
-            fields.push(FormField {
-                name: "ttl_s",
-                value: FieldValue::Number {
-                    value: ttl_s.map_or(0, |ttl| i64::try_from(ttl).unwrap_or(i64::MAX)),
-                    min: 0,
-                    max: 86_400,
-                    step: 60,
+        // Every knob of the one vocabulary, in its order, with its own limits.
+        let mut fields: Vec<FormField> = knobs::ALL
+            .iter()
+            .map(|spec| FormField {
+                name: spec.name,
+                value: match spec.kind {
+                    knobs::KnobKind::Integer(range) => number(now(spec.name), range),
+                    knobs::KnobKind::Flag => FieldValue::Flag(now(spec.name) != 0.0),
                 },
+                unavailable: capabilities.and_then(|c| c.refusal(spec.name)),
+            })
+            .collect();
+        if capabilities.is_some_and(|c| c.ttl) {
+            let ttl = ttl_s.map_or(0.0, |ttl| ttl as f64);
+            fields.push(FormField {
+                name: knobs::TTL_NAME,
+                value: number(ttl, knobs::TTL_RANGE),
                 unavailable: None,
             });
         }
@@ -250,7 +245,7 @@ impl InjectForm {
                 FieldValue::Number { value, .. } => Value::from(value),
                 FieldValue::Flag(flag) => Value::Bool(flag),
             };
-            if field.name == "ttl_s" {
+            if field.name == knobs::TTL_NAME {
                 ttl_s = value.as_u64().filter(|ttl| *ttl > 0);
             } else {
                 knobs.push((field.name.to_string(), value));
@@ -326,6 +321,10 @@ impl Modal {
             },
         }
     }
+}
+
+fn as_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 enum Picked {

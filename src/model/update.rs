@@ -158,7 +158,7 @@ fn apply_source(model: &mut Model, source_update: Update) -> Vec<Effect> {
             }
             model.live.push_log(outcome.at, level, text);
             let mut effects = with_drill(model, |drill, _| drill.outcome(&outcome));
-            let quit_now = model.requests.quitting && outcome.kind == ActionKind::Reset;
+            let quit_now = model.requests.quitting && outcome.kind == ActionKind::FailureReset;
             model.requests.last_outcome = Some(outcome);
             if quit_now {
                 effects.push(Effect::Quit);

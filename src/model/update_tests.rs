@@ -110,7 +110,9 @@ fn drill_in_detect(model: &mut Model) {
         "the drill injects its fault: {effects:?}"
     );
     let mut injected = outcome(
-        Done::Inject,
+        Done::FailureChange {
+            body: serde_json::json!({"latency_ms": 2000}),
+        },
         r#"POST /api/failures {"latency_ms":2000}"#,
         true,
     );
@@ -146,7 +148,7 @@ fn quitting_with_failures_on_an_outside_target_asks_then_resets_then_quits() {
     );
     assert!(model.requests.quitting);
     let effects = model.apply(Update::Outcome(outcome(
-        Done::Reset,
+        Done::FailureReset,
         "POST /api/reset",
         true,
     )));
@@ -180,7 +182,7 @@ fn failure_keys_send_requests_and_note_them_in_flight() {
         [Effect::Send(TargetRequest::Reset)]
     );
     let effects = model.apply(Update::Outcome(outcome(
-        Done::Reset,
+        Done::FailureReset,
         "POST /api/reset",
         true,
     )));
@@ -470,7 +472,7 @@ fn a_drill_goes_through_detect_with_hints_ticks_and_records_written_elsewhere() 
     assert!(path.starts_with(&sessions));
     // The participant's reset is an action of the drill.
     let effects = model.apply(Update::Outcome(outcome(
-        Done::Reset,
+        Done::FailureReset,
         "POST /api/reset",
         true,
     )));

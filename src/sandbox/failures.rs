@@ -6,99 +6,22 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-/// The knobs of the FinCore contract, in the order the service applies them.
-pub const KNOBS: [Knob; 5] = [
-    Knob::LatencyMs,
-    Knob::ErrorRate,
-    Knob::MemoryLeakMb,
-    Knob::DbSlow,
-    Knob::DbFail,
-];
+pub use crate::knobs::Knob;
+use crate::knobs::{self, COUNT, KnobKind, TTL_NAME, TTL_RANGE};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Knob {
-    LatencyMs,
-    ErrorRate,
-    MemoryLeakMb,
-    DbSlow,
-    DbFail,
-}
-
-impl Knob {
-    pub fn name(self) -> &'static str {
-        match self {
-            Knob::LatencyMs => "latency_ms",
-            Knob::ErrorRate => "error_rate",
-            Knob::MemoryLeakMb => "memory_leak_mb",
-            Knob::DbSlow => "db_slow",
-            Knob::DbFail => "db_fail",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-
-    fn from_name(name: &str) -> Option<Knob> {
-        KNOBS.into_iter().find(|knob| knob.name() == name)
-    }
-
-    /// What the knob accepts, for error messages.
-    fn expected(self) -> &'static str {
-        match self {
-            Knob::LatencyMs => "an integer from 0 to 60000 (milliseconds)",
-            Knob::ErrorRate => "an integer from 0 to 100 (percent)",
-            Knob::MemoryLeakMb => "an integer from 0 to 100 (MiB per request)",
-            Knob::DbSlow | Knob::DbFail => "true or false",
-        }
-    }
-
-    fn max(self) -> u64 {
-        match self {
-            Knob::LatencyMs => 60_000,
-            Knob::ErrorRate => 100,
-            Knob::MemoryLeakMb => 100,
-            Knob::DbSlow | Knob::DbFail => 1,
-        }
-    }
-
-    fn is_bool(self) -> bool {
-        matches!(self, Knob::DbSlow | Knob::DbFail)
-    }
-}
-
-/// The longest time to live a failure may carry: one day.
-pub const MAX_TTL_S: u64 = 86_400;
-
-/// The values of every knob; what requests read.
+/// The values of every knob, flags as 0/1, indexed by [`Knob::index`]; what requests read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FailureConfig {
-    pub latency_ms: u64,
-    pub error_rate: u64,
-    pub memory_leak_mb: u64,
-    pub db_slow: bool,
-    pub db_fail: bool,
+    values: [u64; COUNT],
 }
 
 impl FailureConfig {
     pub fn value(&self, knob: Knob) -> u64 {
-        match knob {
-            Knob::LatencyMs => self.latency_ms,
-            Knob::ErrorRate => self.error_rate,
-            Knob::MemoryLeakMb => self.memory_leak_mb,
-            Knob::DbSlow => u64::from(self.db_slow),
-            Knob::DbFail => u64::from(self.db_fail),
-        }
+        self.values[knob.index()]
     }
 
     fn set(&mut self, knob: Knob, value: u64) {
-        match knob {
-            Knob::LatencyMs => self.latency_ms = value,
-            Knob::ErrorRate => self.error_rate = value,
-            Knob::MemoryLeakMb => self.memory_leak_mb = value,
-            Knob::DbSlow => self.db_slow = value != 0,
-            Knob::DbFail => self.db_fail = value != 0,
-        }
+        self.values[knob.index()] = value;
     }
 
     pub fn is_active(&self, knob: Knob) -> bool {
@@ -106,18 +29,22 @@ impl FailureConfig {
     }
 
     pub fn any_active(&self) -> bool {
-        KNOBS.iter().any(|knob| self.is_active(*knob))
+        Knob::all().any(|knob| self.is_active(knob))
     }
 
-    /// The contract's `current_config` object.
+    /// The contract's `current_config` object: flags as booleans, integers as numbers.
     pub fn to_json(&self) -> Value {
-        json!({
-            "latency_ms": self.latency_ms,
-            "error_rate": self.error_rate,
-            "memory_leak_mb": self.memory_leak_mb,
-            "db_slow": self.db_slow,
-            "db_fail": self.db_fail,
-        })
+        let config = knobs::ALL
+            .iter()
+            .map(|spec| {
+                let value = match spec.kind {
+                    KnobKind::Integer(_) => json!(self.value(spec.knob)),
+                    KnobKind::Flag => json!(self.is_active(spec.knob)),
+                };
+                (spec.name.to_string(), value)
+            })
+            .collect();
+        Value::Object(config)
     }
 }
 
@@ -149,39 +76,37 @@ fn parse_fields(fields: &Map<String, Value>) -> Result<FailureUpdate, String> {
         ttl_s: None,
     };
     for (name, value) in fields {
-        if name == "ttl_s" {
+        if name == TTL_NAME {
             let ttl = value
                 .as_u64()
-                .filter(|ttl| *ttl <= MAX_TTL_S)
+                .filter(|ttl| TTL_RANGE.contains(*ttl))
                 .ok_or_else(|| {
                     format!(
-                        "field `ttl_s`: expected an integer from 0 to {MAX_TTL_S} (seconds, 0 = no expiry); got {value}"
+                        "field `{TTL_NAME}`: expected an integer from {} to {} ({}, 0 = no expiry); got {value}",
+                        TTL_RANGE.min, TTL_RANGE.max, TTL_RANGE.unit
                     )
                 })?;
             update.ttl_s = Some(ttl);
             continue;
         }
-        let Some(knob) = Knob::from_name(name) else {
-            let known: Vec<&str> = KNOBS.iter().map(|knob| knob.name()).collect();
+        let Some(spec) = knobs::by_name(name) else {
+            let known: Vec<&str> = knobs::names().collect();
             return Err(format!(
-                "unknown field `{name}`: expected one of {}, ttl_s",
+                "unknown field `{name}`: expected one of {}, {TTL_NAME}",
                 known.join(", ")
             ));
         };
-        let parsed = if knob.is_bool() {
-            value.as_bool().map(u64::from)
-        } else {
-            value.as_u64().filter(|v| *v <= knob.max())
-        };
-        let parsed = parsed
-            .ok_or_else(|| format!("field `{name}`: expected {}; got {value}", knob.expected()))?;
-        update.changes.push((knob, parsed));
+        let parsed = spec
+            .accept(value)
+            .ok_or_else(|| format!("field `{name}`: expected {}; got {value}", spec.expected()))?;
+        update.changes.push((spec.knob, parsed.as_number()));
     }
     if update.changes.is_empty() {
-        return Err(
-            "body names no failure: expected at least one of latency_ms, error_rate, memory_leak_mb, db_slow, db_fail"
-                .to_string(),
-        );
+        let known: Vec<&str> = knobs::names().collect();
+        return Err(format!(
+            "body names no failure: expected at least one of {}",
+            known.join(", ")
+        ));
     }
     Ok(update)
 }
@@ -208,7 +133,7 @@ struct KnobTiming {
 #[derive(Debug, Default)]
 pub struct FailureState {
     config: FailureConfig,
-    timings: [Option<KnobTiming>; KNOBS.len()],
+    timings: [Option<KnobTiming>; COUNT],
 }
 
 impl FailureState {
@@ -239,7 +164,7 @@ impl FailureState {
     /// Clears the knobs whose time to live has run out and returns them.
     pub fn expire(&mut self, now: Instant) -> Vec<Knob> {
         let mut expired = Vec::new();
-        for knob in KNOBS {
+        for knob in Knob::all() {
             let due = self.timings[knob.index()]
                 .and_then(|timing| timing.expires_at)
                 .is_some_and(|at| at <= now);
@@ -265,7 +190,7 @@ impl FailureState {
     pub fn to_json(&self, now: Instant) -> Value {
         let mut since = Map::new();
         let mut remaining = Map::new();
-        for knob in KNOBS {
+        for knob in Knob::all() {
             if let Some(timing) = self.timings[knob.index()] {
                 since.insert(
                     knob.name().to_string(),
@@ -346,8 +271,8 @@ mod tests {
             state.expire(start + Duration::from_secs(10)),
             vec![Knob::LatencyMs]
         );
-        assert_eq!(state.config().latency_ms, 0);
-        assert_eq!(state.config().error_rate, 30);
+        assert_eq!(state.config().value(Knob::LatencyMs), 0);
+        assert_eq!(state.config().value(Knob::ErrorRate), 30);
         assert_eq!(state.next_expiry(), Some(start + Duration::from_secs(60)));
     }
 

@@ -108,7 +108,8 @@ pub struct ScrapeContext {
     pub pool_in_use: u32,
     pub pool_idle: u32,
     pub pool_max: u32,
-    pub failures: [(&'static str, u64); 5],
+    /// Every knob's name and value (flags as 0/1).
+    pub failures: Vec<(&'static str, u64)>,
     pub leaked_bytes: u64,
     pub leak_cap_bytes: u64,
 }
@@ -233,7 +234,7 @@ impl Metrics {
         );
         out.push_str("# HELP fintech_failure_injected Injected failure knobs (booleans as 0/1)\n");
         out.push_str("# TYPE fintech_failure_injected gauge\n");
-        for (knob, value) in context.failures {
+        for (knob, value) in &context.failures {
             let _ = writeln!(out, "fintech_failure_injected{{knob=\"{knob}\"}} {value}");
         }
         gauge(
@@ -305,7 +306,7 @@ mod tests {
             pool_in_use: 1,
             pool_idle: 2,
             pool_max: 10,
-            failures: [("latency_ms", 0); 5],
+            failures: vec![("latency_ms", 0)],
             leaked_bytes: 0,
             leak_cap_bytes: 1 << 30,
         };

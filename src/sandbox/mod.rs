@@ -156,7 +156,7 @@ async fn expire_failures(sandbox: Arc<Sandbox>) {
         if expired.is_empty() {
             continue;
         }
-        let freed = if expired.contains(&failures::Knob::MemoryLeakMb) {
+        let freed = if expired.contains(&crate::knobs::Knob::MemoryLeakMb) {
             sandbox.leak.free_all()
         } else {
             0

@@ -16,11 +16,12 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::audit::{self, Caller};
-use super::failures::{self, FailureConfig, KNOBS};
+use super::failures::{self, FailureConfig, Knob};
 use super::leak::LeakOutcome;
 use super::ledger::{DbFaults, LedgerError, SOURCE_ACCOUNT, TransferRequest, cents_to_amount};
 use super::metrics::ScrapeContext;
 use super::{Sandbox, iso_timestamp};
+use crate::knobs;
 
 const MAX_BODY_BYTES: usize = 64 * 1024;
 const MAX_TRANSFER_CENTS: i64 = 100_000_000;
@@ -84,8 +85,8 @@ async fn discovery(State(sandbox): State<Arc<Sandbox>>) -> Response {
             "/api/failures", "/api/reset",
         ],
         "extensions": {
-            "failures": KNOBS.iter().map(|knob| knob.name()).collect::<Vec<_>>(),
-            "ttl_s": true,
+            "failures": knobs::names().collect::<Vec<_>>(),
+            (knobs::TTL_NAME): true,
             "idempotency_key": true,
             "control_token_required": sandbox.control_token.is_some(),
             "workers": sandbox.worker_count,
@@ -192,17 +193,20 @@ where
     F: FnOnce(FailureConfig) -> Fut,
     Fut: Future<Output = Response>,
 {
-    if config.latency_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(config.latency_ms)).await;
+    let latency_ms = config.value(Knob::LatencyMs);
+    if latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(latency_ms)).await;
     }
-    if config.error_rate > 0 && rand::random_range(0..100) < config.error_rate {
+    let error_rate = config.value(Knob::ErrorRate);
+    if error_rate > 0 && rand::random_range(0..100) < error_rate {
         return endpoint.failure(
             StatusCode::INTERNAL_SERVER_ERROR,
-            &format!("Simulated error (error_rate={}%)", config.error_rate),
+            &format!("Simulated error (error_rate={error_rate}%)"),
         );
     }
-    if config.memory_leak_mb > 0 {
-        match sandbox.leak.leak(config.memory_leak_mb) {
+    let memory_leak_mb = config.value(Knob::MemoryLeakMb);
+    if memory_leak_mb > 0 {
+        match sandbox.leak.leak(memory_leak_mb) {
             Ok(LeakOutcome::Leaked) => {}
             Ok(LeakOutcome::CapReached) => tracing::debug!(
                 event = "leak_cap_reached",
@@ -217,8 +221,8 @@ where
 
 fn db_faults(config: FailureConfig) -> DbFaults {
     DbFaults {
-        slow: config.db_slow,
-        fail: config.db_fail,
+        slow: config.is_active(Knob::DbSlow),
+        fail: config.is_active(Knob::DbFail),
     }
 }
 
@@ -426,7 +430,9 @@ async fn metrics(State(sandbox): State<Arc<Sandbox>>) -> Response {
         pool_in_use,
         pool_idle,
         pool_max,
-        failures: KNOBS.map(|knob| (knob.name(), config.value(knob))),
+        failures: Knob::all()
+            .map(|knob| (knob.name(), config.value(knob)))
+            .collect(),
         leaked_bytes: sandbox.leak.held_bytes(),
         leak_cap_bytes: sandbox.leak.cap(),
     };

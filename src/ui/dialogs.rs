@@ -123,7 +123,7 @@ fn inject_lines<'a>(view: &View, form: &InjectForm) -> Vec<Line<'a>> {
     let mut lines = Vec::new();
     for (index, field) in form.fields.iter().enumerate() {
         let selected = index == form.selected;
-        let label = if field.name == "ttl_s" {
+        let label = if field.name == crate::knobs::TTL_NAME {
             view.text.ttl_label
         } else {
             field.name
