@@ -188,10 +188,11 @@ impl PrometheusSource {
 }
 
 fn alert_status(rule: &Value) -> AlertStatus {
-    let severity = match rule["labels"]["severity"].as_str() {
-        Some("critical") => Severity::Critical,
-        _ => Severity::Warning,
-    };
+    // A rule without a known severity is shown as a warning.
+    let severity = rule["labels"]["severity"]
+        .as_str()
+        .and_then(Severity::from_label)
+        .unwrap_or(Severity::Warning);
     let for_seconds = rule["duration"].as_f64().unwrap_or(0.0);
     // With several series, the alert that has been active longest speaks for the rule.
     let earliest = rule["alerts"]
@@ -207,11 +208,10 @@ fn alert_status(rule: &Value) -> AlertStatus {
             Some((since, value))
         })
         .min_by(|a, b| a.0.total_cmp(&b.0));
-    let state = match rule["state"].as_str() {
-        Some("firing") => AlertState::Firing,
-        Some("pending") => AlertState::Pending,
-        _ => AlertState::Inactive,
-    };
+    let state = rule["state"]
+        .as_str()
+        .and_then(AlertState::from_api)
+        .unwrap_or(AlertState::Inactive);
     AlertStatus {
         name: rule["name"].as_str().unwrap_or("?").to_string(),
         severity,
