@@ -21,6 +21,15 @@ use crate::sources::{Update, UpdateSender};
 /// their own state: a few reads show whether they disagree.
 const WORKSHOP_READS: usize = 8;
 const READ_PAUSE: Duration = Duration::from_millis(40);
+/// How many times a change is sent before disagreeing workers are reported instead.
+const MAX_SENDS: usize = 8;
+
+/// What is being sent to the failure state.
+#[derive(Clone, Copy)]
+enum Change<'a> {
+    Inject(&'a Value),
+    Reset,
+}
 /// How often to retry learning what the target can take while it is unreachable.
 const DISCOVERY_RETRY: Duration = Duration::from_secs(3);
 
@@ -135,18 +144,14 @@ impl Controls {
         let body = Value::Object(prepared.body.clone());
         outcome.request = format!("POST /api/failures {body}");
         outcome.kind = kind_of(&body);
-        let answer = self.client.inject(&body).await;
-        outcome.at = now_unix();
-        if !self.answered_ok(answer, &mut outcome) {
-            return outcome;
-        }
         let expected: Vec<(String, f64)> = prepared
             .body
             .iter()
-            .filter(|(name, _)| name.as_str() != "ttl_s")
+            .filter(|(name, _)| name.as_str() != crate::knobs::TTL_NAME)
             .map(|(name, value)| (name.clone(), knob_number(value)))
             .collect();
-        self.read_back(&expected, &capabilities, updates, &mut outcome)
+        let change = Change::Inject(&body);
+        self.verified(change, &expected, &capabilities, updates, &mut outcome)
             .await;
         outcome
     }
@@ -166,11 +171,6 @@ impl Controls {
             ok: false,
             notes: Vec::new(),
         };
-        let answer = self.client.reset().await;
-        outcome.at = now_unix();
-        if !self.answered_ok(answer, &mut outcome) {
-            return outcome;
-        }
         let known = self.learn(capabilities, updates).await.unwrap_or_default();
         // Every knob the service shows must read 0 again.
         let expected: Vec<(String, f64)> = match self.client.failures().await {
@@ -179,9 +179,9 @@ impl Controls {
                 .iter()
                 .map(|(name, _)| (name.clone(), 0.0))
                 .collect(),
-            Err(_) => Vec::new(),
+            Err(_) => crate::knobs::names().map(|name| (name.to_string(), 0.0)).collect(),
         };
-        self.read_back(&expected, &known, updates, &mut outcome)
+        self.verified(Change::Reset, &expected, &known, updates, &mut outcome)
             .await;
         outcome
     }
@@ -205,30 +205,87 @@ impl Controls {
         }
     }
 
-    /// Reads the failure state back (several times on the workshop service) and notes whether
-    /// it shows the change, in every read, some, or none.
-    async fn read_back(
+    /// Sends a change and reads it back. On a target of several worker processes (anything
+    /// but our sandbox) each send and read goes on a new connection, and the change is sent
+    /// again until every read shows it, a bounded number of times: one send reaches one worker.
+    /// The outcome's time is the first accepted answer for an injection (the fault has begun)
+    /// and the verified read for a reset (the fault is gone everywhere).
+    async fn verified(
         &self,
+        change: Change<'_>,
         expected: &[(String, f64)],
         capabilities: &Capabilities,
         updates: &UpdateSender,
         outcome: &mut ActionOutcome,
     ) {
-        let reads = if capabilities.sandbox {
-            1
-        } else {
-            WORKSHOP_READS
+        let workers_may_differ = !capabilities.sandbox;
+        let mut sends = 0;
+        let (agreeing, reads) = loop {
+            sends += 1;
+            let answer = match (change, workers_may_differ) {
+                (Change::Inject(body), true) => self.client.inject_on_new_connection(body).await,
+                (Change::Inject(body), false) => self.client.inject(body).await,
+                (Change::Reset, true) => self.client.reset_on_new_connection().await,
+                (Change::Reset, false) => self.client.reset().await,
+            };
+            let answered_at = now_unix();
+            if sends == 1 || matches!(change, Change::Reset) {
+                outcome.at = answered_at;
+            }
+            if !self.answered_ok(answer, outcome) {
+                if sends > 1 {
+                    outcome.notes.push(format!("send {sends} of the change failed"));
+                }
+                return;
+            }
+            let (agreeing, reads) = self
+                .read_back(expected, workers_may_differ, updates, outcome)
+                .await;
+            if matches!(change, Change::Reset) && agreeing == reads {
+                outcome.at = now_unix();
+            }
+            if agreeing == reads || !workers_may_differ || sends == MAX_SENDS {
+                break (agreeing, reads);
+            }
+            tokio::time::sleep(READ_PAUSE).await;
         };
+        if agreeing == 0 {
+            outcome
+                .notes
+                .push("the state read back does not show the change".to_string());
+        } else if agreeing < reads {
+            outcome.ok = false;
+            outcome.notes.push(format!(
+                "the state differs between workers: after {sends} sends, {agreeing} of \
+                 {reads} reads show the change; press the key again"
+            ));
+        } else if sends > 1 {
+            outcome.notes.push(format!(
+                "verified on every worker: {reads} of {reads} reads after {sends} sends"
+            ));
+        }
+    }
+
+    /// Reads the failure state back (several times on new connections where workers may
+    /// differ); how many reads showed the change, of how many.
+    async fn read_back(
+        &self,
+        expected: &[(String, f64)],
+        workers_may_differ: bool,
+        updates: &UpdateSender,
+        outcome: &mut ActionOutcome,
+    ) -> (usize, usize) {
+        let reads = if workers_may_differ { WORKSHOP_READS } else { 1 };
         let mut agreeing = 0;
         let mut last: Option<FailureView> = None;
         for read in 0..reads {
             if read > 0 {
                 tokio::time::sleep(READ_PAUSE).await;
             }
-            let view = if capabilities.sandbox {
-                self.client.failures().await
-            } else {
+            let view = if workers_may_differ {
                 self.client.failures_on_new_connection().await
+            } else {
+                self.client.failures().await
             };
             match view {
                 Ok(view) => {
@@ -243,16 +300,7 @@ impl Controls {
         if let Some(view) = last {
             let _ = updates.send(Update::Failures(view)).await;
         }
-        if agreeing == 0 {
-            outcome
-                .notes
-                .push("the state read back does not show the change".to_string());
-        } else if agreeing < reads {
-            outcome.notes.push(format!(
-                "the state differs between workers: {agreeing} of {reads} reads show the \
-                 change; repeat the action to reach the others"
-            ));
-        }
+        (agreeing, reads)
     }
 
     async fn container(

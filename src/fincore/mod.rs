@@ -262,8 +262,27 @@ impl FincoreClient {
         self.post("/api/reset", None).await
     }
 
+    /// A change sent on a new connection: on a service with several worker processes each
+    /// connection lands on one of them, so only new connections can reach them all.
+    pub async fn inject_on_new_connection(&self, body: &Value) -> Result<(u16, String), String> {
+        self.post_on(&self.fresh, "/api/failures", Some(body)).await
+    }
+
+    pub async fn reset_on_new_connection(&self) -> Result<(u16, String), String> {
+        self.post_on(&self.fresh, "/api/reset", None).await
+    }
+
     async fn post(&self, path: &str, body: Option<&Value>) -> Result<(u16, String), String> {
-        let mut request = self.http.post(format!("{}{path}", self.base));
+        self.post_on(&self.http, path, body).await
+    }
+
+    async fn post_on(
+        &self,
+        http: &reqwest::Client,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, String), String> {
+        let mut request = http.post(format!("{}{path}", self.base));
         if let Some(body) = body {
             request = request
                 .header("Content-Type", "application/json")

@@ -20,7 +20,12 @@ fn repo_root() -> PathBuf {
 }
 
 impl Workshop {
+    /// Two workers, as the workshop runs it.
     pub fn start() -> Workshop {
+        Workshop::with_workers(2)
+    }
+
+    pub fn with_workers(workers: u32) -> Workshop {
         let gunicorn = repo_root().join("target/bench-venv/bin/gunicorn");
         assert!(
             gunicorn.exists(),
@@ -31,7 +36,7 @@ impl Workshop {
         let database = postgres.create_database("fincore_workshop");
         let port = free_port();
         let child = Command::new(&gunicorn)
-            .args(["-w", "2", "--threads", "4", "-k", "gthread"])
+            .args(["-w", &workers.to_string(), "--threads", "4", "-k", "gthread"])
             .args(["-b", &format!("127.0.0.1:{port}"), "flask_fincore:app"])
             .current_dir(repo_root().join("scripts/bench"))
             .env(
@@ -60,6 +65,25 @@ impl Workshop {
             std::thread::sleep(Duration::from_millis(200));
         }
         workshop
+    }
+}
+
+impl Workshop {
+    /// `GET /api/failures` `count` times, each on a new connection (so each lands on either
+    /// worker): the `current_config` of every read.
+    pub fn fresh_failure_reads(&self, count: usize) -> Vec<serde_json::Value> {
+        (0..count)
+            .map(|_| {
+                let output = Command::new("curl")
+                    .args(["-sf", "--max-time", "5"])
+                    .arg(format!("{}/api/failures", self.url))
+                    .output()
+                    .expect("curl runs");
+                let body: serde_json::Value =
+                    serde_json::from_slice(&output.stdout).expect("a JSON answer");
+                body["current_config"].clone()
+            })
+            .collect()
     }
 }
 
