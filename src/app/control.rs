@@ -179,7 +179,9 @@ impl Controls {
                 .iter()
                 .map(|(name, _)| (name.clone(), 0.0))
                 .collect(),
-            Err(_) => crate::knobs::names().map(|name| (name.to_string(), 0.0)).collect(),
+            Err(_) => crate::knobs::names()
+                .map(|name| (name.to_string(), 0.0))
+                .collect(),
         };
         self.verified(Change::Reset, &expected, &known, updates, &mut outcome)
             .await;
@@ -234,7 +236,9 @@ impl Controls {
             }
             if !self.answered_ok(answer, outcome) {
                 if sends > 1 {
-                    outcome.notes.push(format!("send {sends} of the change failed"));
+                    outcome
+                        .notes
+                        .push(format!("send {sends} of the change failed"));
                 }
                 return;
             }
@@ -275,7 +279,11 @@ impl Controls {
         updates: &UpdateSender,
         outcome: &mut ActionOutcome,
     ) -> (usize, usize) {
-        let reads = if workers_may_differ { WORKSHOP_READS } else { 1 };
+        let reads = if workers_may_differ {
+            WORKSHOP_READS
+        } else {
+            1
+        };
         let mut agreeing = 0;
         let mut last: Option<FailureView> = None;
         for read in 0..reads {

@@ -191,9 +191,13 @@ impl DrillState {
         self.phases.iter().find(|p| p.phase == phase).map(|p| p.at)
     }
 
+    /// The participant's first action on the fault: after the injection (a load change
+    /// during the baseline is not a response), hints not counted.
     pub fn first_action_at(&self) -> Option<UnixSeconds> {
+        let injected_at = self.injected_at?;
         self.actions
             .iter()
+            .filter(|action| action.at >= injected_at)
             .filter(|action| !matches!(action.kind, ActionKind::HintOpened { .. }))
             .map(|action| action.at)
             .next()

@@ -23,6 +23,8 @@ pub enum Modal {
     Detect {
         choices: Vec<DetectChoice>,
         selected: usize,
+        /// When Enter was pressed: detection is timed then, not when a choice is made.
+        pressed_at: crate::signals::UnixSeconds,
     },
     /// Which case to drill.
     Cases {
@@ -300,7 +302,9 @@ impl Modal {
                 KeyCode::Esc => ModalResult::Close,
                 _ => ModalResult::Stay,
             },
-            Modal::Detect { choices, selected } => match pick(key, selected, choices.len()) {
+            Modal::Detect {
+                choices, selected, ..
+            } => match pick(key, selected, choices.len()) {
                 Picked::Stay => ModalResult::Stay,
                 Picked::Close => ModalResult::Close,
                 Picked::Index(index) => choices.get(index).map_or(ModalResult::Stay, |choice| {

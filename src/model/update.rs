@@ -298,12 +298,17 @@ fn modal_result(model: &mut Model, result: ModalResult) -> Vec<Effect> {
             send(model, TargetRequest::Container(container_action))
         }
         ModalResult::Declare(choice) => {
-            model.view.modal = None;
+            let pressed_at = match model.view.modal.take() {
+                Some(Modal::Detect { pressed_at, .. }) => pressed_at,
+                _ => model.now,
+            };
             let (signal, diagnosis) = match choice {
                 DetectChoice::Signal(signal) => (signal, None),
                 DetectChoice::Diagnosis { case_id, .. } => (None, Some(case_id)),
             };
-            with_drill(model, |drill, now| drill.declare(now, signal, diagnosis))
+            with_drill(model, |drill, _| {
+                drill.declare(pressed_at, signal, diagnosis)
+            })
         }
         ModalResult::PickCase(index) => {
             model.view.modal = None;
@@ -359,6 +364,7 @@ fn open_detection(model: &mut Model) {
         model.view.modal = Some(Modal::Detect {
             choices,
             selected: 0,
+            pressed_at: model.now,
         });
     } else if let Some(drill) = model.drill.as_mut() {
         drill.message = Some("nothing to declare yet: the fault is not injected".to_string());

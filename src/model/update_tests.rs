@@ -682,3 +682,50 @@ fn a_resume_offer_is_asked_first_and_a_refusal_records_it_abandoned() {
             .any(|e| matches!(e, Effect::DrillLoad(Some(_))))
     );
 }
+
+#[test]
+fn detection_is_timed_at_enter_not_when_the_answer_is_chosen() {
+    let mut model = model();
+    drill_in_detect(&mut model);
+    let pressed = model.now + 2.0;
+    model.now = pressed;
+    act(&mut model, Action::DrillDetect);
+    // The participant reads the question for four seconds before answering.
+    model.now = pressed + 4.0;
+    act(&mut model, Action::ModalKey(KeyCode::Down));
+    act(&mut model, Action::ModalKey(KeyCode::Enter));
+    let detected_at = model
+        .drill
+        .as_ref()
+        .and_then(|d| d.machine.as_ref())
+        .and_then(|m| m.state().detection.as_ref())
+        .map(|detection| detection.at);
+    assert_eq!(detected_at, Some(pressed));
+}
+
+#[test]
+fn a_load_change_during_the_baseline_is_not_the_first_action() {
+    let mut model = model();
+    model.apply(Update::Capabilities(Capabilities::sandbox_with_every_knob()));
+    act(&mut model, Action::OpenCases);
+    act(&mut model, Action::ModalKey(KeyCode::Enter));
+    update(
+        &mut model,
+        Msg::LoadChanged {
+            rate: 3.0,
+            profile: "steady".into(),
+            by_user: true,
+        },
+    );
+    let machine = model.drill.as_ref().and_then(|d| d.machine.as_ref());
+    assert_eq!(
+        machine.map(|m| m.state().actions.len()),
+        Some(1),
+        "recorded"
+    );
+    assert_eq!(
+        machine.and_then(|m| m.state().first_action_at()),
+        None,
+        "but not a response to a fault that is not there yet"
+    );
+}

@@ -29,7 +29,9 @@ pub fn render(frame: &mut Frame, view: &View, modal: &Modal, area: Rect) {
             ],
         ),
         Modal::QuitPrompt => (text.quit_title, quit_lines(view)),
-        Modal::Detect { choices, selected } => {
+        Modal::Detect {
+            choices, selected, ..
+        } => {
             let blind = choices
                 .iter()
                 .any(|choice| matches!(choice, DetectChoice::Diagnosis { .. }));

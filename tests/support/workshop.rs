@@ -36,7 +36,14 @@ impl Workshop {
         let database = postgres.create_database("fincore_workshop");
         let port = free_port();
         let child = Command::new(&gunicorn)
-            .args(["-w", &workers.to_string(), "--threads", "4", "-k", "gthread"])
+            .args([
+                "-w",
+                &workers.to_string(),
+                "--threads",
+                "4",
+                "-k",
+                "gthread",
+            ])
             .args(["-b", &format!("127.0.0.1:{port}"), "flask_fincore:app"])
             .current_dir(repo_root().join("scripts/bench"))
             .env(
