@@ -322,7 +322,11 @@ impl PhaseMachine {
         }
         let remedy = kind.is_remedy();
         let reset = kind == ActionKind::FailureReset;
-        self.state.actions.push(ActionRecord { at, kind });
+        self.state.actions.push(ActionRecord {
+            at,
+            kind,
+            failed: None,
+        });
         let mut directives = Vec::new();
         if remedy && matches!(self.state.phase, Phase::Detect | Phase::Respond) {
             if self.state.phase == Phase::Detect {
@@ -334,6 +338,25 @@ impl PhaseMachine {
             directives.push(Directive::ReadBackFailures);
         }
         directives
+    }
+
+    /// Something the participant tried that the target refused or never answered: kept in
+    /// the record with the answer, and nothing else (it removed no fault).
+    pub fn failed_action(
+        &mut self,
+        at: UnixSeconds,
+        kind: ActionKind,
+        answer: &str,
+    ) -> Vec<Directive> {
+        if self.state.phase.is_finished() {
+            return ignored("the drill is over".to_string());
+        }
+        self.state.actions.push(ActionRecord {
+            at,
+            kind,
+            failed: Some(answer.to_string()),
+        });
+        vec![Directive::SaveRecord]
     }
 
     /// The next hint to reveal, if any is left; report it with `action(HintOpened)`.

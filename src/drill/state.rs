@@ -62,6 +62,10 @@ pub struct ActionRecord {
     pub at: UnixSeconds,
     #[serde(flatten)]
     pub kind: ActionKind,
+    /// Why it did not take: the target's answer (`connection refused`, `500 …`). Absent when
+    /// it took, and in records written before failed actions were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -197,7 +201,7 @@ impl DrillState {
         let injected_at = self.injected_at?;
         self.actions
             .iter()
-            .filter(|action| action.at >= injected_at)
+            .filter(|action| action.at >= injected_at && action.failed.is_none())
             .filter(|action| !matches!(action.kind, ActionKind::HintOpened { .. }))
             .map(|action| action.at)
             .next()

@@ -158,10 +158,12 @@ impl DrillSession {
             let directives = machine.injected(outcome.at);
             return self.carry_out(directives);
         }
-        if !outcome.ok {
-            return Vec::new();
-        }
-        let directives = machine.action(outcome.at, outcome.kind.clone());
+        let directives = if outcome.ok {
+            machine.action(outcome.at, outcome.kind.clone())
+        } else {
+            // A reset that timed out is still something the participant did.
+            machine.failed_action(outcome.at, outcome.kind.clone(), &outcome.answer)
+        };
         self.carry_out(directives)
     }
 

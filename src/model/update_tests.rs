@@ -729,3 +729,28 @@ fn a_load_change_during_the_baseline_is_not_the_first_action() {
         "but not a response to a fault that is not there yet"
     );
 }
+
+#[test]
+fn a_reset_that_failed_is_recorded_with_its_answer_and_removes_nothing() {
+    let mut model = model();
+    drill_in_detect(&mut model);
+    let effects = model.apply(Update::Outcome(outcome(
+        Done::FailureReset,
+        "POST /api/reset",
+        false,
+    )));
+    assert!(saves_record(&effects));
+    let machine = model
+        .drill
+        .as_ref()
+        .and_then(|d| d.machine.as_ref())
+        .expect("a drill");
+    let last = machine.state().actions.last().expect("recorded");
+    assert_eq!(last.failed.as_deref(), Some("500 boom"));
+    assert_eq!(
+        machine.phase(),
+        Phase::Detect,
+        "a failed reset recovers nothing"
+    );
+    assert_eq!(machine.state().first_action_at(), None);
+}
