@@ -35,6 +35,7 @@ fn plan(profile: Profile, rate: f64, duration: Duration, mix: &str) -> LoadPlan 
         duration: Some(duration),
         mix: mix.parse().expect("a valid mix"),
         retry: RetryPolicy::default(),
+        max_in_flight: gameday::load::MAX_IN_FLIGHT,
     }
 }
 

@@ -10,18 +10,50 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::drill::record::{SessionRecord, write_record};
-use crate::load::{self, LoadHandle, LoadPlan, Mix, Profile, RetryPolicy};
+use crate::load::{self, LoadHandle, LoadPlan, MAX_IN_FLIGHT, Mix, Profile, RetryPolicy};
 use crate::model::{Effect, LoadChange, Msg, TargetRequest};
 
 /// Each `+`/`-` changes the load rate by this factor.
 const LOAD_STEP: f64 = 1.5;
 const MAX_LOAD_RATE: f64 = 2000.0;
+/// The slowest rate `-` goes to before pausing: one request every ten seconds.
+const MIN_LOAD_RATE: f64 = 0.1;
 
 pub enum Flow {
     Continue,
     Quit,
     /// A reset is on its way: quit when it is answered, or after a while.
     QuitAfterReset,
+}
+
+/// What a drill's load may do on this target.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DrillLoadPolicy {
+    /// False with `--load off` (or a rate of 0) and in read-only mode: a drill then runs on
+    /// whatever traffic the target has.
+    pub allowed: bool,
+    /// Requests unanswered at once. A target we did not start may have a handful of threads
+    /// (the workshop's: 4 per worker): the drill's load must leave it able to answer a reset.
+    pub max_in_flight: usize,
+}
+
+impl DrillLoadPolicy {
+    /// Requests in flight on a target that is not our own sandbox.
+    pub const EXTERNAL_IN_FLIGHT: usize = 2;
+
+    pub fn new(settings: &crate::config::Settings, embedded: bool) -> DrillLoadPolicy {
+        use crate::config::LoadSetting;
+        let off = matches!(settings.load, LoadSetting::Off)
+            || matches!(settings.load, LoadSetting::Rate(rate) if rate <= 0.0);
+        DrillLoadPolicy {
+            allowed: !off && !settings.read_only,
+            max_in_flight: if embedded {
+                crate::load::MAX_IN_FLIGHT
+            } else {
+                Self::EXTERNAL_IN_FLIGHT
+            },
+        }
+    }
 }
 
 pub struct EffectsRunner {
@@ -31,6 +63,8 @@ pub struct EffectsRunner {
     /// None means no drill has.
     background: Option<Option<(f64, Profile)>>,
     api_url: String,
+    /// How a drill's load may run on this target.
+    drill_load: DrillLoadPolicy,
     records: mpsc::UnboundedSender<(PathBuf, Box<SessionRecord>)>,
     writer: JoinHandle<()>,
 }
@@ -41,6 +75,7 @@ impl EffectsRunner {
         requests: mpsc::Sender<TargetRequest>,
         load: Option<LoadHandle>,
         api_url: String,
+        drill_load: DrillLoadPolicy,
         results: mpsc::UnboundedSender<Msg>,
     ) -> EffectsRunner {
         let (records, queue) = mpsc::unbounded_channel();
@@ -50,6 +85,7 @@ impl EffectsRunner {
             load,
             background: None,
             api_url,
+            drill_load,
             records,
             writer,
         }
@@ -82,12 +118,20 @@ impl EffectsRunner {
             Effect::Quit => return Flow::Quit,
             Effect::QuitAfterReset => return Flow::QuitAfterReset,
             Effect::Load(change) => replies.extend(self.change_load(change)),
+            Effect::DrillLoad(Some(_)) if !self.drill_load.allowed => {
+                replies.push(Msg::DrillLoadFailed {
+                    reason: "not started: the load is off (--load off or read-only)".to_string(),
+                });
+            }
             Effect::DrillLoad(Some(spec)) => {
                 if self.background.is_none() {
                     self.background = Some(self.load.as_ref().map(|l| (l.rate(), l.profile())));
                 }
                 match spec.profile.parse::<Profile>() {
-                    Ok(profile) => self.restart_load(profile, spec.rate, spec.mix.clone()),
+                    Ok(profile) => {
+                        let in_flight = self.drill_load.max_in_flight;
+                        self.restart_load(profile, spec.rate, spec.mix.clone(), in_flight)
+                    }
                     Err(reason) => replies.push(Msg::DrillLoadFailed { reason }),
                 }
                 replies.push(self.load_status());
@@ -95,7 +139,9 @@ impl EffectsRunner {
             Effect::DrillLoad(None) => {
                 if let Some(background) = self.background.take() {
                     match background {
-                        Some((rate, profile)) => self.restart_load(profile, rate, Mix::default()),
+                        Some((rate, profile)) => {
+                            self.restart_load(profile, rate, Mix::default(), MAX_IN_FLIGHT)
+                        }
                         None => {
                             if let Some(load) = self.load.take() {
                                 load.stop();
@@ -116,10 +162,8 @@ impl EffectsRunner {
     fn change_load(&mut self, change: LoadChange) -> Option<Msg> {
         let load = self.load.as_ref()?;
         match change {
-            LoadChange::Faster => {
-                load.set_rate((load.rate() * LOAD_STEP).round().clamp(1.0, MAX_LOAD_RATE))
-            }
-            LoadChange::Slower => load.set_rate((load.rate() / LOAD_STEP).round().max(1.0)),
+            LoadChange::Faster => load.set_rate(faster(load.rate())),
+            LoadChange::Slower => load.set_rate(slower(load.rate())),
             LoadChange::NextProfile => load.set_profile(load.profile().next_default()),
         }
         Some(Msg::LoadChanged {
@@ -129,7 +173,7 @@ impl EffectsRunner {
         })
     }
 
-    fn restart_load(&mut self, profile: Profile, rate: f64, mix: Mix) {
+    fn restart_load(&mut self, profile: Profile, rate: f64, mix: Mix, max_in_flight: usize) {
         if let Some(load) = self.load.take() {
             load.stop();
         }
@@ -140,6 +184,7 @@ impl EffectsRunner {
                 duration: None,
                 mix,
                 retry: RetryPolicy::default(),
+                max_in_flight,
             };
             self.load = Some(LoadHandle::start_open(client, self.api_url.clone(), plan));
         }
@@ -156,6 +201,32 @@ impl EffectsRunner {
             let _ = tokio::task::spawn_blocking(move || write_record(&data_dir, &record)).await;
         }
     }
+}
+
+/// The next rate up: from a pause, the slowest rate; otherwise ×1.5, kept readable.
+fn faster(rate: f64) -> f64 {
+    if rate <= 0.0 {
+        return MIN_LOAD_RATE;
+    }
+    readable(rate * LOAD_STEP).min(MAX_LOAD_RATE)
+}
+
+/// The next rate down: ÷1.5 down to one request every ten seconds, then a pause (0).
+fn slower(rate: f64) -> f64 {
+    let next = readable(rate / LOAD_STEP);
+    if next < MIN_LOAD_RATE { 0.0 } else { next }
+}
+
+/// Whole numbers from 10/s up, one decimal below 10/s, two below 1/s.
+fn readable(rate: f64) -> f64 {
+    let scale = if rate >= 10.0 {
+        1.0
+    } else if rate >= 1.0 {
+        10.0
+    } else {
+        100.0
+    };
+    (rate * scale).round() / scale
 }
 
 /// Writes records one at a time, in order, off the event loop; of several queued for one file
@@ -186,5 +257,24 @@ async fn write_records(
         if let Some(reason) = failure {
             let _ = results.send(Msg::RecordNotSaved { reason });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_load_steps_below_one_request_a_second_down_to_a_pause_and_back() {
+        let mut rate = 2.0;
+        let mut down = Vec::new();
+        while rate > 0.0 {
+            rate = slower(rate);
+            down.push(rate);
+        }
+        assert_eq!(down, [1.3, 0.87, 0.58, 0.39, 0.26, 0.17, 0.11, 0.0]);
+        assert_eq!(faster(0.0), MIN_LOAD_RATE);
+        assert_eq!(faster(20.0), 30.0);
+        assert_eq!(faster(1900.0), MAX_LOAD_RATE);
     }
 }

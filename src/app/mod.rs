@@ -80,6 +80,7 @@ async fn run_async(
         running.commands.clone(),
         running.load.take(),
         running.target.api_url.clone(),
+        effects::DrillLoadPolicy::new(&settings, running.target.embedded),
         results,
     );
     tracing::info!(target_url = %model.session.target.api_url, embedded = model.session.target.embedded, "dashboard started");

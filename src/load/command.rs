@@ -172,6 +172,7 @@ impl RunConfig {
                 duration: Some(duration),
                 mix: args.mix.clone(),
                 retry,
+                max_in_flight: crate::load::MAX_IN_FLIGHT,
             },
             json: args.json,
         })

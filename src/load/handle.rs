@@ -73,6 +73,7 @@ impl LoadHandle {
             sender,
             mix: plan.mix,
             retry: plan.retry,
+            max_in_flight: plan.max_in_flight.clamp(1, super::MAX_IN_FLIGHT),
         };
         handle.spawn(run.run(receiver))
     }

@@ -41,6 +41,9 @@ pub struct LoadPlan {
     pub mix: Mix,
     /// How clients retry; used by [`Profile::RetryStorm`] (its attempt timeout by every run).
     pub retry: RetryPolicy,
+    /// Open model: requests due while this many are unanswered are dropped (and counted), so
+    /// a slow target is never buried under a pile of waiting requests.
+    pub max_in_flight: usize,
 }
 
 impl LoadPlan {
@@ -52,6 +55,7 @@ impl LoadPlan {
             duration: None,
             mix: Mix::default(),
             retry: RetryPolicy::default(),
+            max_in_flight: MAX_IN_FLIGHT,
         }
     }
 }

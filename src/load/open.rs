@@ -9,7 +9,6 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::MAX_IN_FLIGHT;
 use super::attempt::Sender;
 use super::handle::Control;
 use super::mix::Mix;
@@ -25,6 +24,7 @@ pub(super) struct OpenRun {
     pub until: Option<Instant>,
     /// How long answers are awaited after the last request was started.
     pub drain: Duration,
+    pub max_in_flight: usize,
 }
 
 fn interval(rate: f64) -> Duration {
@@ -33,7 +33,7 @@ fn interval(rate: f64) -> Duration {
 
 impl OpenRun {
     pub async fn run(self, mut control: watch::Receiver<Control>) {
-        let limit = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+        let limit = Arc::new(Semaphore::new(self.max_in_flight));
         let mut requests = JoinSet::new();
         let mut picker = self.mix.picker();
         let mut current = control.borrow_and_update().clone();
