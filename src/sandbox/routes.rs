@@ -453,6 +453,11 @@ async fn metrics(State(sandbox): State<Arc<Sandbox>>) -> Response {
             .collect(),
         leaked_bytes: sandbox.leak.held_bytes(),
         leak_cap_bytes: sandbox.leak.cap(),
+        waiting_for_database: if config.is_active(Knob::DbSlow) {
+            sandbox.metrics.queued_requests.load(Ordering::Relaxed)
+        } else {
+            0
+        },
     };
     (
         [(
