@@ -129,7 +129,7 @@ impl Endpoint {
     }
 }
 
-/// Counts itself in a gauge while alive, so a dropped request (client gone) is uncounted too.
+/// Counts itself in a gauge while alive, so every way out of a request uncounts it.
 struct GaugeGuard<'a>(&'a AtomicI64);
 
 impl<'a> GaugeGuard<'a> {
@@ -160,7 +160,12 @@ where
     match task.await {
         Ok(response) => response,
         Err(err) => {
-            tracing::error!(event = "request_task_failed", endpoint = endpoint.path(), %err, "request task failed");
+            tracing::error!(
+                event = "request_task_failed",
+                endpoint = endpoint.path(),
+                %err,
+                "request task failed"
+            );
             endpoint.failure(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
         }
     }
