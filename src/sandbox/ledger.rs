@@ -235,11 +235,13 @@ impl Ledger {
                 "database unavailable (injected db_fail)".to_string(),
             ));
         }
+        // Counted from the wait for a connection on, as a request blocked on the pool is as
+        // much a database transaction in flight as one holding a connection.
+        let guard = ActiveGuard::new(&self.metrics);
         let waiting = Instant::now();
         let tx = self.pool.begin().await;
         self.metrics.record_pool_wait(waiting.elapsed());
         let tx = tx?;
-        let guard = ActiveGuard::new(&self.metrics);
         if faults.slow {
             tokio::time::sleep(DB_SLOW_HOLD).await;
         }
@@ -265,11 +267,11 @@ impl Ledger {
             tx.commit().await?;
             return Ok(row);
         }
+        let _active = ActiveGuard::new(&self.metrics);
         let waiting = Instant::now();
         let connection = self.pool.acquire().await;
         self.metrics.record_pool_wait(waiting.elapsed());
         let mut connection = connection?;
-        let _active = ActiveGuard::new(&self.metrics);
         Ok(query.fetch_one(&mut *connection).await?)
     }
 
@@ -427,7 +429,8 @@ impl Ledger {
     }
 }
 
-/// Counts a request in `fintech_active_transactions` for as long as it holds a transaction.
+/// Counts a request in `fintech_active_transactions` while it waits for a connection and while
+/// it holds one.
 struct ActiveGuard {
     metrics: Arc<Metrics>,
 }

@@ -112,6 +112,9 @@ pub struct ScrapeContext {
     pub failures: Vec<(&'static str, u64)>,
     pub leaked_bytes: u64,
     pub leak_cap_bytes: u64,
+    /// Requests queued for a worker that are, in effect, waiting for the database: when the
+    /// database is slow, the workers ahead of them are all stuck in it.
+    pub waiting_for_database: i64,
 }
 
 impl Metrics {
@@ -193,8 +196,8 @@ impl Metrics {
         gauge(
             &mut out,
             "fintech_active_transactions",
-            "Requests holding a database transaction",
-            self.active_transactions.load(Ordering::Relaxed),
+            "Requests in a database transaction or waiting for a database connection",
+            self.active_transactions.load(Ordering::Relaxed) + context.waiting_for_database,
         );
         out.push_str("# HELP fintech_db_pool_connections Database pool connections by state\n");
         out.push_str("# TYPE fintech_db_pool_connections gauge\n");
@@ -309,6 +312,7 @@ mod tests {
             failures: vec![("latency_ms", 0)],
             leaked_bytes: 0,
             leak_cap_bytes: 1 << 30,
+            waiting_for_database: 0,
         };
         let text = metrics.render(&context);
         assert!(text.contains(

@@ -129,7 +129,7 @@ impl Endpoint {
     }
 }
 
-/// Counts itself in a gauge while alive, so a dropped request (client gone) is uncounted too.
+/// Counts itself in a gauge while alive, so every way out of a request uncounts it.
 struct GaugeGuard<'a>(&'a AtomicI64);
 
 impl<'a> GaugeGuard<'a> {
@@ -147,9 +147,33 @@ impl Drop for GaugeGuard<'_> {
 
 /// Runs `work` as one of the service's workers, after the injected latency, errors and leak,
 /// and records the request from its arrival (time queued for a worker included).
-async fn instrumented<F, Fut>(sandbox: &Sandbox, endpoint: Endpoint, work: F) -> Response
+///
+/// The request runs in a task of its own, as gunicorn finishes every request it accepted: when
+/// the client gives up, axum drops this handler's future, but the task still completes and the
+/// request is counted with its real duration and status.
+async fn instrumented<F, Fut>(sandbox: Arc<Sandbox>, endpoint: Endpoint, work: F) -> Response
 where
-    F: FnOnce(FailureConfig) -> Fut,
+    F: FnOnce(Arc<Sandbox>, FailureConfig) -> Fut + Send + 'static,
+    Fut: Future<Output = Response> + Send + 'static,
+{
+    let task = tokio::spawn(async move { serve_to_the_end(sandbox, endpoint, work).await });
+    match task.await {
+        Ok(response) => response,
+        Err(err) => {
+            tracing::error!(
+                event = "request_task_failed",
+                endpoint = endpoint.path(),
+                %err,
+                "request task failed"
+            );
+            endpoint.failure(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        }
+    }
+}
+
+async fn serve_to_the_end<F, Fut>(sandbox: Arc<Sandbox>, endpoint: Endpoint, work: F) -> Response
+where
+    F: FnOnce(Arc<Sandbox>, FailureConfig) -> Fut,
     Fut: Future<Output = Response>,
 {
     let arrived = Instant::now();
@@ -161,7 +185,13 @@ where
         Ok(_permit) => {
             let _busy = GaugeGuard::new(&sandbox.metrics.busy_workers);
             let config = sandbox.failures().config();
-            apply_failures(sandbox, endpoint, config, work).await
+            apply_failures(
+                &sandbox,
+                endpoint,
+                config,
+                work(Arc::clone(&sandbox), config),
+            )
+            .await
         }
         Err(_) => endpoint.failure(StatusCode::SERVICE_UNAVAILABLE, "shutting down"),
     };
@@ -183,16 +213,12 @@ where
     response
 }
 
-async fn apply_failures<F, Fut>(
+async fn apply_failures(
     sandbox: &Sandbox,
     endpoint: Endpoint,
     config: FailureConfig,
-    work: F,
-) -> Response
-where
-    F: FnOnce(FailureConfig) -> Fut,
-    Fut: Future<Output = Response>,
-{
+    work: impl Future<Output = Response>,
+) -> Response {
     let latency_ms = config.value(Knob::LatencyMs);
     if latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(latency_ms)).await;
@@ -216,7 +242,7 @@ where
             Err(err) => tracing::warn!(event = "leak_failed", %err, "could not map leak memory"),
         }
     }
-    work(config).await
+    work.await
 }
 
 fn db_faults(config: FailureConfig) -> DbFaults {
@@ -227,8 +253,7 @@ fn db_faults(config: FailureConfig) -> DbFaults {
 }
 
 async fn health(State(sandbox): State<Arc<Sandbox>>) -> Response {
-    let sandbox: &Sandbox = &sandbox;
-    instrumented(sandbox, Endpoint::Health, |config| async move {
+    instrumented(sandbox, Endpoint::Health, |sandbox, config| async move {
         let timestamp = iso_timestamp(chrono::Utc::now());
         match sandbox.ledger.ping(db_faults(config)).await {
             Ok(()) => axum::Json(json!({
@@ -252,8 +277,7 @@ async fn health(State(sandbox): State<Arc<Sandbox>>) -> Response {
 }
 
 async fn balance(State(sandbox): State<Arc<Sandbox>>) -> Response {
-    let sandbox: &Sandbox = &sandbox;
-    instrumented(sandbox, Endpoint::Balance, |config| async move {
+    instrumented(sandbox, Endpoint::Balance, |sandbox, config| async move {
         match sandbox.ledger.balance(db_faults(config)).await {
             Ok((cents, currency)) => axum::Json(json!({
                 "account": SOURCE_ACCOUNT,
@@ -279,8 +303,7 @@ async fn transfer(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let sandbox: &Sandbox = &sandbox;
-    instrumented(sandbox, Endpoint::Transfer, |config| async move {
+    instrumented(sandbox, Endpoint::Transfer, |sandbox, config| async move {
         let body = match read_json_body(&headers, body) {
             Ok(body) => body,
             Err(refusal) => return refusal.into_response(),
@@ -435,6 +458,11 @@ async fn metrics(State(sandbox): State<Arc<Sandbox>>) -> Response {
             .collect(),
         leaked_bytes: sandbox.leak.held_bytes(),
         leak_cap_bytes: sandbox.leak.cap(),
+        waiting_for_database: if config.is_active(Knob::DbSlow) {
+            sandbox.metrics.queued_requests.load(Ordering::Relaxed)
+        } else {
+            0
+        },
     };
     (
         [(
