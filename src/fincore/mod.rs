@@ -253,21 +253,18 @@ impl FincoreClient {
 
     /// `GET /health` as an observer: its own `User-Agent`, [`PROBE_TIMEOUT`]. `/health` is
     /// instrumented and slowed by injected latency, so each probe counts in the target's figures.
-    pub async fn health(&self) -> Result<Health, String> {
+    pub async fn health(&self) -> Result<Health, ProbeFailure> {
         let request = self
             .http
             .get(format!("{}/health", self.base))
             .header(reqwest::header::USER_AGENT, OBSERVER_USER_AGENT)
             .timeout(PROBE_TIMEOUT);
-        let response = request
-            .send()
-            .await
-            .map_err(|err| describe_probe_error(&err))?;
+        let response = request.send().await.map_err(|err| ProbeFailure::of(&err))?;
         let status_code = response.status().as_u16();
         let text = response
             .text()
             .await
-            .map_err(|err| describe_probe_error(&err))?;
+            .map_err(|err| ProbeFailure::of(&err))?;
         // A 500 from the server in front of the app may not be JSON: still an answer.
         let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         Ok(Health {
@@ -317,11 +314,26 @@ pub async fn send_for_text(request: reqwest::RequestBuilder) -> Result<(u16, Str
     Ok((status, text))
 }
 
-fn describe_probe_error(err: &reqwest::Error) -> String {
-    if err.is_timeout() {
-        format!("no answer in {} s", PROBE_TIMEOUT.as_secs())
-    } else {
-        describe_error(err)
+/// Why a health probe has no verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeFailure {
+    pub reason: String,
+    /// Whether the request reached the service (and so counts in its figures): false when no
+    /// connection could be made.
+    pub reached: bool,
+}
+
+impl ProbeFailure {
+    fn of(err: &reqwest::Error) -> ProbeFailure {
+        let reason = if err.is_timeout() {
+            format!("no answer in {} s", PROBE_TIMEOUT.as_secs())
+        } else {
+            describe_error(err)
+        };
+        ProbeFailure {
+            reason,
+            reached: !err.is_connect(),
+        }
     }
 }
 

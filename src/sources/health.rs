@@ -5,7 +5,7 @@
 //! A light observer: `/health` is instrumented (and slowed by injected latency) on the workshop
 //! service, so gameday's probes would count in the very figures it shows. It is asked at most
 //! once per [`PROBE_EVERY`], whatever the poll interval, with a short timeout and an observer
-//! `User-Agent`. Between probes each poll asks the uninstrumented `/api/failures` whether the
+//! `User-Agent` (a probe that could not connect reached nothing and does not count). Between probes each poll asks the uninstrumented `/api/failures` whether the
 //! API answers at all: no answer is `up` = 0 at once; an answer carries the last probe's verdict.
 
 use std::time::Duration;
@@ -42,11 +42,16 @@ impl HealthCheck {
     async fn read_up(&mut self) -> bool {
         let now = Instant::now();
         if self.probe_due(now) {
-            let healthy = self
-                .client
-                .health()
-                .await
-                .is_ok_and(|health| health.status_code == 200);
+            let healthy = match self.client.health().await {
+                Ok(health) => health.status_code == 200,
+                // Nothing reached the service (not listening yet, or gone): nothing counted
+                // in its figures, so the next poll may probe again.
+                Err(failure) if !failure.reached => {
+                    self.last_probe = None;
+                    return false;
+                }
+                Err(_) => false,
+            };
             self.last_probe = Some((now, healthy));
             return healthy;
         }
