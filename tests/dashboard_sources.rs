@@ -253,3 +253,99 @@ async fn the_memory_panel_equals_the_engine_and_shows_a_restart_after_an_oom_kil
     assert!(screen.contains("limit 256 MiB"), "{screen}");
     dashboard.stop().await;
 }
+
+/// The `Up` values sent so far.
+fn up_values(updates: &mut mpsc::Receiver<Update>) -> Vec<f64> {
+    let mut values = Vec::new();
+    while let Ok(update) = updates.try_recv() {
+        if let Update::Signals { values: read, .. } = update {
+            values.extend(
+                read.iter()
+                    .filter(|(s, _)| *s == Signal::Up)
+                    .map(|(_, v)| *v),
+            );
+        }
+    }
+    values
+}
+
+/// A light observer: polled every 200 ms, the health check still sends `up` every poll but
+/// asks the instrumented `/health` at most once per 5 s; a `/health` slower than 2 s is
+/// `up` = 0 within a probe period and the timeout.
+#[tokio::test]
+async fn the_health_check_probes_at_most_every_5_s_and_gives_up_after_2() {
+    use gameday::fincore::FincoreClient;
+    use gameday::sources::health::HealthCheck;
+    use gameday::sources::run_poller;
+
+    let sandbox = Sandbox::start(&[]);
+    let api = Api::new(&sandbox.url);
+    let client = FincoreClient::new(&sandbox.url).expect("client");
+    let (sender, mut updates) = mpsc::channel(1024);
+    let started = Instant::now();
+    let poller = tokio::spawn(run_poller(
+        HealthCheck::new(client),
+        Duration::from_millis(200),
+        sender,
+    ));
+    tokio::time::sleep(Duration::from_millis(11_000)).await;
+    let probes = api
+        .metric("fintech_requests_total{endpoint=\"/health\",method=\"GET\",status=\"200\"}")
+        .await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let ups = up_values(&mut updates);
+    eprintln!(
+        "in {elapsed:.1} s at a 200 ms poll interval: {} up values, {probes} /health requests",
+        ups.len()
+    );
+    assert!(
+        (2.0..=3.0).contains(&probes),
+        "{probes} probes in {elapsed:.1} s"
+    );
+    assert!(ups.len() >= 40, "{} up values", ups.len());
+    assert!(ups.iter().all(|up| *up == 1.0), "{ups:?}");
+
+    // 3 s on every request, /health included: the probe gives up at 2 s.
+    api.post("/api/failures", r#"{"latency_ms": 3000}"#).await;
+    let deadline = Instant::now() + Duration::from_secs(9);
+    let mut seen = Vec::new();
+    while !seen.contains(&0.0) {
+        assert!(Instant::now() < deadline, "up never 0: {seen:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        seen.extend(up_values(&mut updates));
+    }
+    api.post("/api/reset", "").await;
+    poller.abort();
+}
+
+/// The probe says who it is, so the target's logs can tell it from real traffic.
+#[tokio::test]
+async fn the_health_probe_has_its_own_user_agent() {
+    use gameday::fincore::{FincoreClient, OBSERVER_USER_AGENT};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let server = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("a connection");
+        let mut request = vec![0u8; 4096];
+        let read = stream.read(&mut request).await.expect("a request");
+        let body = r#"{"status":"healthy","database":"connected"}"#;
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(answer.as_bytes()).await.expect("answer");
+        String::from_utf8_lossy(&request[..read]).to_lowercase()
+    });
+    let client = FincoreClient::new(&url).expect("client");
+    let health = client.health().await.expect("an answer");
+    assert_eq!(health.status_code, 200);
+    let request = server.await.expect("server");
+    assert!(request.starts_with("get /health "), "{request}");
+    let agent = format!("user-agent: {}\r\n", OBSERVER_USER_AGENT.to_lowercase());
+    assert!(request.contains(&agent), "{request}");
+    assert!(OBSERVER_USER_AGENT.ends_with(" (observer)"));
+}

@@ -327,3 +327,50 @@ impl Drop for AbortOnDrop {
         self.0.abort();
     }
 }
+
+/// Absent means zero only where Prometheus means zero: before any request the rate is 0 and
+/// there is no error ratio and no quantile; with successes only (no 5xx series at all) the
+/// error ratio is 0 %, as scrape mode reads it; the first errors then show.
+#[tokio::test]
+async fn no_5xx_series_reads_zero_errors_and_no_traffic_reads_no_quantiles() {
+    use gameday::signals::{Signal, now_unix};
+    use gameday::sources::prometheus::PrometheusSource;
+
+    let sandbox = Sandbox::start(&[]);
+    let api = Api::new(&sandbox.url);
+    let prometheus = Prometheus::start(sandbox.host_port(), "groups: []\n");
+    let source = PrometheusSource::new(api.http.clone(), &prometheus.url);
+    let value = |values: &[(Signal, f64)], wanted: Signal| {
+        values.iter().find(|(s, _)| *s == wanted).map(|(_, v)| *v)
+    };
+
+    let fresh = eventually("the target scraped", Duration::from_secs(30), || async {
+        let values = source.query_signals(now_unix()).await.ok()?;
+        value(&values, Signal::Up).is_some().then_some(values)
+    })
+    .await;
+    assert_eq!(value(&fresh, Signal::Rps), Some(0.0), "{fresh:?}");
+    assert_eq!(value(&fresh, Signal::ErrorRatio), None, "{fresh:?}");
+    assert_eq!(value(&fresh, Signal::LatencyP95), None, "{fresh:?}");
+
+    let traffic = Traffic::start(&api);
+    let served = eventually("a request rate", Duration::from_secs(30), || async {
+        let values = source.query_signals(now_unix()).await.ok()?;
+        (value(&values, Signal::Rps)? > 0.0 && value(&values, Signal::LatencyP95).is_some())
+            .then_some(values)
+    })
+    .await;
+    let server_errors = prometheus
+        .query(&api.http, "fintech_requests_total{status=~\"5..\"}", None)
+        .await;
+    assert!(server_errors.is_empty(), "{server_errors:?}");
+    assert_eq!(value(&served, Signal::ErrorRatio), Some(0.0), "{served:?}");
+
+    api.post("/api/failures", r#"{"error_rate": 50}"#).await;
+    eventually("errors to show", Duration::from_secs(30), || async {
+        let values = source.query_signals(now_unix()).await.ok()?;
+        (value(&values, Signal::ErrorRatio)? > 0.0).then_some(())
+    })
+    .await;
+    drop(traffic);
+}

@@ -5,7 +5,7 @@
 
 use super::case::{Case, LoadSpec, PlannedInjection, TargetCapabilities};
 use super::figures::{Figures, compute_figures};
-use super::recovery::{band_from, recovery_tracks};
+use super::recovery::{VALUE_STALE_AFTER_S, band_from, recovery_tracks};
 pub use super::state::{ActionKind, DrillState, Phase};
 use super::state::{
     ActionRecord, AlertRecord, BaselineSamples, Detection, ItemState, Note, PhaseTime, SignalTrack,
@@ -173,7 +173,7 @@ impl PhaseMachine {
 
     /// While recovering: seconds of the hold still to go at `now`, when everything is back.
     pub fn hold_remaining(&self, now: UnixSeconds) -> Option<f64> {
-        let since = self.all_back_since()?;
+        let since = self.all_back_since(now)?;
         Some((self.case.recovery.hold.as_secs_f64() - (now - since)).max(0.0))
     }
 
@@ -500,6 +500,18 @@ impl PhaseMachine {
                 band.median * 100.0
             ));
         }
+        let recovery_signals = &self.case.recovery.signals;
+        if !recovery_signals.is_empty()
+            && recovery_signals
+                .iter()
+                .all(|signal| self.state.band(*signal).is_none())
+        {
+            let names: Vec<&str> = recovery_signals.iter().map(|s| s.name()).collect();
+            return Some(format!(
+                "no value of {} during the baseline: recovery could not be verified",
+                names.join(", ")
+            ));
+        }
         None
     }
 
@@ -533,7 +545,15 @@ impl PhaseMachine {
             .iter_mut()
             .filter(|t| t.signal == signal)
         {
+            // Values that stopped coming for a while broke the hold: it restarts here.
+            if track
+                .last_at
+                .is_some_and(|last_at| sample.at - last_at > VALUE_STALE_AFTER_S)
+            {
+                track.in_band_since = None;
+            }
             track.last = Some(sample.value);
+            track.last_at = Some(sample.at);
             let low_ok = track.band_low.is_none_or(|low| sample.value >= low);
             let high_ok = track.band_high.is_none_or(|high| sample.value <= high);
             if low_ok && high_ok {
@@ -573,8 +593,10 @@ impl PhaseMachine {
         }
     }
 
-    /// Since when every condition of recovery holds, if it does.
-    fn all_back_since(&self) -> Option<UnixSeconds> {
+    /// Since when every condition of recovery holds at `now`, if it does. Each recovery signal
+    /// with a baseline band needs a recent value in it; a signal the baseline had no value of
+    /// is left out, but recovery is never declared on no signal at all.
+    fn all_back_since(&self, now: UnixSeconds) -> Option<UnixSeconds> {
         if self.state.phase != Phase::Recover {
             return None;
         }
@@ -587,19 +609,27 @@ impl PhaseMachine {
         if self.case.recovery.failures_cleared && failures_injected {
             since = since.max(self.state.failures_cleared_at?);
         }
+        let mut verified = 0;
         for track in self
             .state
             .recovery
             .iter()
             .filter(|t| t.band_high.is_some() || t.band_low.is_some())
         {
+            let fresh = track
+                .last_at
+                .is_some_and(|last_at| now - last_at <= VALUE_STALE_AFTER_S);
+            if !fresh {
+                return None;
+            }
             since = since.max(track.in_band_since?);
+            verified += 1;
         }
-        Some(since)
+        (verified > 0).then_some(since)
     }
 
     fn check_recovered(&mut self, now: UnixSeconds, directives: &mut Vec<Directive>) {
-        let Some(since) = self.all_back_since() else {
+        let Some(since) = self.all_back_since(now) else {
             return;
         };
         if now - since >= self.case.recovery.hold.as_secs_f64() {

@@ -355,6 +355,52 @@ fn a_flap_outside_the_band_restarts_the_hold() {
 }
 
 #[test]
+fn recovery_needs_values_back_in_band_not_their_absence() {
+    let mut machine = recovering_machine();
+    machine.sample(Signal::LatencyP95, sample(19.0, 0.1));
+    machine.sample(Signal::LatencyP95, sample(20.0, 0.1));
+    // Then the figure stops coming (no requests complete, the target is down): silence is
+    // not "back", however long it lasts.
+    for now in [31.0, 60.0, 100.0] {
+        machine.tick(now);
+        assert_eq!(machine.phase(), Phase::Recover, "at {now}");
+        assert_eq!(machine.hold_remaining(now), None, "at {now}");
+    }
+    // Values back in band: the hold starts from their return, not from before the silence.
+    for second in 101..=105 {
+        machine.sample(Signal::LatencyP95, sample(f64::from(second), 0.1));
+    }
+    machine.tick(105.5);
+    assert_eq!(machine.phase(), Phase::Recover);
+    assert_eq!(machine.hold_remaining(105.5), Some(0.5));
+    machine.tick(106.0);
+    assert_eq!(machine.phase(), Phase::Review);
+    assert_eq!(machine.state().recovered_at, Some(101.0));
+}
+
+#[test]
+fn a_baseline_without_any_value_of_the_recovery_signals_is_refused() {
+    // Up and errors but no latency figure: recovery on p95 could never be verified, and
+    // leaving it out would declare recovery on nothing.
+    let (mut machine, _) = PhaseMachine::start(case(), DrillOptions::default(), 0.0);
+    for second in 0..10 {
+        machine.sample(Signal::Up, sample(f64::from(second), 1.0));
+        machine.sample(Signal::ErrorRatio, sample(f64::from(second), 0.0));
+    }
+    machine.tick(10.0);
+    assert_eq!(machine.phase(), Phase::Refused);
+    assert!(
+        machine
+            .state()
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("no value of latency_p95")),
+        "{:?}",
+        machine.state().reason
+    );
+}
+
+#[test]
 fn recovery_waits_for_the_failures_to_read_back_cleared() {
     let mut machine = injected_machine(DrillOptions::default());
     machine.declare_detection(13.0, None, None);

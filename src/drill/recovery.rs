@@ -5,6 +5,11 @@ use super::state::{Band, RecoveryTrack};
 use crate::alerts::Comparison;
 use crate::signals::Signal;
 
+/// A recovery signal whose newest value is older than this is not back, whatever that value
+/// was: its figure has gone (no traffic, target down), and the absence of a value is not a
+/// value in band. Several polls long, so one slow poll does not restart the hold.
+pub(crate) const VALUE_STALE_AFTER_S: f64 = 10.0;
+
 /// The band of a baseline series: its median and 95th percentile (nearest rank).
 pub(crate) fn band_from(signal: Signal, values: &[f64]) -> Option<Band> {
     let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
@@ -74,6 +79,7 @@ pub(crate) fn recovery_tracks(case: &Case, bands: &[Band]) -> Vec<RecoveryTrack>
                 band_high: high,
                 in_band_since: None,
                 last: None,
+                last_at: None,
             }
         })
         .collect()

@@ -118,6 +118,9 @@ pub struct RecoveryTrack {
     /// Since when the latest samples are all within the band.
     pub in_band_since: Option<UnixSeconds>,
     pub last: Option<f64>,
+    /// When `last` was sampled: a value that has stopped coming is no longer "back".
+    #[serde(default)]
+    pub last_at: Option<UnixSeconds>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -12,6 +12,13 @@ use crate::knobs;
 
 /// One request never waits longer than this: a stalled API must not hold a poller.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the health probe waits: the probe must not sit on one of the target's threads
+/// waiting with it, and a health check slower than this is failing, as an orchestrator's
+/// liveness probe would see it.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The `User-Agent` of gameday's own observation requests to instrumented endpoints, so the
+/// target's logs can tell them from real traffic.
+pub const OBSERVER_USER_AGENT: &str = concat!("gameday/", env!("CARGO_PKG_VERSION"), " (observer)");
 
 /// What `GET /api/failures` says, normalised: booleans as 0/1, every knob as a number.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -244,13 +251,38 @@ impl FincoreClient {
         FailureView::from_json(&body)
     }
 
-    pub async fn health(&self) -> Result<Health, String> {
-        let (status_code, body) = self.get_json("/health").await?;
+    /// `GET /health` as an observer: its own `User-Agent`, [`PROBE_TIMEOUT`]. `/health` is
+    /// instrumented and slowed by injected latency, so each probe counts in the target's figures.
+    pub async fn health(&self) -> Result<Health, ProbeFailure> {
+        let request = self
+            .http
+            .get(format!("{}/health", self.base))
+            .header(reqwest::header::USER_AGENT, OBSERVER_USER_AGENT)
+            .timeout(PROBE_TIMEOUT);
+        let response = request.send().await.map_err(|err| ProbeFailure::of(&err))?;
+        let status_code = response.status().as_u16();
+        let text = response
+            .text()
+            .await
+            .map_err(|err| ProbeFailure::of(&err))?;
+        // A 500 from the server in front of the app may not be JSON: still an answer.
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         Ok(Health {
             status_code,
             status: body["status"].as_str().unwrap_or("unknown").to_string(),
             database: body["database"].as_str().unwrap_or("").to_string(),
         })
+    }
+
+    /// Whether the API answers at all (any status), asked on `GET /api/failures`, which is not
+    /// instrumented: a check between health probes that leaves the target's figures alone.
+    pub async fn answers(&self) -> bool {
+        let request = self
+            .http
+            .get(format!("{}/api/failures", self.base))
+            .header(reqwest::header::USER_AGENT, OBSERVER_USER_AGENT)
+            .timeout(PROBE_TIMEOUT);
+        send_for_text(request).await.is_ok()
     }
 
     /// `POST /api/failures` with `body`; the answer's status and text, whatever it is.
@@ -299,6 +331,29 @@ pub async fn send_for_text(request: reqwest::RequestBuilder) -> Result<(u16, Str
     let status = response.status().as_u16();
     let text = response.text().await.map_err(|err| describe_error(&err))?;
     Ok((status, text))
+}
+
+/// Why a health probe has no verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeFailure {
+    pub reason: String,
+    /// Whether the request reached the service (and so counts in its figures): false when no
+    /// connection could be made.
+    pub reached: bool,
+}
+
+impl ProbeFailure {
+    fn of(err: &reqwest::Error) -> ProbeFailure {
+        let reason = if err.is_timeout() {
+            format!("no answer in {} s", PROBE_TIMEOUT.as_secs())
+        } else {
+            describe_error(err)
+        };
+        ProbeFailure {
+            reason,
+            reached: !err.is_connect(),
+        }
+    }
 }
 
 /// A short reason for a failed request, for a status line: refused, timed out, ...

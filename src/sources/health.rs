@@ -1,19 +1,62 @@
 //! `up`: 1 while the API's `GET /health` answers 200, 0 when it answers anything else or
 //! nothing. A poller of its own, since an injected delay slows the health check and must not
 //! slow the failure read-back.
+//!
+//! A light observer: `/health` is instrumented (and slowed by injected latency) on the workshop
+//! service, so gameday's probes would count in the very figures it shows. It is asked at most
+//! once per [`PROBE_EVERY`], whatever the poll interval, with a short timeout and an observer
+//! `User-Agent` (a probe that could not connect reached nothing and does not count). Between probes each poll asks the uninstrumented `/api/failures` whether the
+//! API answers at all: no answer is `up` = 0 at once; an answer carries the last probe's verdict.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use super::poller::{Poller, SourceError, send};
 use super::{SourceKind, Update, UpdateSender};
 use crate::fincore::FincoreClient;
 use crate::signals::{Signal, now_unix};
 
+/// At most one instrumented request per this long, per dashboard.
+pub const PROBE_EVERY: Duration = Duration::from_secs(5);
+
 pub struct HealthCheck {
     client: FincoreClient,
+    /// When the last `/health` probe was sent, and whether it answered 200.
+    last_probe: Option<(Instant, bool)>,
 }
 
 impl HealthCheck {
     pub fn new(client: FincoreClient) -> HealthCheck {
-        HealthCheck { client }
+        HealthCheck {
+            client,
+            last_probe: None,
+        }
+    }
+
+    fn probe_due(&self, now: Instant) -> bool {
+        self.last_probe
+            .is_none_or(|(sent_at, _)| now.duration_since(sent_at) >= PROBE_EVERY)
+    }
+
+    async fn read_up(&mut self) -> bool {
+        let now = Instant::now();
+        if self.probe_due(now) {
+            let healthy = match self.client.health().await {
+                Ok(health) => health.status_code == 200,
+                // Nothing reached the service (not listening yet, or gone): nothing counted
+                // in its figures, so the next poll may probe again.
+                Err(failure) if !failure.reached => {
+                    self.last_probe = None;
+                    return false;
+                }
+                Err(_) => false,
+            };
+            self.last_probe = Some((now, healthy));
+            return healthy;
+        }
+        let last_healthy = self.last_probe.is_some_and(|(_, healthy)| healthy);
+        last_healthy && self.client.answers().await
     }
 }
 
@@ -24,11 +67,7 @@ impl Poller for HealthCheck {
     const REPORTS_STATUS: bool = false;
 
     async fn poll(&mut self, updates: &UpdateSender) -> Result<(), SourceError> {
-        let up = self
-            .client
-            .health()
-            .await
-            .is_ok_and(|health| health.status_code == 200);
+        let up = self.read_up().await;
         let update = Update::Signals {
             source: SourceKind::Api,
             at: now_unix(),

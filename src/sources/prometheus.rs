@@ -28,6 +28,15 @@ const QUERIES_IN_FLIGHT: usize = 4;
 const FINCORE_RSS: &str =
     "sum(process_resident_memory_bytes and on(job, instance) fintech_active_transactions)";
 
+/// 0 while a FinCore target is being scraped, nothing otherwise: the fallback for a counter
+/// whose labelled series do not exist yet (the client creates one at its first increment), so
+/// "nothing counted yet" reads 0 as it does in scrape mode, and a target that is down still
+/// reads as no value.
+const ZERO_WHILE_SCRAPED: &str = "sum(0 * fintech_active_transactions)";
+
+/// One query per signal. Absent and zero are kept apart the way a reader would: no 5xx series
+/// while requests are counted is 0 % errors (`or vector(0)` on the numerator only, so no
+/// requests at all is still no value), and the quantiles stay absent without observations.
 pub fn queries() -> Vec<(Signal, String)> {
     let quantile = |q: f64| {
         format!(
@@ -40,12 +49,12 @@ pub fn queries() -> Vec<(Signal, String)> {
         (Signal::LatencyP99, quantile(0.99)),
         (
             Signal::Rps,
-            format!("sum(rate(fintech_requests_total[{RATE_WINDOW}]))"),
+            format!("sum(rate(fintech_requests_total[{RATE_WINDOW}])) or {ZERO_WHILE_SCRAPED}"),
         ),
         (
             Signal::ErrorRatio,
             format!(
-                "sum(rate(fintech_requests_total{{status=~\"5..\"}}[{RATE_WINDOW}])) / sum(rate(fintech_requests_total[{RATE_WINDOW}]))"
+                "(sum(rate(fintech_requests_total{{status=~\"5..\"}}[{RATE_WINDOW}])) or vector(0)) / sum(rate(fintech_requests_total[{RATE_WINDOW}]))"
             ),
         ),
         (

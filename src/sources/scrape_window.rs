@@ -260,7 +260,8 @@ impl ScrapeWindow {
 
     /// The signals this target gives now: gauges from the newest scrape; `Rps`, `ErrorRatio`,
     /// `CpuCores` and the latency quantiles over the window. A signal without data (no
-    /// requests for `ErrorRatio`, no observations for the quantiles) is left out, not zero.
+    /// requests for `ErrorRatio`, no observations for the quantiles) is left out, not zero;
+    /// requests with no 5xx series among them are 0 % errors, as the Prometheus query reads.
     pub fn signals(&self) -> Vec<(Signal, f64)> {
         let mut signals = Vec::with_capacity(12);
         let gauges = [
