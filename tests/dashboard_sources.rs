@@ -270,10 +270,10 @@ fn up_values(updates: &mut mpsc::Receiver<Update>) -> Vec<f64> {
 }
 
 /// A light observer: polled every 200 ms, the health check still sends `up` every poll but
-/// asks the instrumented `/health` at most once per 5 s; a `/health` slower than 2 s is
-/// `up` = 0 within a probe period and the timeout.
+/// asks the instrumented `/health` at most once per 5 s, gives up on it after 2 s (slow is
+/// not down: `up` stays 1 while the API answers), and a 503 is `up` = 0 within a probe period.
 #[tokio::test]
-async fn the_health_check_probes_at_most_every_5_s_and_gives_up_after_2() {
+async fn the_health_check_probes_at_most_every_5_s_and_slow_is_not_down() {
     use gameday::fincore::FincoreClient;
     use gameday::sources::health::HealthCheck;
     use gameday::sources::run_poller;
@@ -305,8 +305,18 @@ async fn the_health_check_probes_at_most_every_5_s_and_gives_up_after_2() {
     assert!(ups.len() >= 40, "{} up values", ups.len());
     assert!(ups.iter().all(|up| *up == 1.0), "{ups:?}");
 
-    // 3 s on every request, /health included: the probe gives up at 2 s.
+    // 3 s on every request, /health included: the probe gives up at 2 s, but the API answers.
     api.post("/api/failures", r#"{"latency_ms": 3000}"#).await;
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let slow = up_values(&mut updates);
+    assert!(
+        slow.iter().all(|up| *up == 1.0),
+        "slow is not down: {slow:?}"
+    );
+    api.post("/api/reset", "").await;
+
+    // The database fails: /health answers 503, which is down.
+    api.post("/api/failures", r#"{"db_fail": true}"#).await;
     let deadline = Instant::now() + Duration::from_secs(9);
     let mut seen = Vec::new();
     while !seen.contains(&0.0) {

@@ -5,8 +5,10 @@
 //! A light observer: `/health` is instrumented (and slowed by injected latency) on the workshop
 //! service, so gameday's probes would count in the very figures it shows. It is asked at most
 //! once per [`PROBE_EVERY`], whatever the poll interval, with a short timeout and an observer
-//! `User-Agent` (a probe that could not connect reached nothing and does not count). Between probes each poll asks the uninstrumented `/api/failures` whether the
-//! API answers at all: no answer is `up` = 0 at once; an answer carries the last probe's verdict.
+//! `User-Agent` (a probe that could not connect reached nothing and does not count;
+//! one that timed out means slow, not down). Between probes each poll asks the uninstrumented
+//! `/api/failures` whether the API answers at all: no answer is `up` = 0 at once; an answer
+//! carries the last probe's verdict.
 
 use std::time::Duration;
 
@@ -50,7 +52,9 @@ impl HealthCheck {
                     self.last_probe = None;
                     return false;
                 }
-                Err(_) => false,
+                // Reached but slow (an injected delay outlasts the short timeout): slow is
+                // not down; the uninstrumented read says whether it answers at all.
+                Err(_) => self.client.answers().await,
             };
             self.last_probe = Some((now, healthy));
             return healthy;
