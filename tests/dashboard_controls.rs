@@ -228,3 +228,29 @@ async fn a_refused_or_unanswered_request_is_shown_and_changes_nothing() {
         screen.contains("last: connection refused")
     });
 }
+
+/// A database outage shows in the header as the API's health, degraded with the body's
+/// message, within one probe period, and is logged; it clears when the database is back.
+#[tokio::test]
+async fn a_database_outage_shows_as_degraded_health_and_clears() {
+    let sandbox = Sandbox::start(&[]);
+    let api = Api::new(&sandbox.url);
+    let tmux = dashboard(&sandbox.url, "");
+    tmux.wait_for("health ok", WAIT, |screen| screen.contains("health ok"));
+    let (status, _) = api.post("/api/failures", r#"{"db_fail":true}"#).await;
+    assert_eq!(status, 200);
+    let screen = tmux.wait_for("health degraded", WAIT, |screen| {
+        screen.contains("health degraded 503")
+    });
+    assert!(
+        screen.contains("gameday: api health: degraded (503), database:"),
+        "{screen}"
+    );
+    let (status, _) = api.post("/api/reset", "").await;
+    assert_eq!(status, 200);
+    tmux.wait_for("health ok again", WAIT, |screen| {
+        screen.contains("health ok") && screen.contains("gameday: api health: ok (200)")
+    });
+    tmux.keys("q");
+    assert_eq!(tmux.wait_exit(WAIT), "0");
+}

@@ -9,6 +9,7 @@ use crate::alerts::{AlertStatus, LocalAlerts, workshop_rules};
 use crate::fincore::FailureView;
 use crate::fincore::presets::Capabilities;
 use crate::signals::{Sample, Signal, UnixSeconds};
+use crate::sources::health::ApiHealth;
 use crate::sources::store::SeriesStore;
 use crate::sources::{LogLevel, LogLine, SignalOwners, SourceKind, SourceStatus};
 
@@ -43,6 +44,8 @@ pub struct LiveData {
     pub capabilities: Option<Capabilities>,
     /// The background load, when there is one.
     pub load: Option<LoadStatus>,
+    /// What `/health` said last, and since when it says so.
+    pub health: Option<(ApiHealth, UnixSeconds)>,
 }
 
 impl LiveData {
@@ -62,6 +65,7 @@ impl LiveData {
             lifecycle: None,
             capabilities: None,
             load: None,
+            health: None,
         }
     }
 
@@ -129,6 +133,41 @@ impl LiveData {
         if self.owners.owns(signal, SourceKind::Prometheus) {
             self.store.extend_history(signal, samples);
         }
+    }
+
+    /// The API's health; the log line to write when it changed.
+    pub fn set_health(&mut self, health: ApiHealth, at: UnixSeconds) -> Option<(LogLevel, String)> {
+        if self
+            .health
+            .as_ref()
+            .is_some_and(|(known, _)| *known == health)
+        {
+            return None;
+        }
+        let first = self.health.is_none();
+        let line = match &health {
+            ApiHealth::Ok if first => None,
+            ApiHealth::Ok => Some((LogLevel::Info, "gameday: api health: ok (200)".to_string())),
+            ApiHealth::Slow => Some((
+                LogLevel::Warn,
+                "gameday: api health: slow (/health outlasted the probe's timeout)".to_string(),
+            )),
+            ApiHealth::Degraded { database } => Some((
+                LogLevel::Warn,
+                format!("gameday: api health: degraded (503), database: {database}"),
+            )),
+            ApiHealth::Failing { status } => Some((
+                LogLevel::Error,
+                format!("gameday: api health: failing ({status})"),
+            )),
+            ApiHealth::Unreachable if first => None,
+            ApiHealth::Unreachable => Some((
+                LogLevel::Error,
+                "gameday: api health: no answer".to_string(),
+            )),
+        };
+        self.health = Some((health, at));
+        line
     }
 
     /// Alerts from Prometheus; ignored while the rules are evaluated here. True when taken.

@@ -140,6 +140,13 @@ fn apply_source(model: &mut Model, source_update: Update) -> Vec<Effect> {
             model.live.lifecycle = Some((model.now, event));
             Vec::new()
         }
+        Update::Health(health) => {
+            let now = model.now;
+            if let Some((level, text)) = model.live.set_health(health, now) {
+                log(model, level, text);
+            }
+            Vec::new()
+        }
         Update::Capabilities(capabilities) => {
             model.live.capabilities = Some(capabilities);
             start_drill_if_ready(model)

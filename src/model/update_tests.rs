@@ -754,3 +754,27 @@ fn a_reset_that_failed_is_recorded_with_its_answer_and_removes_nothing() {
     );
     assert_eq!(machine.state().first_action_at(), None);
 }
+
+#[test]
+fn the_apis_health_is_kept_and_every_change_logged() {
+    use crate::sources::health::ApiHealth;
+    let mut model = model();
+    model.apply(Update::Health(ApiHealth::Ok));
+    assert!(model.live.logs.is_empty(), "a healthy start says nothing");
+    model.apply(Update::Health(ApiHealth::Degraded {
+        database: "error: connection refused".to_string(),
+    }));
+    model.apply(Update::Health(ApiHealth::Degraded {
+        database: "error: connection refused".to_string(),
+    }));
+    model.apply(Update::Health(ApiHealth::Ok));
+    let texts: Vec<&str> = model.live.logs.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "gameday: api health: degraded (503), database: error: connection refused",
+            "gameday: api health: ok (200)"
+        ]
+    );
+    assert_eq!(model.live.health, Some((ApiHealth::Ok, NOW)));
+}

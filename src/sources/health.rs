@@ -19,13 +19,37 @@ use super::{SourceKind, Update, UpdateSender};
 use crate::fincore::FincoreClient;
 use crate::signals::{Signal, now_unix};
 
+/// What `/health` said last, for the header and the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiHealth {
+    Ok,
+    /// 200 from the uninstrumented read, but `/health` outlasted the probe's timeout.
+    Slow,
+    /// 503: the app runs, a dependency does not (the body's `database` message).
+    Degraded {
+        database: String,
+    },
+    /// Any other answer but 200.
+    Failing {
+        status: u16,
+    },
+    /// No answer at all.
+    Unreachable,
+}
+
+impl ApiHealth {
+    pub fn is_up(&self) -> bool {
+        matches!(self, ApiHealth::Ok | ApiHealth::Slow)
+    }
+}
+
 /// At most one instrumented request per this long, per dashboard.
 pub const PROBE_EVERY: Duration = Duration::from_secs(5);
 
 pub struct HealthCheck {
     client: FincoreClient,
-    /// When the last `/health` probe was sent, and whether it answered 200.
-    last_probe: Option<(Instant, bool)>,
+    /// When the last `/health` probe was sent, and what it found.
+    last_probe: Option<(Instant, ApiHealth)>,
 }
 
 impl HealthCheck {
@@ -38,29 +62,39 @@ impl HealthCheck {
 
     fn probe_due(&self, now: Instant) -> bool {
         self.last_probe
-            .is_none_or(|(sent_at, _)| now.duration_since(sent_at) >= PROBE_EVERY)
+            .as_ref()
+            .is_none_or(|(sent_at, _)| now.duration_since(*sent_at) >= PROBE_EVERY)
     }
 
-    async fn read_up(&mut self) -> bool {
+    async fn read_health(&mut self) -> ApiHealth {
         let now = Instant::now();
         if self.probe_due(now) {
-            let healthy = match self.client.health().await {
-                Ok(health) => health.status_code == 200,
+            let health = match self.client.health().await {
+                Ok(health) if health.status_code == 200 => ApiHealth::Ok,
+                Ok(health) if health.status_code == 503 => ApiHealth::Degraded {
+                    database: health.database,
+                },
+                Ok(health) => ApiHealth::Failing {
+                    status: health.status_code,
+                },
                 // Nothing reached the service (not listening yet, or gone): nothing counted
                 // in its figures, so the next poll may probe again.
                 Err(failure) if !failure.reached => {
                     self.last_probe = None;
-                    return false;
+                    return ApiHealth::Unreachable;
                 }
                 // Reached but slow (an injected delay outlasts the short timeout): slow is
                 // not down; the uninstrumented read says whether it answers at all.
-                Err(_) => self.client.answers().await,
+                Err(_) if self.client.answers().await => ApiHealth::Slow,
+                Err(_) => ApiHealth::Unreachable,
             };
-            self.last_probe = Some((now, healthy));
-            return healthy;
+            self.last_probe = Some((now, health.clone()));
+            return health;
         }
-        let last_healthy = self.last_probe.is_some_and(|(_, healthy)| healthy);
-        last_healthy && self.client.answers().await
+        match &self.last_probe {
+            Some((_, health)) if self.client.answers().await => health.clone(),
+            _ => ApiHealth::Unreachable,
+        }
     }
 }
 
@@ -71,12 +105,13 @@ impl Poller for HealthCheck {
     const REPORTS_STATUS: bool = false;
 
     async fn poll(&mut self, updates: &UpdateSender) -> Result<(), SourceError> {
-        let up = self.read_up().await;
+        let health = self.read_health().await;
         let update = Update::Signals {
             source: SourceKind::Api,
             at: now_unix(),
-            values: vec![(Signal::Up, f64::from(u8::from(up)))],
+            values: vec![(Signal::Up, f64::from(u8::from(health.is_up())))],
         };
-        send(updates, update).await
+        send(updates, update).await?;
+        send(updates, Update::Health(health)).await
     }
 }

@@ -102,6 +102,8 @@ pub enum Update {
     Capabilities(Capabilities),
     /// The answer to something the user asked of the target.
     Outcome(ActionOutcome),
+    /// What the API's `/health` says (ok, slow, degraded, failing, unreachable).
+    Health(health::ApiHealth),
 }
 
 pub type UpdateSender = mpsc::Sender<Update>;

@@ -206,6 +206,32 @@ fn render_header(frame: &mut Frame, view: &View, area: Rect) {
         };
         spans.push(Span::styled(text, view.theme.base_style().fg(color)));
     }
+    if let Some((health, _)) = &state.live.health {
+        use crate::sources::health::ApiHealth;
+        let (text, color) = match health {
+            ApiHealth::Ok => (view.text.ok.to_string(), theme.ok),
+            ApiHealth::Slow => (view.text.health_slow.to_string(), theme.warning),
+            ApiHealth::Degraded { database } => (
+                format!(
+                    "{} 503: {}",
+                    view.text.health_degraded,
+                    format::shorten(database, 30)
+                ),
+                theme.warning,
+            ),
+            ApiHealth::Failing { status } => (
+                format!("{} {status}", view.text.health_failing),
+                theme.critical,
+            ),
+            ApiHealth::Unreachable => (view.text.health_unreachable.to_string(), theme.critical),
+        };
+        spans.push(Span::styled("  │ ", view.theme.muted_style()));
+        spans.push(Span::styled(
+            format!("{} ", view.text.health),
+            view.theme.muted_style(),
+        ));
+        spans.push(Span::styled(text, view.theme.base_style().fg(color)));
+    }
     if state.session.read_only {
         spans.push(Span::styled("  │ ", view.theme.muted_style()));
         spans.push(Span::styled(
