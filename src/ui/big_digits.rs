@@ -1,6 +1,9 @@
 //! Headline figures in digits three rows tall, for the projector theme: readable from the
 //! back of a room.
 
+use ratatui::buffer::Buffer;
+use ratatui::style::Style;
+
 /// Glyphs three rows tall and three columns wide, built from block characters.
 fn glyph(c: char) -> [&'static str; 3] {
     match c {
@@ -41,6 +44,57 @@ pub fn rows(text: &str) -> [String; 3] {
         }
     }
     rows
+}
+
+/// Draws `text` in large digits with its top left at `(x, y)`, cut at `max_width` columns
+/// (the cells `rows` would give, written straight into the buffer); returns the width drawn.
+pub fn draw(
+    buf: &mut Buffer,
+    (x, y): (u16, u16),
+    max_width: u16,
+    text: impl Iterator<Item = char>,
+    style: Style,
+) -> u16 {
+    let end = x.saturating_add(max_width).min(buf.area.right());
+    let rows = y..y.saturating_add(3).min(buf.area.bottom());
+    if y < buf.area.top() || x < buf.area.left() {
+        return 0;
+    }
+    let mut column = x;
+    let put = |buf: &mut Buffer, column: u16, row: u16, symbol: char| {
+        if column < end && rows.contains(&row) {
+            buf[(column, row)].set_char(symbol).set_style(style);
+        }
+    };
+    for c in text {
+        if column >= end {
+            break;
+        }
+        if c.is_alphabetic() {
+            put(buf, column, y, ' ');
+            put(buf, column, y + 1, ' ');
+            if c.is_ascii() {
+                put(buf, column, y + 2, c);
+            } else if rows.contains(&(y + 2)) {
+                let mut bytes = [0; 4];
+                buf.set_stringn(column, y + 2, c.encode_utf8(&mut bytes), 1, style);
+            }
+            column += 1;
+            continue;
+        }
+        let glyph = glyph(c);
+        let mut glyph_width = 0;
+        for (row, part) in (y..).zip(glyph) {
+            let mut at = column;
+            for symbol in part.chars().chain([' ']) {
+                put(buf, at, row, symbol);
+                at += 1;
+            }
+            glyph_width = at - column;
+        }
+        column += glyph_width;
+    }
+    column.min(end) - x
 }
 
 /// How many columns `text` takes in large digits.

@@ -2,13 +2,14 @@
 //! limit. Each shows its current figures on top (in large digits for the projector theme) and
 //! the last minutes below.
 
+mod text;
 mod time_chart;
 
 use std::collections::vec_deque;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Gauge, Paragraph};
 
@@ -31,54 +32,49 @@ pub struct Figure {
 /// it and there is room; returns the area left below.
 pub fn headline(frame: &mut Frame, view: &View, area: Rect, figures: &[Figure]) -> Rect {
     let big = view.theme.big_numbers && area.height >= 9;
-    let mut spans = Vec::new();
-    for (index, figure) in figures.iter().enumerate() {
-        if big && index == 0 {
-            continue;
-        }
-        spans.push(Span::styled(
-            format!("{} ", figure.label),
-            view.theme.muted_style(),
-        ));
-        let value = figure.value.clone().unwrap_or_else(|| "—".to_string());
-        spans.push(Span::styled(
-            value,
-            view.theme
-                .base_style()
-                .fg(figure.color)
-                .add_modifier(Modifier::BOLD),
-        ));
-        spans.push(Span::raw("   "));
+    let figure_style = |figure: &Figure| {
+        view.theme
+            .base_style()
+            .fg(figure.color)
+            .add_modifier(Modifier::BOLD)
+    };
+    let muted = view.theme.muted_style();
+    let buf = frame.buffer_mut();
+    let mut row = area.y;
+    if let (true, Some(first)) = (big, figures.first()) {
+        let value = first.value.as_deref().unwrap_or("-");
+        let digits = value.chars().filter(|c| *c != ' ');
+        let drawn = big_digits::draw(buf, (area.x, row), area.width, digits, figure_style(first));
+        // The large figure's name sits beside its middle row (muted, bold like the digits);
+        // the other figures below.
+        let label = figure_style(first).patch(muted);
+        text::put_spans(
+            buf,
+            area.x + drawn,
+            row + 1,
+            [("  ", label), (first.label.as_str(), label)],
+            area.width - drawn,
+        );
+        row += 3;
     }
-    if big {
-        let first = &figures[0];
-        let value = first.value.clone().unwrap_or_else(|| "-".to_string());
-        let rows = big_digits::rows(&value.replace(' ', ""));
-        let mut lines: Vec<Line> = rows
-            .into_iter()
-            .map(|row| {
-                Line::styled(
-                    row,
-                    view.theme
-                        .base_style()
-                        .fg(first.color)
-                        .add_modifier(Modifier::BOLD),
-                )
-            })
-            .collect();
-        // The large figure's name sits beside its middle row; the other figures below.
-        lines[1].spans.push(Span::styled(
-            format!("  {}", first.label),
-            view.theme.muted_style(),
-        ));
-        lines.push(Line::from(spans));
-        let [top, rest] = Layout::vertical([Constraint::Length(4), Constraint::Min(0)]).areas(area);
-        frame.render_widget(Paragraph::new(lines), top);
-        rest
-    } else {
-        let [top, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
-        frame.render_widget(Paragraph::new(Line::from(spans)), top);
-        rest
+    let small = figures.iter().skip(usize::from(big));
+    let spans = small.flat_map(|figure| {
+        [
+            (figure.label.as_str(), muted),
+            (" ", muted),
+            (figure.value.as_deref().unwrap_or("—"), figure_style(figure)),
+            ("   ", Style::default()),
+        ]
+    });
+    if area.height > 0 {
+        text::put_spans(buf, area.x, row, spans, area.width);
+        row += 1;
+    }
+    let top = row - area.y;
+    Rect {
+        y: row,
+        height: area.height - top,
+        ..area
     }
 }
 

@@ -261,13 +261,13 @@ fn for_each_thinned<'s>(
             }
         }
     };
-    let mut column = f64::NAN;
+    let mut column = None;
     let mut low = (0.0, f64::INFINITY);
     let mut high = (0.0, f64::NEG_INFINITY);
     for sample in samples {
         let x = sample.at - now;
         let y = sample.value * scale;
-        let this_column = (x / dot_seconds).floor();
+        let this_column = Some(floor(x / dot_seconds));
         if this_column != column {
             flush(low, high);
             column = this_column;
@@ -289,19 +289,23 @@ fn for_each_thinned<'s>(
 /// could not be drawn, as ratatui's chart draws the points under the lines.
 #[derive(Default)]
 struct Pen {
-    last: Option<(f64, f64)>,
+    /// The last point, with its dot where it lies inside the bounds.
+    last: Option<((f64, f64), Option<(usize, usize)>)>,
 }
 
 impl Pen {
     fn line_to(&mut self, grid: &mut DotGrid, x: f64, y: f64) {
-        let drawn = match self.last {
-            Some(from) => grid.line(from, (x, y)),
-            None => false,
-        };
-        if !drawn {
-            grid.dot(x, y);
+        let dot = grid.dot_of(x, y);
+        match (self.last, dot) {
+            // Both ends inside: clipping would change neither.
+            (Some((_, Some(from))), Some(to)) => {
+                for_each_line_dot(from, to, |x, y| grid.set(x, y));
+            }
+            (Some((from, _)), _) if grid.line(from, (x, y)) => {}
+            (_, Some((dot_x, dot_y))) => grid.set(dot_x, dot_y),
+            (_, None) => {}
         }
-        self.last = Some((x, y));
+        self.last = Some(((x, y), dot));
     }
 }
 
@@ -311,6 +315,9 @@ struct DotGrid {
     area: Rect,
     x_bounds: [f64; 2],
     y_bounds: [f64; 2],
+    /// The highest dot column and row, as the scale from chart coordinates to dots.
+    last_column: f64,
+    last_row: f64,
     cells: Vec<u8>,
 }
 
@@ -320,6 +327,8 @@ impl DotGrid {
             area,
             x_bounds,
             y_bounds,
+            last_column: f64::from(area.width) * DOTS_X as f64 - 1.0,
+            last_row: f64::from(area.height) * DOTS_Y as f64 - 1.0,
             cells: vec![0; usize::from(area.width) * usize::from(area.height)],
         }
     }
@@ -329,6 +338,7 @@ impl DotGrid {
     }
 
     /// The dot at chart coordinates `(x, y)`, nearest by rounding, or none outside the bounds.
+    /// The same arithmetic as ratatui's canvas, so the same dot comes out.
     fn dot_of(&self, x: f64, y: f64) -> Option<(usize, usize)> {
         let [left, right] = self.x_bounds;
         let [bottom, top] = self.y_bounds;
@@ -339,17 +349,9 @@ impl DotGrid {
         if width <= 0.0 || height <= 0.0 {
             return None;
         }
-        let columns = f64::from(self.area.width) * DOTS_X as f64;
-        let rows = f64::from(self.area.height) * DOTS_Y as f64;
-        let dot_x = ((x - left) * (columns - 1.0) / width).round() as usize;
-        let dot_y = ((top - y) * (rows - 1.0) / height).round() as usize;
+        let dot_x = round_non_negative((x - left) * self.last_column / width);
+        let dot_y = round_non_negative((top - y) * self.last_row / height);
         Some((dot_x, dot_y))
-    }
-
-    fn dot(&mut self, x: f64, y: f64) {
-        if let Some((x, y)) = self.dot_of(x, y) {
-            self.set(x, y);
-        }
     }
 
     fn set(&mut self, x: usize, y: usize) {
@@ -389,6 +391,30 @@ impl DotGrid {
             }
         }
     }
+}
+
+/// `value.floor()` as an integer, for values far inside the i64 range. The standard `floor`
+/// is a call into libm on the baseline x86-64 target, and this runs once per sample.
+fn floor(value: f64) -> i64 {
+    let truncated = value as i64;
+    if (truncated as f64) > value {
+        truncated - 1
+    } else {
+        truncated
+    }
+}
+
+/// `value.round()` (halves away from zero) for a value ≥ 0, without the call into libm: it
+/// runs twice per point drawn.
+fn round_non_negative(value: f64) -> usize {
+    // Through i64: x86-64 converts signed integers in one instruction, unsigned ones not.
+    let whole = value as i64;
+    let rounded = if value - whole as f64 >= 0.5 {
+        whole + 1
+    } else {
+        whole
+    };
+    usize::try_from(rounded).unwrap_or(0)
 }
 
 /// Cohen–Sutherland clipping of a segment to `[[x_min, x_max], [y_min, y_max]]`.

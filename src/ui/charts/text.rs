@@ -1,0 +1,106 @@
+//! Text written straight into the frame's cells, the way a `Paragraph` of one line writes it
+//! (each character's symbol and style, cut at the edge), without its per-cell lookups,
+//! grapheme splitting of plain ASCII or line layout.
+
+use ratatui::buffer::Buffer;
+use ratatui::style::Style;
+
+/// Writes `text` from `(x, y)` in `style`, at most `max_width` columns and never past the
+/// buffer's edge; returns the column after the last one written.
+pub fn put_str(buf: &mut Buffer, x: u16, y: u16, text: &str, style: Style, max_width: u16) -> u16 {
+    let area = buf.area;
+    if y < area.top() || y >= area.bottom() || x < area.left() || x >= area.right() {
+        return x;
+    }
+    let room = area.right().saturating_sub(x).min(max_width);
+    let printable_ascii = text.bytes().all(|byte| (b' '..=b'~').contains(&byte));
+    if !printable_ascii {
+        // Wide characters, combining marks and the like: ratatui's own rules.
+        return buf.set_stringn(x, y, text, usize::from(room), style).0;
+    }
+    let count = text.len().min(usize::from(room));
+    let start = buf.index_of(x, y);
+    for (cell, byte) in buf.content[start..start + count]
+        .iter_mut()
+        .zip(text.bytes())
+    {
+        cell.set_char(char::from(byte)).set_style(style);
+    }
+    x + count as u16
+}
+
+/// Writes spans one after another from `(x, y)`, each in its style patched over `base`, at
+/// most `max_width` columns in all; returns the column after the last one written.
+pub fn put_spans<'a>(
+    buf: &mut Buffer,
+    x: u16,
+    y: u16,
+    spans: impl IntoIterator<Item = (&'a str, Style)>,
+    max_width: u16,
+) -> u16 {
+    let end = x.saturating_add(max_width);
+    let mut at = x;
+    for (text, style) in spans {
+        if at >= end {
+            break;
+        }
+        at = put_str(buf, at, y, text, style, end - at);
+    }
+    at
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::layout::Rect;
+    use ratatui::style::{Color, Modifier};
+    use ratatui::text::Line;
+    use ratatui::widgets::{Paragraph, Widget};
+
+    use super::*;
+
+    /// The same spans through a `Paragraph` and through `put_spans`, cell for cell.
+    fn same_as_paragraph(spans: &[(&str, Style)], width: u16) {
+        let area = Rect::new(2, 1, width, 1);
+        let mut expected = Buffer::empty(Rect::new(0, 0, 30, 3));
+        expected.set_style(expected.area, Style::new().bg(Color::Black));
+        let mut actual = expected.clone();
+        let line = Line::from(
+            spans
+                .iter()
+                .map(|(text, style)| ratatui::text::Span::styled(*text, *style))
+                .collect::<Vec<_>>(),
+        );
+        Paragraph::new(line).render(area, &mut expected);
+        put_spans(
+            &mut actual,
+            area.x,
+            area.y,
+            spans.iter().copied(),
+            area.width,
+        );
+        assert_eq!(actual, expected);
+    }
+
+    #[test]
+    fn writes_like_a_paragraph() {
+        let bold = Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD);
+        let spans = [
+            ("p95 ", Style::new().fg(Color::Gray)),
+            ("90 ms", bold),
+            ("   ", Style::default()),
+        ];
+        same_as_paragraph(&spans, 20);
+        same_as_paragraph(&spans, 6);
+        same_as_paragraph(&[("réseau ─ 世界 ok", bold), ("!", bold)], 20);
+        same_as_paragraph(&[("世界世界", bold)], 5);
+    }
+
+    #[test]
+    fn stops_at_the_buffer_edge() {
+        let mut buf = Buffer::empty(Rect::new(0, 0, 5, 1));
+        assert_eq!(put_str(&mut buf, 3, 0, "abcdef", Style::default(), 10), 5);
+        assert_eq!(put_str(&mut buf, 7, 0, "abc", Style::default(), 10), 7);
+        assert_eq!(put_str(&mut buf, 0, 3, "abc", Style::default(), 10), 0);
+        assert_eq!(buf, Buffer::with_lines(["   ab"]));
+    }
+}
