@@ -118,6 +118,32 @@ mod tests {
         assert_eq!(width("42.5"), top.chars().count());
     }
 
+    /// `draw` writes the cells a paragraph of `rows` would, cut at the same column.
+    #[test]
+    fn draw_writes_the_rows() {
+        use ratatui::layout::Rect;
+        use ratatui::style::{Color, Modifier};
+        use ratatui::text::Line;
+        use ratatui::widgets::{Paragraph, Widget};
+
+        let style = Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD);
+        for text in ["42.5", "7ms", "1,5%", "-3:09", "181MiB", "0.4мс"] {
+            for width in [3, 8, 40] {
+                let area = Rect::new(2, 1, width, 3);
+                let mut expected = Buffer::empty(Rect::new(0, 0, 50, 5));
+                let mut actual = expected.clone();
+                let lines: Vec<Line> = rows(text)
+                    .into_iter()
+                    .map(|row| Line::styled(row, style))
+                    .collect();
+                Paragraph::new(lines).render(area, &mut expected);
+                let drawn = draw(&mut actual, (2, 1), width, text.chars(), style);
+                assert_eq!(actual, expected, "{text} in {width}");
+                assert_eq!(drawn, width.min(super::width(text) as u16));
+            }
+        }
+    }
+
     #[test]
     fn units_stay_small() {
         let [top, middle, bottom] = rows("7ms");

@@ -4,6 +4,7 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::style::Style;
+use ratatui::text::Span;
 
 /// Writes `text` from `(x, y)` in `style`, at most `max_width` columns and never past the
 /// buffer's edge; returns the column after the last one written.
@@ -15,8 +16,7 @@ pub fn put_str(buf: &mut Buffer, x: u16, y: u16, text: &str, style: Style, max_w
     let room = area.right().saturating_sub(x).min(max_width);
     let printable_ascii = text.bytes().all(|byte| (b' '..=b'~').contains(&byte));
     if !printable_ascii {
-        // Wide characters, combining marks and the like: ratatui's own rules.
-        return buf.set_stringn(x, y, text, usize::from(room), style).0;
+        return put_graphemes(buf, x, y, text, style, room);
     }
     let count = text.len().min(usize::from(room));
     let start = buf.index_of(x, y);
@@ -27,6 +27,27 @@ pub fn put_str(buf: &mut Buffer, x: u16, y: u16, text: &str, style: Style, max_w
         cell.set_char(char::from(byte)).set_style(style);
     }
     x + count as u16
+}
+
+/// Wide characters, combining marks and the like, one grapheme a cell as a `Paragraph` puts
+/// them: a grapheme that does not fit whole ends the text.
+fn put_graphemes(buf: &mut Buffer, x: u16, y: u16, text: &str, style: Style, room: u16) -> u16 {
+    let end = x + room;
+    let mut at = x;
+    for grapheme in Span::raw(text).styled_graphemes(style) {
+        let width = u16::try_from(Span::raw(grapheme.symbol).width()).unwrap_or(u16::MAX);
+        if width == 0 {
+            continue;
+        }
+        if at.saturating_add(width) > end {
+            break;
+        }
+        buf[(at, y)]
+            .set_symbol(grapheme.symbol)
+            .set_style(grapheme.style);
+        at += width;
+    }
+    at
 }
 
 /// Writes spans one after another from `(x, y)`, each in its style patched over `base`, at

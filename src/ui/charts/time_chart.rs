@@ -290,8 +290,11 @@ fn for_each_thinned<'s>(
 #[derive(Default)]
 struct Pen {
     /// The last point, with its dot where it lies inside the bounds.
-    last: Option<((f64, f64), Option<(usize, usize)>)>,
+    last: Option<((f64, f64), Option<Dot>)>,
 }
+
+/// A dot of the braille grid: column and row from the top left.
+type Dot = (usize, usize);
 
 impl Pen {
     fn line_to(&mut self, grid: &mut DotGrid, x: f64, y: f64) {
@@ -540,5 +543,185 @@ fn line_high(
             d -= 2 * dy;
         }
         d += 2 * dx;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::symbols::Marker;
+    use ratatui::widgets::{Axis, Chart, Dataset, GraphType};
+
+    use super::*;
+
+    const NOW: f64 = 1_795_341_600.0;
+
+    /// Samples once a second over `seconds` up to `now + ahead`, with a wave, spikes and, when
+    /// asked, values below zero.
+    fn samples(seconds: u32, ahead: f64, seed: u32, below_zero: bool) -> Vec<Sample> {
+        (0..seconds)
+            .map(|second| {
+                let wave = f64::from((second * 7919 + seed * 104_729) % 37) / 37.0;
+                let spike = if (second + seed) % 97 == 0 { 20.0 } else { 0.0 };
+                let floor = if below_zero { -0.4 } else { 0.0 };
+                Sample {
+                    at: NOW - f64::from(seconds) + f64::from(second) + ahead,
+                    value: floor + wave + spike,
+                }
+            })
+            .collect()
+    }
+
+    /// The chart as ratatui draws it from the thinned points, the way the panels did before.
+    fn through_ratatui(chart: &TimeChart<'_, std::slice::Iter<'_, Sample>>, area: Rect) -> Buffer {
+        let dot_seconds = chart.window / (f64::from(area.width.max(1)) * 2.0);
+        let points: Vec<Vec<(f64, f64)>> = chart
+            .series
+            .iter()
+            .map(|series| {
+                let mut points = Vec::new();
+                let samples = series.samples.clone();
+                for_each_thinned(samples, chart.now, series.scale, dot_seconds, |x, y| {
+                    points.push((x, y));
+                });
+                points
+            })
+            .collect();
+        let max = chart.y_max();
+        let datasets = chart
+            .series
+            .iter()
+            .zip(&points)
+            .map(|(series, points)| {
+                Dataset::default()
+                    .marker(Marker::Braille)
+                    .graph_type(GraphType::Line)
+                    .style(Style::new().fg(series.color))
+                    .data(points)
+            })
+            .collect();
+        let minutes = (chart.window / 60.0).round();
+        let reference = Chart::new(datasets)
+            .x_axis(
+                Axis::default()
+                    .bounds([-chart.window, 0.0])
+                    .style(chart.axis_style)
+                    .labels([format!("-{minutes}m"), "now".to_string()]),
+            )
+            .y_axis(
+                Axis::default()
+                    .bounds([0.0, max])
+                    .style(chart.axis_style)
+                    .labels(["0".to_string(), format!("{max:.0}{}", chart.unit)]),
+            )
+            .legend_position(None);
+        let mut buf = Buffer::empty(Rect::new(0, 0, area.right() + 1, area.bottom() + 1));
+        reference.render(area, &mut buf);
+        buf
+    }
+
+    fn same_as_ratatui(series: &[(Vec<Sample>, f64, Color)], window: f64, area: Rect) {
+        let series: Vec<TimeSeries<std::slice::Iter<'_, Sample>>> = series
+            .iter()
+            .map(|(samples, scale, color)| TimeSeries {
+                samples: samples.iter(),
+                scale: *scale,
+                color: *color,
+            })
+            .collect();
+        let chart = TimeChart {
+            series: &series,
+            now: NOW,
+            window,
+            unit: " ms",
+            floor_max: 1.0,
+            axis_style: Style::new().fg(Color::Indexed(245)),
+        };
+        let expected = through_ratatui(&chart, area);
+        let mut actual = Buffer::empty(expected.area);
+        chart.render(area, &mut actual);
+        assert_eq!(
+            actual, expected,
+            "{}x{} over {window} s",
+            area.width, area.height
+        );
+    }
+
+    #[test]
+    fn draws_the_cells_ratatuis_chart_draws() {
+        let areas = [
+            Rect::new(0, 0, 10, 3),
+            Rect::new(3, 2, 41, 11),
+            Rect::new(1, 1, 97, 19),
+            Rect::new(0, 0, 198, 44),
+        ];
+        let data = [
+            vec![(samples(900, 0.0, 1, false), 1.0, Color::Cyan)],
+            vec![
+                (samples(900, 0.0, 2, false), 1000.0, Color::Cyan),
+                (samples(900, 0.0, 2, false), 1000.0, Color::Yellow),
+                (samples(600, 0.0, 3, false), 1000.0, Color::Magenta),
+            ],
+            // Samples after `now` and below zero are cut at the bounds.
+            vec![(samples(300, 4.0, 4, true), 100.0, Color::Red)],
+            vec![(samples(1, 0.0, 5, false), 1.0, Color::Blue)],
+            vec![(samples(2, 0.0, 6, false), 1.0, Color::Blue)],
+            vec![(Vec::new(), 1.0, Color::Blue)],
+        ];
+        for area in areas {
+            for series in &data {
+                for window in [300.0, 900.0] {
+                    same_as_ratatui(series, window, area);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn keeps_the_background_it_is_drawn_on() {
+        let samples = samples(300, 0.0, 7, false);
+        let series = [TimeSeries {
+            samples: samples.iter(),
+            scale: 1.0,
+            color: Color::Cyan,
+        }];
+        let chart = TimeChart {
+            series: &series,
+            now: NOW,
+            window: 300.0,
+            unit: "",
+            floor_max: 1.0,
+            axis_style: Style::new().fg(Color::Gray),
+        };
+        let area = Rect::new(0, 0, 40, 10);
+        let mut buf = Buffer::empty(area);
+        buf.set_style(area, Style::new().bg(Color::Indexed(16)));
+        chart.render(area, &mut buf);
+        assert!(buf.content.iter().all(|cell| cell.bg == Color::Indexed(16)));
+        assert!(
+            buf.content
+                .iter()
+                .any(|cell| cell.fg == Color::Cyan && cell.symbol() != " ")
+        );
+    }
+
+    #[test]
+    fn floor_and_round_match_the_standard_ones() {
+        for value in [
+            -3.5,
+            -3.0,
+            -0.2,
+            0.0,
+            0.2,
+            0.5,
+            0.49999999999999994,
+            2.5,
+            7.0,
+            1e9,
+        ] {
+            assert_eq!(floor(value), value.floor() as i64, "{value}");
+            if value >= 0.0 {
+                assert_eq!(round_non_negative(value), value.round() as usize, "{value}");
+            }
+        }
     }
 }
