@@ -62,6 +62,9 @@ cpu_ticks() { # utime + stime of a process and its finished threads
   awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
 }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+# Proportional set size: pages shared with other processes (the sandbox child runs the same
+# executable) count by their share.
+pss_kib() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
 
 socket="gameday-bench-$$"
 home=$(mktemp -d)
@@ -76,7 +79,7 @@ start() { # session, command: runs it in its own 200x50 pane; prints the pane's 
 }
 
 # Idle CPU and memory of PIDs over the same seconds, one line each:
-# label cpu_percent median_rss_kib (RSS sampled every second).
+# label cpu_percent median_rss_kib pss_kib_at_the_end (RSS sampled every second).
 measure() { # label=pid ...
   local pair start_ticks=() end_ticks=() i=0
   : >"$samples"
@@ -91,7 +94,8 @@ measure() { # label=pid ...
     local rss
     rss=$(awk -v l="$label" '$1 == l { print $2 }' "$samples" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
     awk -v l="$label" -v a="${start_ticks[$i]}" -v b="${end_ticks[$i]}" -v hz="$ticks_per_second" \
-      -v s="$seconds" -v r="$rss" 'BEGIN { printf "%s %.3f %d\n", l, (b - a) / hz / s * 100, r }'
+      -v s="$seconds" -v r="$rss" -v p="$(pss_kib "${pair#*=}")" \
+      'BEGIN { printf "%s %.3f %d %d\n", l, (b - a) / hz / s * 100, r, p }'
     i=$((i + 1))
   done
 }
@@ -109,17 +113,17 @@ tmux -L "$socket" send-keys -t btm q
 sleep 2
 tmux -L "$socket" kill-server 2>/dev/null || true
 echo "$figures" | awk '
-  { cpu[$1] = $2; rss[$1] = $3 }
+  { cpu[$1] = $2; rss[$1] = $3; pss[$1] = $4 }
   END {
-    print "| process | CPU (share of one core) | resident memory (median) |"
-    print "|---|---:|---:|"
-    printf "| gameday --load off | %.2f %% | %.1f MB |\n", cpu["dashboard"], rss["dashboard"] / 1024
-    printf "| btm --rate 1000 | %.2f %% | %.1f MB |\n", cpu["btm"], rss["btm"] / 1024
-    if ("sandbox" in cpu) printf "| (its sandbox child) | %.2f %% | %.1f MB |\n", cpu["sandbox"], rss["sandbox"] / 1024
+    print "| process | CPU (share of one core) | resident memory (median) | proportional (PSS) |"
+    print "|---|---:|---:|---:|"
+    printf "| gameday --load off | %.2f %% | %.1f MB | %.1f MB |\n", cpu["dashboard"], rss["dashboard"] / 1024, pss["dashboard"] / 1024
+    printf "| btm --rate 1000 | %.2f %% | %.1f MB | %.1f MB |\n", cpu["btm"], rss["btm"] / 1024, pss["btm"] / 1024
+    if ("sandbox" in cpu) printf "| (its sandbox child) | %.2f %% | %.1f MB | %.1f MB |\n", cpu["sandbox"], rss["sandbox"] / 1024, pss["sandbox"] / 1024
     print ""
     if (cpu["btm"] > 0) printf "Same-run ratios, gameday / btm: CPU %.2fx (target <= 0.5), ", cpu["dashboard"] / cpu["btm"]
     else printf "Same-run ratios, gameday / btm: CPU n/a (btm used no measurable CPU), "
-    printf "resident memory %.2fx (target <= 1)\n", rss["dashboard"] / rss["btm"]
+    printf "resident memory %.2fx (target <= 1), PSS %.2fx\n", rss["dashboard"] / rss["btm"], pss["dashboard"] / pss["btm"]
   }'
 
 if [ "${BENCH_WITH_LOAD:-1}" != 0 ]; then
@@ -133,6 +137,6 @@ if [ "${BENCH_WITH_LOAD:-1}" != 0 ]; then
   tmux -L "$socket" send-keys -t loaded q
   sleep 2
   echo "$figures" | awk '
-    BEGIN { print "| process | CPU (share of one core) | resident memory (median) |"; print "|---|---:|---:|" }
-    { printf "| %s | %.2f %% | %.1f MB |\n", ($1 == "dashboard" ? "gameday" : "its sandbox child"), $2, $3 / 1024 }'
+    BEGIN { print "| process | CPU (share of one core) | resident memory (median) | proportional (PSS) |"; print "|---|---:|---:|---:|" }
+    { printf "| %s | %.2f %% | %.1f MB | %.1f MB |\n", ($1 == "dashboard" ? "gameday" : "its sandbox child"), $2, $3 / 1024, $4 / 1024 }'
 fi
