@@ -2,6 +2,7 @@
 //! limit. Each shows its current figures on top (in large digits for the projector theme) and
 //! the last minutes below.
 
+mod braille;
 mod text;
 mod time_chart;
 
