@@ -3,7 +3,6 @@
 //! the last minutes below.
 
 mod braille;
-mod text;
 mod time_chart;
 
 use std::collections::vec_deque;
@@ -15,7 +14,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Gauge, Paragraph};
 
 use self::time_chart::{TimeChart, TimeSeries};
-use super::{View, big_digits, format};
+use super::{View, big_digits, format, text};
 use crate::signals::{Sample, Signal};
 
 /// Minutes shown normally, and when the panel is zoomed (all the history kept).

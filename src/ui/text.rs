@@ -3,8 +3,9 @@
 //! grapheme splitting of plain ASCII or line layout.
 
 use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
 use ratatui::style::Style;
-use ratatui::text::Span;
+use ratatui::text::{Line, Span};
 
 /// Writes `text` from `(x, y)` in `style`, at most `max_width` columns and never past the
 /// buffer's edge; returns the column after the last one written.
@@ -70,11 +71,22 @@ pub fn put_spans<'a>(
     at
 }
 
+/// Writes lines from the top of `area`, one a row, each cut at its right edge: what a
+/// `Paragraph` of left-aligned lines without wrapping writes.
+pub fn put_lines(buf: &mut Buffer, area: Rect, lines: &[Line]) {
+    let area = area.intersection(buf.area);
+    for (y, line) in (area.top()..area.bottom()).zip(lines) {
+        let spans = line
+            .spans
+            .iter()
+            .map(|span| (span.content.as_ref(), line.style.patch(span.style)));
+        put_spans(buf, area.x, y, spans, area.width);
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use ratatui::layout::Rect;
     use ratatui::style::{Color, Modifier};
-    use ratatui::text::Line;
     use ratatui::widgets::{Paragraph, Widget};
 
     use super::*;
@@ -114,6 +126,27 @@ mod tests {
         same_as_paragraph(&spans, 6);
         same_as_paragraph(&[("réseau ─ 世界 ok", bold), ("!", bold)], 20);
         same_as_paragraph(&[("世界世界", bold)], 5);
+    }
+
+    #[test]
+    fn lines_like_a_paragraph() {
+        let muted = Style::new().fg(Color::Gray);
+        let lines = [
+            Line::from(vec![
+                ratatui::text::Span::styled("active ", muted),
+                ratatui::text::Span::raw("4"),
+            ]),
+            Line::styled("no alerts — всё тихо", muted.add_modifier(Modifier::BOLD)),
+            Line::default(),
+            Line::from("a fourth line, below the area"),
+        ];
+        let area = Rect::new(1, 1, 12, 3);
+        let mut expected = Buffer::empty(Rect::new(0, 0, 20, 6));
+        expected.set_style(expected.area, Style::new().bg(Color::Black));
+        let mut actual = expected.clone();
+        Paragraph::new(lines.to_vec()).render(area, &mut expected);
+        put_lines(&mut actual, area, &lines);
+        assert_eq!(actual, expected);
     }
 
     #[test]
