@@ -2,15 +2,20 @@
 //! limit. Each shows its current figures on top (in large digits for the projector theme) and
 //! the last minutes below.
 
+mod braille;
+mod time_chart;
+
+use std::collections::vec_deque;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier};
-use ratatui::symbols::Marker;
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Chart, Dataset, Gauge, GraphType, Paragraph};
+use ratatui::widgets::{Gauge, Paragraph};
 
-use super::{View, big_digits, format};
-use crate::signals::Signal;
+use self::time_chart::{TimeChart, TimeSeries};
+use super::{View, big_digits, format, text};
+use crate::signals::{Sample, Signal};
 
 /// Minutes shown normally, and when the panel is zoomed (all the history kept).
 const WINDOW_S: f64 = 300.0;
@@ -27,103 +32,65 @@ pub struct Figure {
 /// it and there is room; returns the area left below.
 pub fn headline(frame: &mut Frame, view: &View, area: Rect, figures: &[Figure]) -> Rect {
     let big = view.theme.big_numbers && area.height >= 9;
-    let mut spans = Vec::new();
-    for (index, figure) in figures.iter().enumerate() {
-        if big && index == 0 {
-            continue;
-        }
-        spans.push(Span::styled(
-            format!("{} ", figure.label),
-            view.theme.muted_style(),
-        ));
-        let value = figure.value.clone().unwrap_or_else(|| "—".to_string());
-        spans.push(Span::styled(
-            value,
-            view.theme
-                .base_style()
-                .fg(figure.color)
-                .add_modifier(Modifier::BOLD),
-        ));
-        spans.push(Span::raw("   "));
+    let figure_style = |figure: &Figure| {
+        view.theme
+            .base_style()
+            .fg(figure.color)
+            .add_modifier(Modifier::BOLD)
+    };
+    let muted = view.theme.muted_style();
+    let buf = frame.buffer_mut();
+    let mut row = area.y;
+    if let (true, Some(first)) = (big, figures.first()) {
+        let value = first.value.as_deref().unwrap_or("-");
+        let digits = value.chars().filter(|c| *c != ' ');
+        let drawn = big_digits::draw(buf, (area.x, row), area.width, digits, figure_style(first));
+        // The large figure's name sits beside its middle row (muted, bold like the digits);
+        // the other figures below.
+        let label = figure_style(first).patch(muted);
+        text::put_spans(
+            buf,
+            area.x + drawn,
+            row + 1,
+            [("  ", label), (first.label.as_str(), label)],
+            area.width - drawn,
+        );
+        row += 3;
     }
-    if big {
-        let first = &figures[0];
-        let value = first.value.clone().unwrap_or_else(|| "-".to_string());
-        let rows = big_digits::rows(&value.replace(' ', ""));
-        let mut lines: Vec<Line> = rows
-            .into_iter()
-            .map(|row| {
-                Line::styled(
-                    row,
-                    view.theme
-                        .base_style()
-                        .fg(first.color)
-                        .add_modifier(Modifier::BOLD),
-                )
-            })
-            .collect();
-        // The large figure's name sits beside its middle row; the other figures below.
-        lines[1].spans.push(Span::styled(
-            format!("  {}", first.label),
-            view.theme.muted_style(),
-        ));
-        lines.push(Line::from(spans));
-        let [top, rest] = Layout::vertical([Constraint::Length(4), Constraint::Min(0)]).areas(area);
-        frame.render_widget(Paragraph::new(lines), top);
-        rest
-    } else {
-        let [top, rest] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
-        frame.render_widget(Paragraph::new(Line::from(spans)), top);
-        rest
+    let small = figures.iter().skip(usize::from(big));
+    let spans = small.flat_map(|figure| {
+        [
+            (figure.label.as_str(), muted),
+            (" ", muted),
+            (figure.value.as_deref().unwrap_or("—"), figure_style(figure)),
+            ("   ", Style::default()),
+        ]
+    });
+    if area.height > 0 {
+        text::put_spans(buf, area.x, row, spans, area.width);
+        row += 1;
+    }
+    let top = row - area.y;
+    Rect {
+        y: row,
+        height: area.height - top,
+        ..area
     }
 }
 
-/// One line of a chart: its name, colour and points (seconds before now, value).
-type Series<'a> = (&'a str, Color, Vec<(f64, f64)>);
-
-/// The samples of the last `window` seconds as chart points, thinned to at most two per
-/// braille dot column (the lowest and highest in it, so a spike survives): drawing more
-/// than the terminal can show only costs time.
-fn points(view: &View, signal: Signal, window: f64, scale: f64, columns: u16) -> Vec<(f64, f64)> {
-    let now = view.model.now;
-    let dots = f64::from(columns.max(1)) * 2.0;
-    let dot_seconds = window / dots;
-    let mut points: Vec<(f64, f64)> = Vec::new();
-    let mut column = f64::NAN;
-    let mut low = (0.0, f64::INFINITY);
-    let mut high = (0.0, f64::NEG_INFINITY);
-    let flush = |points: &mut Vec<(f64, f64)>, low: (f64, f64), high: (f64, f64)| {
-        if low.1.is_finite() {
-            let (first, second) = if low.0 <= high.0 {
-                (low, high)
-            } else {
-                (high, low)
-            };
-            points.push(first);
-            if second != first {
-                points.push(second);
-            }
-        }
-    };
-    for sample in view.model.live.store.since(signal, now - window) {
-        let x = sample.at - now;
-        let y = sample.value * scale;
-        let this_column = (x / dot_seconds).floor();
-        if this_column != column {
-            flush(&mut points, low, high);
-            column = this_column;
-            low = (x, f64::INFINITY);
-            high = (x, f64::NEG_INFINITY);
-        }
-        if y < low.1 {
-            low = (x, y);
-        }
-        if y > high.1 {
-            high = (x, y);
-        }
+/// The last `window` seconds of a signal as a chart line, read where it is stored.
+fn series<'a>(
+    view: &View<'a>,
+    signal: Signal,
+    window: f64,
+    scale: f64,
+    color: Color,
+) -> TimeSeries<vec_deque::Iter<'a, Sample>> {
+    TimeSeries {
+        samples: view.model.live.store.since(signal, view.model.now - window),
+        scale,
+        color,
     }
-    flush(&mut points, low, high);
-    points
 }
 
 fn window(view: &View) -> f64 {
@@ -139,48 +106,23 @@ fn line_chart(
     frame: &mut Frame,
     view: &View,
     area: Rect,
-    series: &[Series],
+    series: &[TimeSeries<vec_deque::Iter<'_, Sample>>],
     unit: &str,
     floor_max: f64,
 ) {
     if area.height < 3 || area.width < 10 {
         return;
     }
-    let window = window(view);
-    let max = series
-        .iter()
-        .flat_map(|(_, _, points)| points.iter().map(|(_, y)| *y))
-        .fold(floor_max, f64::max)
-        * 1.15;
-    let datasets: Vec<Dataset> = series
-        .iter()
-        .map(|(name, color, points)| {
-            Dataset::default()
-                .name(name.to_string())
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(view.theme.base_style().fg(*color))
-                .data(points)
-        })
-        .collect();
-    let axis_style = view.theme.base_style().fg(view.theme.axis);
-    let minutes = (window / 60.0).round();
-    // No style of its own: the whole frame was filled with the theme's colours once.
-    let chart = Chart::new(datasets)
-        .x_axis(
-            Axis::default()
-                .bounds([-window, 0.0])
-                .style(axis_style)
-                .labels([format!("-{minutes}m"), "now".to_string()]),
-        )
-        .y_axis(
-            Axis::default()
-                .bounds([0.0, max])
-                .style(axis_style)
-                .labels(["0".to_string(), format!("{max:.0}{unit}")]),
-        )
-        // The headline above names each series in its colour; a legend would cover the data.
-        .legend_position(None);
+    // No style of its own: the whole frame was filled with the theme's colours once. The
+    // headline above names each series in its colour; a legend would cover the data.
+    let chart = TimeChart {
+        series,
+        now: view.model.now,
+        window: window(view),
+        unit,
+        floor_max,
+        axis_style: view.theme.base_style().fg(view.theme.axis),
+    };
     frame.render_widget(chart, area);
 }
 
@@ -202,20 +144,12 @@ pub fn latency(frame: &mut Frame, view: &View, inner: Rect) {
         .collect();
     let rest = headline(frame, view, inner, &figures);
     let window = window(view);
-    let series: Vec<Series> = [
-        ("p50", Signal::LatencyP50, theme.latency_p50),
-        ("p95", Signal::LatencyP95, theme.latency_p95),
-        ("p99", Signal::LatencyP99, theme.latency_p99),
+    let series = [
+        (Signal::LatencyP50, theme.latency_p50),
+        (Signal::LatencyP95, theme.latency_p95),
+        (Signal::LatencyP99, theme.latency_p99),
     ]
-    .into_iter()
-    .map(|(name, signal, color)| {
-        (
-            name,
-            color,
-            points(view, signal, window, 1000.0, rest.width),
-        )
-    })
-    .collect();
+    .map(|(signal, color)| self::series(view, signal, window, 1000.0, color));
     line_chart(frame, view, rest, &series, " ms", 10.0);
 }
 
@@ -250,36 +184,21 @@ pub fn traffic(frame: &mut Frame, view: &View, inner: Rect) {
         }
     }
     let window = window(view);
-    let rps = points(view, Signal::Rps, window, 1.0, rest.width);
-    let errors = points(view, Signal::ErrorRatio, window, 100.0, rest.width);
+    let rps = [series(view, Signal::Rps, window, 1.0, theme.requests)];
     if rest.height >= 10 {
         let [top, bottom] =
             Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(rest);
-        line_chart(
-            frame,
+        line_chart(frame, view, top, &rps, "", 1.0);
+        let errors = [series(
             view,
-            top,
-            &[(view.text.requests_per_second, theme.requests, rps)],
-            "",
-            1.0,
-        );
-        line_chart(
-            frame,
-            view,
-            bottom,
-            &[(view.text.errors, theme.errors, errors)],
-            " %",
-            1.0,
-        );
+            Signal::ErrorRatio,
+            window,
+            100.0,
+            theme.errors,
+        )];
+        line_chart(frame, view, bottom, &errors, " %", 1.0);
     } else {
-        line_chart(
-            frame,
-            view,
-            rest,
-            &[(view.text.requests_per_second, theme.requests, rps)],
-            "",
-            1.0,
-        );
+        line_chart(frame, view, rest, &rps, "", 1.0);
     }
 }
 
@@ -377,23 +296,17 @@ pub fn memory(frame: &mut Frame, view: &View, inner: Rect) {
     }
     let window = window(view);
     let mib = 1.0 / 1_048_576.0;
-    let mut series = vec![(
-        view.text.memory,
-        color,
-        points(view, Signal::MemoryBytes, window, mib, chart_area.width),
-    )];
-    if limit.is_some() {
-        series.push((
-            view.text.limit,
+    let series = [
+        series(view, Signal::MemoryBytes, window, mib, color),
+        series(
+            view,
+            Signal::MemoryLimitBytes,
+            window,
+            mib,
             theme.memory_limit,
-            points(
-                view,
-                Signal::MemoryLimitBytes,
-                window,
-                mib,
-                chart_area.width,
-            ),
-        ));
-    }
-    line_chart(frame, view, chart_area, &series, " MiB", 1.0);
+        ),
+    ];
+    // The limit's line only while a limit is known.
+    let shown = if limit.is_some() { 2 } else { 1 };
+    line_chart(frame, view, chart_area, &series[..shown], " MiB", 1.0);
 }

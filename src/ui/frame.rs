@@ -1,10 +1,12 @@
 //! The frame every panel sits in: a bordered block whose title says what it shows and from
 //! which source, highlighted when focused.
 
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders};
 
-use super::View;
+use super::{View, text};
 
 pub fn panel_block<'a>(view: &View, title: &str, focused: bool) -> Block<'a> {
     let theme = view.theme;
@@ -26,13 +28,142 @@ pub fn panel_block<'a>(view: &View, title: &str, focused: bool) -> Block<'a> {
         .title(Line::from(Span::styled(format!(" {title} "), title_style)))
 }
 
-/// A second, muted title on the right: the source and window of the figures.
-pub fn with_source<'a>(block: Block<'a>, view: &View, source: String) -> Block<'a> {
-    block.title(
-        Line::from(Span::styled(
-            format!(" {source} "),
-            view.theme.muted_style(),
-        ))
-        .right_aligned(),
-    )
+/// Draws a panel's frame straight into the buffer: the cells `panel_block` (with the source on
+/// the right when given) would draw, without the block's pass over every cell inside. Returns
+/// the area inside the border.
+pub fn draw_panel(
+    buf: &mut Buffer,
+    view: &View,
+    area: Rect,
+    title: &str,
+    source: Option<&str>,
+    focused: bool,
+) -> Rect {
+    let inner = Rect {
+        x: area.x.saturating_add(1),
+        y: area.y.saturating_add(1),
+        width: area.width.saturating_sub(2),
+        height: area.height.saturating_sub(2),
+    };
+    let area = area.intersection(buf.area);
+    if area.is_empty() {
+        return inner;
+    }
+    let theme = view.theme;
+    let border = theme.border_style(focused);
+    let symbols = if focused {
+        BorderType::Thick
+    } else {
+        BorderType::Rounded
+    }
+    .to_border_set();
+    let (left, top) = (area.left(), area.top());
+    let (right, bottom) = (area.right() - 1, area.bottom() - 1);
+    for (row, symbol) in [
+        (top, symbols.horizontal_top),
+        (bottom, symbols.horizontal_bottom),
+    ] {
+        let start = buf.index_of(left, row);
+        for cell in &mut buf.content[start..=start + usize::from(right - left)] {
+            cell.set_symbol(symbol).set_style(border);
+        }
+    }
+    for y in top..=bottom {
+        buf[(left, y)]
+            .set_symbol(symbols.vertical_left)
+            .set_style(border);
+        buf[(right, y)]
+            .set_symbol(symbols.vertical_right)
+            .set_style(border);
+    }
+    for (x, y, symbol) in [
+        (right, bottom, symbols.bottom_right),
+        (right, top, symbols.top_right),
+        (left, bottom, symbols.bottom_left),
+        (left, top, symbols.top_left),
+    ] {
+        buf[(x, y)].set_symbol(symbol).set_style(border);
+    }
+    // The focused panel's title takes its border's colour, so focus reads at a glance.
+    let title_style = if focused {
+        theme.title_style().fg(theme.border_focused)
+    } else {
+        theme.title_style()
+    };
+    let room = area.width.saturating_sub(2);
+    let x = left + 1;
+    text::put_spans(
+        buf,
+        x,
+        top,
+        [(" ", title_style), (title, title_style), (" ", title_style)],
+        room,
+    );
+    if let Some(source) = source {
+        let muted = theme.muted_style();
+        let width = u16::try_from(source.chars().count() + 2).unwrap_or(u16::MAX);
+        let start = (x + room).saturating_sub(width).max(x);
+        text::put_spans(
+            buf,
+            start,
+            top,
+            [(" ", muted), (source, muted), (" ", muted)],
+            width.min(room),
+        );
+    }
+    inner
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::widgets::Widget;
+
+    use super::*;
+    use crate::model::{Model, TargetInfo};
+    use crate::i18n::Lang;
+    use crate::theme::Themes;
+
+    /// `draw_panel` leaves the cells a `panel_block` with the same titles leaves.
+    #[test]
+    fn draws_what_the_block_draws() {
+        let state = Model::for_target(TargetInfo::embedded(String::new()), &[], false, 0.0);
+        let themes = Themes::builtin();
+        for (theme, focused) in [("dark", true), ("projector", false), ("light", false)] {
+            let view = View {
+                model: &state,
+                theme: themes.get(theme).expect("built-in theme"),
+                text: crate::i18n::strings(Lang::En),
+                lang: Lang::En,
+            };
+            for (area, source) in [
+                (Rect::new(1, 1, 40, 8), Some("metrics · window 15 s")),
+                (Rect::new(0, 2, 12, 3), None),
+                (Rect::new(3, 0, 2, 2), None),
+            ] {
+                let mut expected = Buffer::empty(Rect::new(0, 0, 45, 10));
+                expected.set_style(expected.area, view.theme.base_style());
+                let mut actual = expected.clone();
+                let mut block = panel_block(&view, "Latency p50/p95/p99", focused);
+                if let Some(source) = source {
+                    let line = Line::from(Span::styled(
+                        format!(" {source} "),
+                        view.theme.muted_style(),
+                    ));
+                    block = block.title(line.right_aligned());
+                }
+                let inner = block.inner(area);
+                block.render(area, &mut expected);
+                let drawn = draw_panel(
+                    &mut actual,
+                    &view,
+                    area,
+                    "Latency p50/p95/p99",
+                    source,
+                    focused,
+                );
+                assert_eq!(actual, expected, "{theme} {area:?}");
+                assert_eq!(drawn, inner);
+            }
+        }
+    }
 }

@@ -9,6 +9,7 @@ pub mod format;
 mod frame;
 mod keys_text;
 mod panels;
+mod text;
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -265,13 +266,11 @@ fn render_header(frame: &mut Frame, view: &View, area: Rect) {
         let [left, right] =
             Layout::horizontal([Constraint::Min(0), Constraint::Length(clock.len() as u16)])
                 .areas(area);
-        frame.render_widget(Paragraph::new(line), left);
-        frame.render_widget(
-            Paragraph::new(Span::styled(clock, view.theme.muted_style())),
-            right,
-        );
+        let buf = frame.buffer_mut();
+        text::put_lines(buf, left, &[line]);
+        text::put_lines(buf, right, &[Line::styled(clock, view.theme.muted_style())]);
     } else {
-        frame.render_widget(Paragraph::new(line), area);
+        text::put_lines(frame.buffer_mut(), area, &[line]);
     }
 }
 
@@ -314,7 +313,7 @@ fn render_key_bar(frame: &mut Frame, view: &View, area: Rect) {
         spans.push(Span::styled(label, view.theme.key_label_style()));
     }
     spans.push(Span::styled(theme_label, view.theme.muted_style()));
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    text::put_lines(frame.buffer_mut(), area, &[Line::from(spans)]);
 }
 
 /// Every binding the session can use, from the key table: its keys, what it does and, where

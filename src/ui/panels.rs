@@ -5,9 +5,9 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Sparkline};
+use ratatui::widgets::Sparkline;
 
-use super::{View, charts, format, frame};
+use super::{View, charts, format, frame, text};
 use crate::alerts::AlertState;
 use crate::model::PanelId;
 use crate::signals::Signal;
@@ -55,13 +55,10 @@ pub fn render_panel(frame: &mut Frame, view: &View, panel: PanelId, area: Rect) 
         PanelId::Failures => (text.failures.to_string(), "GET /api/failures".to_string()),
         PanelId::Logs => (text.logs.to_string(), log_source(view)),
     };
-    let mut block = frame::panel_block(view, &title, focused);
     // The source goes on the right only where it fits beside the title.
-    if title.chars().count() + source.chars().count() + 8 <= usize::from(area.width) {
-        block = frame::with_source(block, view, source);
-    }
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let fits = title.chars().count() + source.chars().count() + 8 <= usize::from(area.width);
+    let source = fits.then_some(source.as_str());
+    let inner = frame::draw_panel(frame.buffer_mut(), view, area, &title, source, focused);
     match panel {
         PanelId::Latency => charts::latency(frame, view, inner),
         PanelId::Traffic => charts::traffic(frame, view, inner),
@@ -145,13 +142,11 @@ fn transactions(frame: &mut Frame, view: &View, inner: Rect) {
         ]),
     ];
     let text_height = 2.min(inner.height);
-    frame.render_widget(
-        Paragraph::new(lines),
-        Rect {
-            height: text_height,
-            ..inner
-        },
-    );
+    let text_area = Rect {
+        height: text_height,
+        ..inner
+    };
+    text::put_lines(frame.buffer_mut(), text_area, &lines);
     let spark_area = Rect {
         y: inner.y + text_height,
         height: inner.height.saturating_sub(text_height),
@@ -233,19 +228,14 @@ fn alerts(frame: &mut Frame, view: &View, inner: Rect) {
     if lines.is_empty() {
         lines.push(Line::styled(view.text.no_alerts, view.theme.muted_style()));
     }
-    frame.render_widget(Paragraph::new(lines), inner);
+    text::put_lines(frame.buffer_mut(), inner, &lines);
 }
 
 fn failures(frame: &mut Frame, view: &View, inner: Rect) {
     let theme = view.theme;
     let Some(failures) = &view.model.live.failures else {
-        frame.render_widget(
-            Paragraph::new(Line::styled(
-                view.text.failures_unknown,
-                view.theme.muted_style(),
-            )),
-            inner,
-        );
+        let line = Line::styled(view.text.failures_unknown, view.theme.muted_style());
+        text::put_lines(frame.buffer_mut(), inner, &[line]);
         return;
     };
     let mut lines = Vec::new();
@@ -307,10 +297,7 @@ fn failures(frame: &mut Frame, view: &View, inner: Rect) {
     }
     // What was last asked and answered goes at the bottom, where the eye lands after a key.
     let room = usize::from(inner.height);
-    let action_line = match (
-        &view.model.requests.pending,
-        &view.model.requests.last_outcome,
-    ) {
+    let action_line = match (&view.model.requests.pending, &view.model.requests.last_outcome) {
         (Some(pending), _) => Some(Line::styled(
             format!("{}: {pending}…", view.text.sending),
             view.theme.base_style().fg(theme.warning),
@@ -342,7 +329,7 @@ fn failures(frame: &mut Frame, view: &View, inner: Rect) {
         lines.truncate(room.saturating_sub(1));
         lines.push(line);
     }
-    frame.render_widget(Paragraph::new(lines), inner);
+    text::put_lines(frame.buffer_mut(), inner, &lines);
 }
 
 fn logs(frame: &mut Frame, view: &View, inner: Rect) {
@@ -350,10 +337,8 @@ fn logs(frame: &mut Frame, view: &View, inner: Rect) {
     let theme = view.theme;
     let height = usize::from(inner.height);
     if state.live.logs.is_empty() {
-        frame.render_widget(
-            Paragraph::new(Line::styled(view.text.no_logs, view.theme.muted_style())),
-            inner,
-        );
+        let line = Line::styled(view.text.no_logs, view.theme.muted_style());
+        text::put_lines(frame.buffer_mut(), inner, &[line]);
         return;
     }
     let end = state.live.logs.len().saturating_sub(state.view.log_scroll);
@@ -378,5 +363,5 @@ fn logs(frame: &mut Frame, view: &View, inner: Rect) {
             ])
         })
         .collect();
-    frame.render_widget(Paragraph::new(lines), inner);
+    text::put_lines(frame.buffer_mut(), inner, &lines);
 }
