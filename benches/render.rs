@@ -11,8 +11,8 @@ use std::hint::black_box;
 
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use gameday::model::{Model, TargetInfo};
 use gameday::config::Lang;
+use gameday::model::{Model, TargetInfo};
 use gameday::signals::Signal;
 use gameday::sources::{SourceKind, Update};
 use gameday::theme::Themes;

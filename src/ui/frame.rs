@@ -119,8 +119,8 @@ mod tests {
     use ratatui::widgets::Widget;
 
     use super::*;
-    use crate::model::{Model, TargetInfo};
     use crate::i18n::Lang;
+    use crate::model::{Model, TargetInfo};
     use crate::theme::Themes;
 
     /// `draw_panel` leaves the cells a `panel_block` with the same titles leaves.

@@ -297,7 +297,10 @@ fn failures(frame: &mut Frame, view: &View, inner: Rect) {
     }
     // What was last asked and answered goes at the bottom, where the eye lands after a key.
     let room = usize::from(inner.height);
-    let action_line = match (&view.model.requests.pending, &view.model.requests.last_outcome) {
+    let action_line = match (
+        &view.model.requests.pending,
+        &view.model.requests.last_outcome,
+    ) {
         (Some(pending), _) => Some(Line::styled(
             format!("{}: {pending}…", view.text.sending),
             view.theme.base_style().fg(theme.warning),
