@@ -68,3 +68,50 @@ fn against_the_workshop_service_inert_knobs_are_refused_and_changes_reach_every_
         "after r, every worker is reset: {reads:?}"
     );
 }
+
+/// Two gunicorn workers keep two sets of counters and each scrape sees one: the traffic and
+/// latency panels say the rates are not reliable, and the log says why.
+#[test]
+fn two_workers_behind_one_address_are_flagged_on_the_panels() {
+    let workshop = Workshop::start();
+    let tmux = Tmux::start(
+        &format!(
+            "{} --api {} --load 4 --poll-interval 500ms",
+            support::GAMEDAY,
+            workshop.url
+        ),
+        200,
+        50,
+    );
+    let screen = tmux.wait_for("the processes warning", Duration::from_secs(40), |screen| {
+        screen.contains("2 processes, each scrape sees one: rates are not reliable")
+    });
+    assert!(
+        screen.contains("gameday: 2 processes answer behind the API's address"),
+        "{screen}"
+    );
+}
+
+/// One worker: no warning, however long it runs.
+#[test]
+fn one_worker_is_not_flagged() {
+    let workshop = Workshop::with_workers(1);
+    let tmux = Tmux::start(
+        &format!(
+            "{} --api {} --load 4 --poll-interval 500ms",
+            support::GAMEDAY,
+            workshop.url
+        ),
+        200,
+        50,
+    );
+    tmux.wait_for("the API source up", WAIT, |screen| {
+        screen.contains("api ok")
+    });
+    std::thread::sleep(Duration::from_secs(10));
+    let screen = tmux.screen();
+    assert!(
+        !screen.contains("processes, each scrape sees one"),
+        "{screen}"
+    );
+}

@@ -56,6 +56,18 @@ fn http_client() -> Result<reqwest::Client, String> {
         .map_err(|err| format!("cannot build an HTTP client: {err}"))
 }
 
+/// A scrape of a target we did not start goes on a new connection each time: behind one
+/// address several worker processes may answer, and only new connections reach them all, so
+/// their disagreement can be seen (and said) instead of one worker's figures passing for all.
+fn fresh_connections() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(crate::fincore::REQUEST_TIMEOUT)
+        .pool_max_idle_per_host(0)
+        .user_agent(concat!("gameday/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|err| format!("cannot build an HTTP client: {err}"))
+}
+
 /// One task polling `poller` every `interval`, under the one driver every source shares.
 fn spawn_poller<P: Poller + 'static>(
     poller: P,
@@ -146,7 +158,7 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
                 }
                 None => {
                     tasks.push(spawn_poller(
-                        ScrapePoller::new(http.clone(), api_url),
+                        ScrapePoller::new(fresh_connections()?, api_url),
                         interval,
                         &updates,
                     ));

@@ -46,6 +46,9 @@ pub struct LiveData {
     pub load: Option<LoadStatus>,
     /// What `/health` said last, and since when it says so.
     pub health: Option<(ApiHealth, UnixSeconds)>,
+    /// Processes behind the scraped address; above 1 each scrape sees one of them, so the
+    /// rates computed from scrapes are not reliable.
+    pub processes: usize,
 }
 
 impl LiveData {
@@ -66,6 +69,7 @@ impl LiveData {
             capabilities: None,
             load: None,
             health: None,
+            processes: 1,
         }
     }
 

@@ -147,6 +147,27 @@ fn apply_source(model: &mut Model, source_update: Update) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Update::Processes(count) => {
+            if count != model.live.processes {
+                let (level, text) = if count > 1 {
+                    (
+                        LogLevel::Warn,
+                        format!(
+                            "gameday: {count} processes answer behind the API's address and \
+                             each scrape sees one: rates from /metrics are not reliable"
+                        ),
+                    )
+                } else {
+                    (
+                        LogLevel::Info,
+                        "gameday: one process answers /metrics again".to_string(),
+                    )
+                };
+                log(model, level, text);
+                model.live.processes = count;
+            }
+            Vec::new()
+        }
         Update::Capabilities(capabilities) => {
             model.live.capabilities = Some(capabilities);
             start_drill_if_ready(model)

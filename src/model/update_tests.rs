@@ -778,3 +778,19 @@ fn the_apis_health_is_kept_and_every_change_logged() {
     );
     assert_eq!(model.live.health, Some((ApiHealth::Ok, NOW)));
 }
+
+#[test]
+fn several_processes_behind_the_address_are_logged_once_each_way() {
+    let mut model = model();
+    model.apply(Update::Processes(1));
+    model.apply(Update::Processes(2));
+    model.apply(Update::Processes(2));
+    model.apply(Update::Processes(1));
+    assert_eq!(model.live.processes, 1);
+    let texts: Vec<&str> = model.live.logs.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(
+        texts[0].starts_with("gameday: 2 processes answer"),
+        "{texts:?}"
+    );
+}

@@ -13,6 +13,7 @@ pub mod health;
 pub mod owners;
 pub mod poller;
 pub mod process;
+pub mod processes;
 pub mod prometheus;
 pub mod scrape;
 pub mod scrape_window;
@@ -104,6 +105,8 @@ pub enum Update {
     Outcome(ActionOutcome),
     /// What the API's `/health` says (ok, slow, degraded, failing, unreachable).
     Health(health::ApiHealth),
+    /// How many processes answer behind the scraped address (each scrape sees one).
+    Processes(usize),
 }
 
 pub type UpdateSender = mpsc::Sender<Update>;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::exposition;
 use super::poller::{Poller, SourceError, send};
+use super::processes::ProcessSightings;
 use super::scrape_window::ScrapeWindow;
 use super::{SourceKind, Update, UpdateSender};
 use crate::fincore::{REQUEST_TIMEOUT, send_for_text, snippet};
@@ -17,6 +18,7 @@ pub struct ScrapePoller {
     http: reqwest::Client,
     url: String,
     window: ScrapeWindow,
+    processes: ProcessSightings,
 }
 
 impl ScrapePoller {
@@ -26,6 +28,7 @@ impl ScrapePoller {
             http,
             url: format!("{}/metrics", base.trim_end_matches('/')),
             window: ScrapeWindow::new(SCRAPE_WINDOW),
+            processes: ProcessSightings::default(),
         }
     }
 }
@@ -46,6 +49,8 @@ impl Poller for ScrapePoller {
         if let Ok(exposition) = &outcome {
             self.window.push(at, exposition);
             values.extend(self.window.signals());
+            let window_s = self.window.window().as_secs_f64();
+            self.processes.push(at, exposition, window_s);
         }
         let update = Update::Signals {
             source: SourceKind::Scrape,
@@ -53,6 +58,7 @@ impl Poller for ScrapePoller {
             values,
         };
         send(updates, update).await?;
+        send(updates, Update::Processes(self.processes.count())).await?;
         outcome.map(|_| ()).map_err(SourceError::Failed)
     }
 }

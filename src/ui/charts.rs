@@ -143,6 +143,7 @@ pub fn latency(frame: &mut Frame, view: &View, inner: Rect) {
         })
         .collect();
     let rest = headline(frame, view, inner, &figures);
+    let rest = processes_warning(frame, view, rest);
     let window = window(view);
     let series = [
         (Signal::LatencyP50, theme.latency_p50),
@@ -175,6 +176,7 @@ pub fn traffic(frame: &mut Frame, view: &View, inner: Rect) {
         },
     ];
     let mut rest = headline(frame, view, inner, &figures);
+    rest = processes_warning(frame, view, rest);
     if let Some(line) = client_line(view) {
         if rest.height > 4 {
             let [row, below] =
@@ -200,6 +202,20 @@ pub fn traffic(frame: &mut Frame, view: &View, inner: Rect) {
     } else {
         line_chart(frame, view, rest, &rps, "", 1.0);
     }
+}
+
+/// Several processes behind one scraped address: the figures above are one worker's at a time.
+fn processes_warning(frame: &mut Frame, view: &View, area: Rect) -> Rect {
+    let count = view.model.live.processes;
+    let scraped = view.model.session.target.metrics_source == crate::sources::SourceKind::Scrape;
+    if count <= 1 || !scraped || area.height <= 4 {
+        return area;
+    }
+    let [row, below] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    let text = format!("⚠ {count} {}", view.text.processes_unreliable);
+    let style = view.theme.base_style().fg(view.theme.warning);
+    frame.render_widget(Paragraph::new(Line::styled(text, style)), row);
+    below
 }
 
 /// The load generator's own view beside the server's: what its clients sent and saw over the
