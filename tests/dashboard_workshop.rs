@@ -14,18 +14,23 @@ use support::workshop::Workshop;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-#[test]
-fn against_the_workshop_service_inert_knobs_are_refused_and_changes_reach_every_worker() {
-    let workshop = Workshop::start();
-    let tmux = Tmux::start(
+/// The dashboard against `workshop`, its metrics scraped every 500 ms.
+fn dashboard(workshop: &Workshop, load: &str) -> Tmux {
+    Tmux::start(
         &format!(
-            "{} --api {} --load off --poll-interval 500ms",
+            "{} --api {} {load} --poll-interval 500ms",
             support::GAMEDAY,
             workshop.url
         ),
         200,
         50,
-    );
+    )
+}
+
+#[test]
+fn against_the_workshop_service_inert_knobs_are_refused_and_changes_reach_every_worker() {
+    let workshop = Workshop::start();
+    let tmux = dashboard(&workshop, "--load off");
     tmux.wait_for("the API source up", WAIT, |screen| {
         screen.contains("api ok")
     });
@@ -74,15 +79,7 @@ fn against_the_workshop_service_inert_knobs_are_refused_and_changes_reach_every_
 #[test]
 fn two_workers_behind_one_address_are_flagged_on_the_panels() {
     let workshop = Workshop::start();
-    let tmux = Tmux::start(
-        &format!(
-            "{} --api {} --load 4 --poll-interval 500ms",
-            support::GAMEDAY,
-            workshop.url
-        ),
-        200,
-        50,
-    );
+    let tmux = dashboard(&workshop, "--load 4");
     let screen = tmux.wait_for("the processes warning", Duration::from_secs(40), |screen| {
         screen.contains("2 processes, each scrape sees one: rates are not reliable")
     });
@@ -96,15 +93,7 @@ fn two_workers_behind_one_address_are_flagged_on_the_panels() {
 #[test]
 fn one_worker_is_not_flagged() {
     let workshop = Workshop::with_workers(1);
-    let tmux = Tmux::start(
-        &format!(
-            "{} --api {} --load 4 --poll-interval 500ms",
-            support::GAMEDAY,
-            workshop.url
-        ),
-        200,
-        50,
-    );
+    let tmux = dashboard(&workshop, "--load 4");
     tmux.wait_for("the API source up", WAIT, |screen| {
         screen.contains("api ok")
     });
