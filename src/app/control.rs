@@ -18,8 +18,11 @@ use crate::sources::docker::{COMPOSE_DB_SERVICE, DockerSource, DockerTarget};
 use crate::sources::{Update, UpdateSender};
 
 /// Reads of the failure state after a change on the workshop service, whose workers each keep
-/// their own state: a few reads show whether they disagree.
-const WORKSHOP_READS: usize = 8;
+/// their own state. Which worker takes a new connection is not fair (the one that has just
+/// accepted tends to take the next), so they go several at a time, sixteen in all.
+const WORKSHOP_READS: usize = 16;
+/// Changes and reads go this many at a time on a target of several workers.
+const PARALLEL: usize = 4;
 const READ_PAUSE: Duration = Duration::from_millis(40);
 /// How many times a change is sent before disagreeing workers are reported instead.
 const MAX_SENDS: usize = 8;
@@ -225,9 +228,8 @@ impl Controls {
         let (agreeing, reads) = loop {
             sends += 1;
             let answer = match (change, workers_may_differ) {
-                (Change::Inject(body), true) => self.client.inject_on_new_connection(body).await,
+                (change, true) => self.send_in_parallel(change).await,
                 (Change::Inject(body), false) => self.client.inject(body).await,
-                (Change::Reset, true) => self.client.reset_on_new_connection().await,
                 (Change::Reset, false) => self.client.reset().await,
             };
             let answered_at = now_unix();
@@ -270,6 +272,27 @@ impl Controls {
         }
     }
 
+    /// Sends a change on several new connections at once, so that it reaches more than the one
+    /// worker that happens to accept (the change is idempotent); the first accepted answer, or
+    /// the first answer.
+    async fn send_in_parallel(&self, change: Change<'_>) -> Result<(u16, String), String> {
+        let answers = futures_util::future::join_all((0..PARALLEL).map(|_| async {
+            match change {
+                Change::Inject(body) => self.client.inject_on_new_connection(body).await,
+                Change::Reset => self.client.reset_on_new_connection().await,
+            }
+        }))
+        .await;
+        let accepted = answers
+            .iter()
+            .position(|answer| matches!(answer, Ok((200, _))))
+            .unwrap_or(0);
+        answers
+            .into_iter()
+            .nth(accepted)
+            .unwrap_or_else(|| Err("no answer".to_string()))
+    }
+
     /// Reads the failure state back (several times on new connections where workers may
     /// differ); how many reads showed the change, of how many.
     async fn read_back(
@@ -286,23 +309,31 @@ impl Controls {
         };
         let mut agreeing = 0;
         let mut last: Option<FailureView> = None;
-        for read in 0..reads {
-            if read > 0 {
+        // Reads at the same moment on new connections: sequential ones tend to land on the
+        // worker that has just accepted, concurrent ones spread over the workers.
+        let batch = if workers_may_differ { PARALLEL } else { 1 };
+        for round in 0..reads.div_ceil(batch) {
+            if round > 0 {
                 tokio::time::sleep(READ_PAUSE).await;
             }
-            let view = if workers_may_differ {
-                self.client.failures_on_new_connection().await
-            } else {
-                self.client.failures().await
-            };
-            match view {
-                Ok(view) => {
-                    if shows(&view, expected) {
-                        agreeing += 1;
-                    }
-                    last = Some(view);
+            let views = futures_util::future::join_all((0..batch).map(|_| async {
+                if workers_may_differ {
+                    self.client.failures_on_new_connection().await
+                } else {
+                    self.client.failures().await
                 }
-                Err(reason) => outcome.notes.push(format!("read back failed: {reason}")),
+            }))
+            .await;
+            for view in views {
+                match view {
+                    Ok(view) => {
+                        if shows(&view, expected) {
+                            agreeing += 1;
+                        }
+                        last = Some(view);
+                    }
+                    Err(reason) => outcome.notes.push(format!("read back failed: {reason}")),
+                }
             }
         }
         if let Some(view) = last {
