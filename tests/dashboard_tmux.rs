@@ -72,6 +72,10 @@ fn the_embedded_default_shows_live_panels_survives_resizing_and_quits_cleanly() 
         screen.contains("Keys")
     });
     tmux.keys("Escape");
+    // Escape and t sent together can arrive as one Alt-t: wait for the help to close first.
+    tmux.wait_for("the help closed", Duration::from_secs(5), |screen| {
+        !screen.contains("any key closes this help")
+    });
     tmux.keys("t");
     tmux.wait_for("the next theme", Duration::from_secs(5), |screen| {
         screen.contains("theme: light")
