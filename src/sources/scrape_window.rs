@@ -34,6 +34,7 @@ const ACTIVE_TRANSACTIONS: &str = "fintech_active_transactions";
 const POOL_CONNECTIONS: &str = "fintech_db_pool_connections";
 const QUEUED_REQUESTS: &str = "fintech_queued_requests";
 const RESIDENT_MEMORY: &str = "process_resident_memory_bytes";
+const START_TIME: &str = "process_start_time_seconds";
 
 const LATENCY_QUANTILES: [(Signal, f64); 3] = [
     (Signal::LatencyP50, 0.5),
@@ -63,8 +64,11 @@ pub struct ScrapeWindow {
     /// The time between the two newest scrapes, kept across gaps.
     last_interval: Option<f64>,
     steps: VecDeque<Step>,
-    /// The last value seen of each counter series, by fingerprint.
+    /// The last value seen of each counter series, by fingerprint of the process and the
+    /// series.
     counters: HashMap<u64, CounterSeries>,
+    /// When each process (by start time) was last scraped.
+    processes: HashMap<ProcessId, UnixSeconds>,
     gauges: Gauges,
 }
 
@@ -75,6 +79,12 @@ enum CounterFamily {
     LatencyBucket,
     CpuSeconds,
 }
+
+/// One process behind the address, by the bits of its `process_start_time_seconds`: gunicorn's
+/// workers each keep their own counters and each scrape reaches one of them, so a counter is
+/// compared with its value in the same process, never with the other worker's (which would
+/// read as a reset and count the whole history again). `None` when the target does not say.
+type ProcessId = Option<u64>;
 
 #[derive(Debug, Clone, Copy)]
 struct CounterSeries {
@@ -113,6 +123,7 @@ impl ScrapeWindow {
             last_interval: None,
             steps: VecDeque::new(),
             counters: HashMap::new(),
+            processes: HashMap::new(),
             gauges: Gauges::default(),
         }
     }
@@ -144,6 +155,23 @@ impl ScrapeWindow {
         }
         let interval = self.newest_at.map(|previous| at - previous);
         let continues = interval.is_some_and(|interval| !self.is_gap(interval));
+        let start_time = exposition
+            .samples
+            .iter()
+            .find(|sample| sample.name == START_TIME && sample.value.is_finite())
+            .map(|sample| sample.value);
+        let process = start_time.map(f64::to_bits);
+        // A process not seen before counts from zero only if it started since the previous
+        // scrape (a restart); one that was already running (the other worker, answering for the
+        // first time) is a baseline, or its whole history would count as this step's increase.
+        let counts_new_series = continues
+            && (self.processes.contains_key(&process)
+                || self.processes.is_empty()
+                || match (start_time, self.newest_at) {
+                    (Some(start), Some(previous)) => start >= previous - 1.0,
+                    _ => true,
+                });
+        self.processes.insert(process, at);
         let mut step = Step {
             seconds: interval.unwrap_or(0.0),
             end_at: at,
@@ -156,7 +184,13 @@ impl ScrapeWindow {
             }
             match sample.name.as_str() {
                 REQUESTS_TOTAL => {
-                    let increase = self.increase(CounterFamily::Requests, sample, at, continues);
+                    let increase = self.increase(
+                        CounterFamily::Requests,
+                        sample,
+                        process,
+                        at,
+                        counts_new_series,
+                    );
                     step.requests += increase;
                     if sample.label("status").is_some_and(is_server_error) {
                         step.server_errors += increase;
@@ -166,12 +200,23 @@ impl ScrapeWindow {
                     let Some(bound) = sample.label("le").and_then(parse_bound) else {
                         continue;
                     };
-                    let increase =
-                        self.increase(CounterFamily::LatencyBucket, sample, at, continues);
+                    let increase = self.increase(
+                        CounterFamily::LatencyBucket,
+                        sample,
+                        process,
+                        at,
+                        counts_new_series,
+                    );
                     add_to_bucket(&mut step.latency_buckets, bound, increase);
                 }
                 CPU_SECONDS_TOTAL => {
-                    let increase = self.increase(CounterFamily::CpuSeconds, sample, at, continues);
+                    let increase = self.increase(
+                        CounterFamily::CpuSeconds,
+                        sample,
+                        process,
+                        at,
+                        counts_new_series,
+                    );
                     step.cpu_seconds = Some(step.cpu_seconds.unwrap_or(0.0) + increase);
                 }
                 ACTIVE_TRANSACTIONS => add(&mut gauges.active_transactions, sample.value),
@@ -198,6 +243,8 @@ impl ScrapeWindow {
         let forget_before = baseline_at - FORGET_AFTER_WINDOWS * self.window_seconds;
         self.counters
             .retain(|_, series| series.seen_at >= forget_before);
+        self.processes
+            .retain(|_, seen_at| *seen_at >= forget_before);
     }
 
     fn is_gap(&self, interval: f64) -> bool {
@@ -229,12 +276,13 @@ impl ScrapeWindow {
         &mut self,
         family: CounterFamily,
         sample: &MetricSample,
+        process: ProcessId,
         at: UnixSeconds,
-        continues: bool,
+        counts_new_series: bool,
     ) -> f64 {
         let value = sample.value.max(0.0);
         let previous = self.counters.insert(
-            fingerprint(family, sample),
+            fingerprint(family, sample, process),
             CounterSeries { value, seen_at: at },
         );
         match previous {
@@ -249,11 +297,10 @@ impl ScrapeWindow {
             // client (and the sandbox) create a labelled series at its first increment, so its
             // value is what happened since the previous scrape. PromQL would drop that first
             // value and hide the start of an error burst (the first `status="500"`), which is
-            // exactly what a drill must see. The cost: with two workers scraped alternately, a
-            // series that only the other worker had is counted whole when first seen, but that
-            // case inflates rates through resets anyway, as it does in Prometheus.
-            None if continues => value,
-            // In the first scrape (or the first after a gap) every series is the baseline.
+            // exactly what a drill must see.
+            None if counts_new_series => value,
+            // In the first scrape (or the first after a gap, or the first of a worker that was
+            // already running) every series is the baseline.
             None => 0.0,
         }
     }
@@ -281,10 +328,9 @@ impl ScrapeWindow {
             return signals;
         }
         let requests: f64 = self.steps.iter().map(|step| step.requests).sum();
-        let server_errors: f64 = self.steps.iter().map(|step| step.server_errors).sum();
         signals.push((Signal::Rps, requests / seconds));
-        if requests > 0.0 {
-            signals.push((Signal::ErrorRatio, server_errors / requests));
+        if let Some(ratio) = self.error_ratio() {
+            signals.push((Signal::ErrorRatio, ratio));
         }
         let (cpu_seconds, cpu_span) = self
             .steps
@@ -296,12 +342,7 @@ impl ScrapeWindow {
         if cpu_span > 0.0 {
             signals.push((Signal::CpuCores, cpu_seconds / cpu_span));
         }
-        let mut buckets = Vec::new();
-        for step in &self.steps {
-            for &(bound, increase) in &step.latency_buckets {
-                add_to_bucket(&mut buckets, bound, increase);
-            }
-        }
+        let buckets = self.latency_buckets();
         for (signal, quantile) in LATENCY_QUANTILES {
             let seconds = histogram_quantile(quantile, &buckets);
             if seconds.is_finite() {
@@ -309,6 +350,29 @@ impl ScrapeWindow {
             }
         }
         signals
+    }
+
+    /// The share of 5xx over the window; `None` without requests.
+    pub fn error_ratio(&self) -> Option<f64> {
+        let requests: f64 = self.steps.iter().map(|step| step.requests).sum();
+        let server_errors: f64 = self.steps.iter().map(|step| step.server_errors).sum();
+        (requests > 0.0).then(|| server_errors / requests)
+    }
+
+    /// A latency quantile over the window, in seconds; `None` without observations.
+    pub fn latency_quantile(&self, quantile: f64) -> Option<f64> {
+        Some(histogram_quantile(quantile, &self.latency_buckets())).filter(|s| s.is_finite())
+    }
+
+    /// The window's bucket increases, summed by bound.
+    fn latency_buckets(&self) -> Vec<(f64, f64)> {
+        let mut buckets = Vec::new();
+        for step in &self.steps {
+            for &(bound, increase) in &step.latency_buckets {
+                add_to_bucket(&mut buckets, bound, increase);
+            }
+        }
+        buckets
     }
 }
 
@@ -400,7 +464,7 @@ fn add_to_bucket(buckets: &mut Vec<(f64, f64)>, bound: f64, increase: f64) {
 /// A series' identity as a 64-bit hash of its family and label set, independent of label
 /// order and with no allocation per lookup. Like Prometheus's own fingerprints it could in
 /// theory collide; with a few dozen series the odds are about 1 in 10^16.
-fn fingerprint(family: CounterFamily, sample: &MetricSample) -> u64 {
+fn fingerprint(family: CounterFamily, sample: &MetricSample, process: ProcessId) -> u64 {
     let mut labels_hash: u64 = 0;
     for (name, value) in &sample.labels {
         let mut hasher = DefaultHasher::new();
@@ -410,6 +474,7 @@ fn fingerprint(family: CounterFamily, sample: &MetricSample) -> u64 {
     }
     let mut hasher = DefaultHasher::new();
     family.hash(&mut hasher);
+    process.hash(&mut hasher);
     labels_hash.hash(&mut hasher);
     hasher.finish()
 }
@@ -600,6 +665,49 @@ mod tests {
             window.push(60.0 * minute as f64, &scrape(&requests(&[("200", count)])));
         }
         assert_close(value(&window, Signal::Rps), 290.0 / 300.0);
+    }
+
+    /// A scrape of one worker: its start time, its request count and its latency histogram.
+    fn worker(start: f64, count: f64, slow: f64) -> Exposition {
+        let fast = count - slow;
+        scrape(&format!(
+            "process_start_time_seconds {start}\n{}{}",
+            requests(&[("200", count)]),
+            histogram("/api/balance", &[("0.005", fast), ("2.5", slow)])
+        ))
+    }
+
+    #[test]
+    fn workers_known_by_start_time_are_each_compared_with_themselves() {
+        // Two workers scraped in random turn, 10 requests/s each; both had a slow minute
+        // (600 requests over 2 s) long before the window.
+        let mut window = window_of(15);
+        let order = [
+            0, 0, 1, 0, 1, 1, 1, 0, 1, 0, 0, 1, 0, 1, 1, 0, 0, 0, 1, 1, 0, 1, 0, 1,
+        ];
+        for (second, &which) in order.iter().enumerate() {
+            let at = 1000.0 + second as f64;
+            let count = 5000.0 + 10.0 * (at - 1000.0);
+            let start = [100.0, 100.5][which];
+            window.push(at, &worker(start, count, 600.0));
+        }
+        // Both workers together: 20 requests/s, give or take the edge of the window where a
+        // worker's step began before it.
+        let rps = value(&window, Signal::Rps).expect("rps");
+        assert!((18.0..=24.0).contains(&rps), "{rps}");
+        // The old slow requests never come back as new ones.
+        let p95 = value(&window, Signal::LatencyP95).expect("p95");
+        assert!(p95 < 0.01, "{p95}");
+    }
+
+    #[test]
+    fn a_worker_restarted_since_the_previous_scrape_counts_from_zero() {
+        let mut window = window_of(60);
+        window.push(0.0, &worker(100.0, 1000.0, 0.0));
+        window.push(1.0, &worker(100.0, 1010.0, 0.0));
+        // Restarted at 1.5 s: its 5 requests are new.
+        window.push(2.0, &worker(1.5, 5.0, 0.0));
+        assert_close(value(&window, Signal::Rps), 15.0 / 2.0);
     }
 
     #[test]
@@ -820,16 +928,16 @@ mod tests {
         let b = &scrape("m{y=\"2\",x=\"1\"} 1").samples[0];
         let c = &scrape("m{x=\"2\",y=\"1\"} 1").samples[0];
         assert_eq!(
-            fingerprint(CounterFamily::Requests, a),
-            fingerprint(CounterFamily::Requests, b)
+            fingerprint(CounterFamily::Requests, a, None),
+            fingerprint(CounterFamily::Requests, b, None)
         );
         assert_ne!(
-            fingerprint(CounterFamily::Requests, a),
-            fingerprint(CounterFamily::Requests, c)
+            fingerprint(CounterFamily::Requests, a, None),
+            fingerprint(CounterFamily::Requests, c, None)
         );
         assert_ne!(
-            fingerprint(CounterFamily::Requests, a),
-            fingerprint(CounterFamily::CpuSeconds, a)
+            fingerprint(CounterFamily::Requests, a, None),
+            fingerprint(CounterFamily::CpuSeconds, a, None)
         );
     }
 }
