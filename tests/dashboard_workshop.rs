@@ -83,18 +83,48 @@ fn press_until_every_worker(
 }
 
 /// Two gunicorn workers keep two sets of counters and each scrape sees one: the traffic and
-/// latency panels say the rates are not reliable, and the log says why.
+/// latency panels say the rates are added per process, and the log says why.
 #[test]
 fn two_workers_behind_one_address_are_flagged_on_the_panels() {
     let workshop = Workshop::start();
     let tmux = dashboard(&workshop, "--load 4");
     let screen = tmux.wait_for("the processes warning", Duration::from_secs(40), |screen| {
-        screen.contains("2 processes, each scrape sees one: rates are not reliable")
+        screen.contains("2 processes, each scrape sees one: rates added per process")
     });
     assert!(
         screen.contains("gameday: 2 processes answer behind the API's address"),
         "{screen}"
     );
+}
+
+/// In Prometheus mode with 2 workers, Prometheus's scrapes reach either worker (its interval
+/// outlasts gunicorn's 2 s keep-alive, as the workshop's 5–15 s do): the panels say its rates
+/// are not reliable. When the service stops, the header says Prometheus has lost the target.
+#[test]
+fn in_prometheus_mode_two_workers_are_flagged_and_a_lost_target_is_shown() {
+    let workshop = Workshop::start();
+    let target = workshop.url.trim_start_matches("http://").to_string();
+    let prometheus = support::Prometheus::start_every(&target, "groups: []\n", "3s");
+    let tmux = Tmux::start(
+        &format!(
+            "{} --api {} --prometheus {} --load 4 --poll-interval 1s",
+            support::GAMEDAY,
+            workshop.url,
+            prometheus.url
+        ),
+        200,
+        50,
+    );
+    let screen = tmux.wait_for("the processes warning", Duration::from_secs(90), |screen| {
+        screen.contains("several processes behind the target, each scrape sees one")
+    });
+    assert!(screen.contains("gameday: several processes answer"), "{screen}");
+    assert!(!screen.contains("target down"), "{screen}");
+    drop(workshop);
+    tmux.wait_for("the lost target", Duration::from_secs(30), |screen| {
+        screen.contains("target down (up = 0)")
+            && screen.contains("Prometheus cannot scrape the FinCore target")
+    });
 }
 
 /// One worker: no warning, however long it runs.

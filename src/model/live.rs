@@ -49,6 +49,8 @@ pub struct LiveData {
     /// Processes behind the scraped address; above 1 each scrape sees one of them, so the
     /// rates computed from scrapes are not reliable.
     pub processes: usize,
+    /// Prometheus's `up` of the FinCore target, in Prometheus mode once it has answered.
+    pub target_up: Option<bool>,
 }
 
 impl LiveData {
@@ -70,6 +72,7 @@ impl LiveData {
             load: None,
             health: None,
             processes: 1,
+            target_up: None,
         }
     }
 

@@ -147,14 +147,48 @@ fn apply_source(model: &mut Model, source_update: Update) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Update::TargetUp(up) => {
+            if up != model.live.target_up {
+                let change = match up {
+                    Some(false) => Some((
+                        LogLevel::Warn,
+                        "gameday: Prometheus cannot scrape the FinCore target (up = 0)",
+                    )),
+                    Some(true) if model.live.target_up == Some(false) => Some((
+                        LogLevel::Info,
+                        "gameday: Prometheus scrapes the FinCore target again (up = 1)",
+                    )),
+                    None if model.live.target_up.is_some() => Some((
+                        LogLevel::Warn,
+                        "gameday: Prometheus no longer has a FinCore target",
+                    )),
+                    _ => None,
+                };
+                if let Some((level, text)) = change {
+                    log(model, level, text.to_string());
+                }
+                model.live.target_up = up;
+            }
+            Vec::new()
+        }
         Update::Processes(count) => {
             if count != model.live.processes {
-                let (level, text) = if count > 1 {
+                let prometheus = model.session.target.metrics_source == SourceKind::Prometheus;
+                let (level, text) = if count > 1 && prometheus {
+                    (
+                        LogLevel::Warn,
+                        "gameday: several processes answer behind the target and each of \
+                         Prometheus's scrapes sees one: its rates count every change of worker \
+                         as a counter reset and are not reliable"
+                            .to_string(),
+                    )
+                } else if count > 1 {
                     (
                         LogLevel::Warn,
                         format!(
                             "gameday: {count} processes answer behind the API's address and \
-                             each scrape sees one: rates from /metrics are not reliable"
+                             each scrape sees one: rates are added process by process (told \
+                             apart by their start time); gauges show one process at a time"
                         ),
                     )
                 } else {

@@ -377,6 +377,7 @@ fn alerts_come_from_prometheus_only_when_rules_are_not_local() {
         active_since: Some(NOW - 60.0),
         fired_at: Some(NOW - 30.0),
         value: Some(2.0),
+        for_seconds: Some(30.0),
     };
     let mut local = model();
     local.apply(Update::Alerts(vec![alert.clone()]));
@@ -792,5 +793,23 @@ fn several_processes_behind_the_address_are_logged_once_each_way() {
     assert!(
         texts[0].starts_with("gameday: 2 processes answer"),
         "{texts:?}"
+    );
+}
+
+#[test]
+fn prometheus_losing_the_target_is_logged_once_each_way() {
+    let mut model = model();
+    model.apply(Update::TargetUp(Some(true)));
+    model.apply(Update::TargetUp(Some(false)));
+    model.apply(Update::TargetUp(Some(false)));
+    model.apply(Update::TargetUp(Some(true)));
+    assert_eq!(model.live.target_up, Some(true));
+    let texts: Vec<&str> = model.live.logs.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "gameday: Prometheus cannot scrape the FinCore target (up = 0)",
+            "gameday: Prometheus scrapes the FinCore target again (up = 1)"
+        ]
     );
 }

@@ -107,6 +107,9 @@ pub enum Update {
     Health(health::ApiHealth),
     /// How many processes answer behind the scraped address (each scrape sees one).
     Processes(usize),
+    /// Prometheus's `up` for the FinCore target it scrapes: whether its last scrape worked;
+    /// `None` when Prometheus scrapes no FinCore target at all.
+    TargetUp(Option<bool>),
 }
 
 pub type UpdateSender = mpsc::Sender<Update>;

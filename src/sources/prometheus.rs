@@ -16,6 +16,8 @@ use crate::signals::{Sample, Signal, UnixSeconds, now_unix};
 
 /// The rate window of every query; panel titles say so.
 pub const RATE_WINDOW: &str = "1m";
+/// The window of the workshop's HighLatency and HighErrorRate rules.
+const RULE_WINDOW: &str = "5m";
 /// How much history to fetch at start, and at what resolution.
 const HISTORY: Duration = Duration::from_secs(15 * 60);
 const HISTORY_STEP_S: u64 = 5;
@@ -38,9 +40,15 @@ const ZERO_WHILE_SCRAPED: &str = "sum(0 * fintech_active_transactions)";
 /// while requests are counted is 0 % errors (`or vector(0)` on the numerator only, so no
 /// requests at all is still no value), and the quantiles stay absent without observations.
 pub fn queries() -> Vec<(Signal, String)> {
-    let quantile = |q: f64| {
+    let quantile_over = |q: f64, window: &str| {
         format!(
-            "histogram_quantile({q}, sum by (le) (rate(fintech_request_latency_seconds_bucket[{RATE_WINDOW}])))"
+            "histogram_quantile({q}, sum by (le) (rate(fintech_request_latency_seconds_bucket[{window}])))"
+        )
+    };
+    let quantile = |q: f64| quantile_over(q, RATE_WINDOW);
+    let error_ratio = |window: &str| {
+        format!(
+            "(sum(rate(fintech_requests_total{{status=~\"5..\"}}[{window}])) or vector(0)) / sum(rate(fintech_requests_total[{window}]))"
         )
     };
     vec![
@@ -51,12 +59,9 @@ pub fn queries() -> Vec<(Signal, String)> {
             Signal::Rps,
             format!("sum(rate(fintech_requests_total[{RATE_WINDOW}])) or {ZERO_WHILE_SCRAPED}"),
         ),
-        (
-            Signal::ErrorRatio,
-            format!(
-                "(sum(rate(fintech_requests_total{{status=~\"5..\"}}[{RATE_WINDOW}])) or vector(0)) / sum(rate(fintech_requests_total[{RATE_WINDOW}]))"
-            ),
-        ),
+        (Signal::ErrorRatio, error_ratio(RATE_WINDOW)),
+        (Signal::LatencyP95Over5m, quantile_over(0.95, RULE_WINDOW)),
+        (Signal::ErrorRatioOver5m, error_ratio(RULE_WINDOW)),
         (
             Signal::ActiveTransactions,
             "sum(fintech_active_transactions)".to_string(),
@@ -74,12 +79,24 @@ pub fn queries() -> Vec<(Signal, String)> {
             "sum(fintech_queued_requests)".to_string(),
         ),
         (Signal::MemoryBytes, FINCORE_RSS.to_string()),
-        (
-            Signal::Up,
-            "max(up and on(job, instance) fintech_active_transactions)".to_string(),
-        ),
     ]
 }
+
+/// Prometheus's `up` of the FinCore targets: `last_over_time` keeps a target that stopped
+/// answering in the match, so its 0 is seen; `min` so one target down among replicas shows.
+/// (Whether the API answers us is the API source's `up`; this is whether Prometheus can
+/// scrape it.)
+const TARGET_UP: &str =
+    "min(up and on(job, instance) last_over_time(fintech_active_transactions[1h]))";
+
+/// How often a FinCore target's process start time changed in the last minute: a restart
+/// changes it once, gunicorn workers answering scrapes in turn change it back and forth.
+const START_TIME_CHANGES: &str = "max(changes(process_start_time_seconds[1m]) \
+     and on(job, instance) fintech_active_transactions)";
+
+/// Changes of the start time in a minute from which scrapes are taken to reach several
+/// processes rather than one that restarted.
+const SEVERAL_PROCESSES_CHANGES: f64 = 2.0;
 
 #[derive(Clone)]
 pub struct PrometheusSource {
@@ -126,17 +143,16 @@ impl PrometheusSource {
         .await?;
         let values = answers
             .into_iter()
-            .filter_map(|(signal, data)| {
-                let value = data["result"]
-                    .as_array()
-                    .and_then(|result| result.first())
-                    .and_then(|sample| sample["value"][1].as_str())
-                    .and_then(|text| text.parse::<f64>().ok())
-                    .filter(|value| value.is_finite())?;
-                Some((signal, value))
-            })
+            .filter_map(|(signal, data)| Some((signal, first_value(&data)?)))
             .collect();
         Ok(values)
+    }
+
+    /// The first value of an instant query at `at`, if it has one.
+    async fn scalar(&self, promql: &str, at: UnixSeconds) -> Result<Option<f64>, String> {
+        let params = [("query", promql.to_string()), ("time", format!("{at:.3}"))];
+        let data = self.api("/api/v1/query", &params).await?;
+        Ok(first_value(&data))
     }
 
     /// History of every signal over the last 15 minutes.
@@ -196,6 +212,16 @@ impl PrometheusSource {
     }
 }
 
+/// The value of an instant query's first series; none for no series or a non-finite value.
+fn first_value(data: &Value) -> Option<f64> {
+    data["result"]
+        .as_array()
+        .and_then(|result| result.first())
+        .and_then(|sample| sample["value"][1].as_str())
+        .and_then(|text| text.parse::<f64>().ok())
+        .filter(|value| value.is_finite())
+}
+
 fn alert_status(rule: &Value) -> AlertStatus {
     // A rule without a known severity is shown as a warning.
     let severity = rule["labels"]["severity"]
@@ -231,6 +257,7 @@ fn alert_status(rule: &Value) -> AlertStatus {
             _ => None,
         },
         value: earliest.and_then(|(_, value)| value),
+        for_seconds: rule["duration"].as_f64(),
     }
 }
 
@@ -290,7 +317,12 @@ impl Poller for PrometheusPoller {
             self.send_history(updates).await?;
         }
         let at = now_unix();
-        let (values, alerts) = tokio::join!(self.source.query_signals(at), self.source.alerts());
+        let (values, alerts, changes, target_up) = tokio::join!(
+            self.source.query_signals(at),
+            self.source.alerts(),
+            self.source.scalar(START_TIME_CHANGES, at),
+            self.source.scalar(TARGET_UP, at)
+        );
         let (values, alerts) = (values?, alerts?);
         let update = Update::Signals {
             source: SourceKind::Prometheus,
@@ -298,7 +330,12 @@ impl Poller for PrometheusPoller {
             values,
         };
         send(updates, update).await?;
-        send(updates, Update::Alerts(alerts)).await
+        send(updates, Update::Alerts(alerts)).await?;
+        send(updates, Update::TargetUp(target_up?.map(|up| up >= 0.5))).await?;
+        // Prometheus cannot say how many processes it alternates between, only that it does:
+        // `Processes(2)` stands for "several" in this mode.
+        let several = changes?.is_some_and(|changes| changes >= SEVERAL_PROCESSES_CHANGES);
+        send(updates, Update::Processes(if several { 2 } else { 1 })).await
     }
 }
 

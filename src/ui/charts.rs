@@ -204,15 +204,19 @@ pub fn traffic(frame: &mut Frame, view: &View, inner: Rect) {
     }
 }
 
-/// Several processes behind one scraped address: the figures above are one worker's at a time.
+/// Several processes behind one address, each scrape reaching one: from our own scrapes the
+/// rates are added process by process (gauges stay one worker's); Prometheus's `rate()` over
+/// such scrapes counts every alternation as a reset, and cannot be mended here.
 fn processes_warning(frame: &mut Frame, view: &View, area: Rect) -> Rect {
     let count = view.model.live.processes;
-    let scraped = view.model.session.target.metrics_source == crate::sources::SourceKind::Scrape;
-    if count <= 1 || !scraped || area.height <= 4 {
+    if count <= 1 || area.height <= 4 {
         return area;
     }
     let [row, below] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
-    let text = format!("⚠ {count} {}", view.text.processes_unreliable);
+    let text = match view.model.session.target.metrics_source {
+        crate::sources::SourceKind::Prometheus => format!("⚠ {}", view.text.processes_several),
+        _ => format!("⚠ {count} {}", view.text.processes_combined),
+    };
     let style = view.theme.base_style().fg(view.theme.warning);
     frame.render_widget(Paragraph::new(Line::styled(text, style)), row);
     below

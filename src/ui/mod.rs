@@ -207,6 +207,14 @@ fn render_header(frame: &mut Frame, view: &View, area: Rect) {
         };
         spans.push(Span::styled(text, view.theme.base_style().fg(color)));
     }
+    // Prometheus may answer while the FinCore target it scrapes does not: its `up` says so.
+    if state.live.target_up == Some(false) {
+        spans.push(Span::styled("  │ ", view.theme.muted_style()));
+        spans.push(Span::styled(
+            view.text.target_down,
+            view.theme.base_style().fg(theme.critical),
+        ));
+    }
     if let Some((health, _)) = &state.live.health {
         use crate::sources::health::ApiHealth;
         let (text, color) = match health {

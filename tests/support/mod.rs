@@ -283,11 +283,16 @@ impl Prometheus {
     /// Starts Prometheus scraping `target` (host:port) as job `fincore`, with `rules` as its
     /// rule file.
     pub fn start(target: &str, rules: &str) -> Prometheus {
+        Prometheus::start_every(target, rules, "1s")
+    }
+
+    /// As [`Prometheus::start`], scraping and evaluating every `interval` (e.g. `"3s"`).
+    pub fn start_every(target: &str, rules: &str, interval: &str) -> Prometheus {
         let dir = tempfile::tempdir().expect("temporary folder");
         let rules_path = dir.path().join("rules.yml");
         std::fs::write(&rules_path, rules).expect("write rules");
         let config = format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+            "global:\n  scrape_interval: {interval}\n  evaluation_interval: {interval}\n\
              rule_files:\n  - {}\n\
              scrape_configs:\n  - job_name: fincore\n    static_configs:\n      - targets: ['{target}']\n",
             rules_path.display()
