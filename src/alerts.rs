@@ -140,22 +140,24 @@ impl AlertRule {
     }
 }
 
-/// The workshop's four alert rules (`prometheus.rules.yml`), over our signals. The workshop's
-/// expressions have no `sum by (le)`; ours are aggregated over endpoints, which is what they
-/// mean with the single endpoint each case drives.
+/// The workshop's four alert rules (`prometheus.rules.yml`), over our signals, with the
+/// workshop's windows (p95 and error ratio over 5 minutes) and `for` durations, so a rule of
+/// the same name fires when the workshop's would. The workshop's expressions have no
+/// `sum by (le)`; ours are aggregated over endpoints, which is what they mean with the single
+/// endpoint each case drives.
 pub fn workshop_rules() -> Vec<AlertRule> {
     let minute = Duration::from_secs(60);
     vec![
         AlertRule::above(
             "HighLatency",
-            Signal::LatencyP95,
+            Signal::LatencyP95Over5m,
             2.0,
             minute,
             Severity::Warning,
         ),
         AlertRule::above(
             "HighErrorRate",
-            Signal::ErrorRatio,
+            Signal::ErrorRatioOver5m,
             0.1,
             minute,
             Severity::Warning,
@@ -191,6 +193,8 @@ pub struct AlertStatus {
     /// The signal's value at the last evaluation, whatever the state (so a panel can show how
     /// far from the threshold it is); `None` when the signal had no value.
     pub value: Option<f64>,
+    /// The rule's `for`, in seconds: how long it must pend before it fires.
+    pub for_seconds: Option<f64>,
 }
 
 impl AlertStatus {
@@ -218,6 +222,7 @@ impl LocalAlerts {
             .map(|rule| AlertStatus {
                 name: rule.name.clone(),
                 severity: rule.severity,
+                for_seconds: Some(rule.for_duration.as_secs_f64()),
                 ..AlertStatus::default()
             })
             .collect();
@@ -365,14 +370,14 @@ mod tests {
             vec![
                 (
                     "HighLatency",
-                    Signal::LatencyP95,
+                    Signal::LatencyP95Over5m,
                     2.0,
                     60,
                     Severity::Warning
                 ),
                 (
                     "HighErrorRate",
-                    Signal::ErrorRatio,
+                    Signal::ErrorRatioOver5m,
                     0.1,
                     60,
                     Severity::Warning

@@ -31,10 +31,14 @@ pub enum Signal {
     CpuCores,
     /// 1 when the API answers its health check, 0 when it does not.
     Up,
+    /// p95 latency and error ratio over 5 minutes: what the workshop's HighLatency and
+    /// HighErrorRate rules compare, so local rules mean what the workshop's mean.
+    LatencyP95Over5m,
+    ErrorRatioOver5m,
 }
 
 impl Signal {
-    pub const ALL: [Signal; 14] = [
+    pub const ALL: [Signal; 16] = [
         Signal::LatencyP50,
         Signal::LatencyP95,
         Signal::LatencyP99,
@@ -49,6 +53,8 @@ impl Signal {
         Signal::Restarts,
         Signal::CpuCores,
         Signal::Up,
+        Signal::LatencyP95Over5m,
+        Signal::ErrorRatioOver5m,
     ];
 
     /// The name cases and configuration use.
@@ -68,6 +74,8 @@ impl Signal {
             Signal::Restarts => "restarts",
             Signal::CpuCores => "cpu_cores",
             Signal::Up => "up",
+            Signal::LatencyP95Over5m => "latency_p95_5m",
+            Signal::ErrorRatioOver5m => "error_ratio_5m",
         }
     }
 

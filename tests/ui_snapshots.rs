@@ -75,9 +75,10 @@ fn fixture() -> Model {
             name: "HighErrorRate".to_string(),
             severity: Severity::Warning,
             state: AlertState::Pending,
-            active_since: Some(NOW - 75.0),
+            active_since: Some(NOW - 45.0),
             fired_at: None,
             value: Some(0.3),
+            for_seconds: Some(60.0),
         },
         AlertStatus {
             name: "HighLatency".to_string(),
@@ -86,6 +87,7 @@ fn fixture() -> Model {
             active_since: None,
             fired_at: None,
             value: None,
+            for_seconds: Some(60.0),
         },
     ]));
     state.apply(Update::Failures(FailureView {

@@ -60,6 +60,9 @@ pub enum Directive {
 pub struct PhaseMachine {
     case: Case,
     state: DrillState,
+    /// The case's alerts that were pending or firing at the last alert update, with their
+    /// state's name: a baseline that ends with one of them active is no place to start from.
+    active_case_alerts: Vec<(String, &'static str)>,
 }
 
 impl PhaseMachine {
@@ -113,7 +116,11 @@ impl PhaseMachine {
             notes: Vec::new(),
             last_at: at,
         };
-        let mut machine = PhaseMachine { case, state };
+        let mut machine = PhaseMachine {
+            case,
+            state,
+            active_case_alerts: Vec::new(),
+        };
         let mut directives = vec![Directive::PhaseChanged {
             from: Phase::Baseline,
             to: Phase::Baseline,
@@ -151,7 +158,11 @@ impl PhaseMachine {
                 case.id
             ));
         }
-        Ok(PhaseMachine { case, state })
+        Ok(PhaseMachine {
+            case,
+            state,
+            active_case_alerts: Vec::new(),
+        })
     }
 
     pub fn case(&self) -> &Case {
@@ -255,6 +266,19 @@ impl PhaseMachine {
         }
         self.advance(at, &mut directives);
         directives
+    }
+
+    /// Every alert's state now (name, and `Some("pending")` / `Some("firing")` while active):
+    /// the baseline refuses to end while one of the case's alerts is active.
+    pub fn alert_states<'a>(
+        &mut self,
+        states: impl IntoIterator<Item = (&'a str, Option<&'static str>)>,
+    ) {
+        self.active_case_alerts = states
+            .into_iter()
+            .filter(|(name, _)| self.case.alerts.iter().any(|expected| expected == name))
+            .filter_map(|(name, state)| Some((name.to_string(), state?)))
+            .collect();
     }
 
     /// An alert turned firing at `at`. Only the first firing after injection counts.
@@ -489,7 +513,9 @@ impl PhaseMachine {
         if let Some(up) = values(Signal::Up)
             && (up.last() == Some(&0.0) || up.iter().filter(|v| **v < 0.5).count() * 2 > up.len())
         {
-            return Some("the API is not answering its health check (up = 0)".to_string());
+            return Some(
+                "the API's health check does not answer 200 (up = 0): see the header".to_string(),
+            );
         }
         if let Some(band) = self.state.band(Signal::ErrorRatio)
             && values(Signal::ErrorRatio).is_some()
@@ -499,6 +525,29 @@ impl PhaseMachine {
                 "{:.0}% of requests already fail before anything is injected",
                 band.median * 100.0
             ));
+        }
+        if let Some((name, state)) = self.active_case_alerts.first() {
+            return Some(format!(
+                "{name} is already {state}: let it resolve (or mend the target) first"
+            ));
+        }
+        // A signal the case watches that is already past its threshold would be "detected"
+        // before anything is injected. Not restarts: a count since the target started, which
+        // an earlier drill may have raised for good.
+        for watched in &self.case.signals {
+            let condition = &watched.condition;
+            if condition.signal != Signal::Restarts
+                && let Some(band) = self.state.band(condition.signal)
+                && condition.comparison.holds(band.median, condition.threshold)
+            {
+                return Some(format!(
+                    "{} is already {} {} (median {}) before anything is injected",
+                    condition.signal,
+                    condition.comparison.symbol(),
+                    format_figure(condition.threshold),
+                    format_figure(band.median)
+                ));
+            }
         }
         let recovery_signals = &self.case.recovery.signals;
         if !recovery_signals.is_empty()
@@ -638,6 +687,12 @@ impl PhaseMachine {
             self.enter(Phase::Review, now, directives);
         }
     }
+}
+
+/// A threshold or median as a person reads it: no trailing zeros, at most 3 decimals.
+fn format_figure(value: f64) -> String {
+    let text = format!("{value:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn ignored(reason: String) -> Vec<Directive> {

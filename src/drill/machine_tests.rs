@@ -253,6 +253,52 @@ fn an_unhealthy_baseline_is_refused_with_a_reason() {
 }
 
 #[test]
+fn a_baseline_with_a_case_alert_active_or_a_signal_past_its_threshold_is_refused() {
+    // HighLatency pending when the baseline ends: refused, naming it.
+    let (mut machine, _) = PhaseMachine::start(case(), DrillOptions::default(), 0.0);
+    for second in 0..10 {
+        healthy(&mut machine, f64::from(second));
+    }
+    machine.alert_states([
+        ("HighLatency", Some("pending")),
+        ("MemoryPressure", Some("firing")),
+    ]);
+    machine.tick(10.0);
+    assert_eq!(machine.phase(), Phase::Refused);
+    let reason = machine.state().reason.clone().unwrap_or_default();
+    assert_eq!(
+        reason,
+        "HighLatency is already pending: let it resolve (or mend the target) first"
+    );
+
+    // An alert the case does not name does not stop it; one that resolved before the end
+    // does not either.
+    let (mut machine, _) = PhaseMachine::start(case(), DrillOptions::default(), 0.0);
+    machine.alert_states([("HighLatency", Some("firing"))]);
+    for second in 0..10 {
+        healthy(&mut machine, f64::from(second));
+    }
+    machine.alert_states([("HighLatency", None), ("MemoryPressure", Some("firing"))]);
+    machine.tick(10.0);
+    assert_eq!(machine.phase(), Phase::Inject);
+
+    // p95 already above the case's threshold of 1 s.
+    let (mut machine, _) = PhaseMachine::start(case(), DrillOptions::default(), 0.0);
+    for second in 0..10 {
+        let at = f64::from(second);
+        machine.sample(Signal::Up, sample(at, 1.0));
+        machine.sample(Signal::ErrorRatio, sample(at, 0.0));
+        machine.sample(Signal::LatencyP95, sample(at, 1.79));
+    }
+    machine.tick(10.0);
+    assert_eq!(machine.phase(), Phase::Refused);
+    assert_eq!(
+        machine.state().reason.as_deref(),
+        Some("latency_p95 is already > 1 (median 1.79) before anything is injected")
+    );
+}
+
+#[test]
 fn a_case_the_target_cannot_run_is_refused_at_once() {
     let library = CaseLibrary::shipped();
     let case = library.get("db-down").expect("db-down").clone();

@@ -36,7 +36,8 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 fn noise_floor(signal: Signal) -> f64 {
     match signal {
         Signal::LatencyP50 | Signal::LatencyP95 | Signal::LatencyP99 => 0.05,
-        Signal::ErrorRatio => 0.01,
+        Signal::LatencyP95Over5m => 0.05,
+        Signal::ErrorRatio | Signal::ErrorRatioOver5m => 0.01,
         Signal::Rps => 1.0,
         Signal::ActiveTransactions
         | Signal::PoolInUse

@@ -119,6 +119,10 @@ impl DrillSession {
         let Some(machine) = &mut self.machine else {
             return;
         };
+        machine.alert_states(alerts.iter().map(|alert| {
+            let active = alert.is_active().then_some(alert.state.as_str());
+            (alert.name.as_str(), active)
+        }));
         for alert in alerts {
             if alert.state == AlertState::Firing {
                 if self.firing.insert(alert.name.clone()) {

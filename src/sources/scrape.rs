@@ -13,11 +13,15 @@ use crate::signals::{Signal, now_unix};
 
 /// The window rates and quantiles are computed over; panel titles say so.
 pub const SCRAPE_WINDOW: Duration = Duration::from_secs(15);
+/// The window of the workshop's HighLatency and HighErrorRate rules (`[5m]`).
+pub const RULE_WINDOW: Duration = Duration::from_secs(5 * 60);
 
 pub struct ScrapePoller {
     http: reqwest::Client,
     url: String,
     window: ScrapeWindow,
+    /// The same scrapes over the rules' window, for the signals the local rules compare.
+    rule_window: ScrapeWindow,
     processes: ProcessSightings,
 }
 
@@ -28,6 +32,7 @@ impl ScrapePoller {
             http,
             url: format!("{}/metrics", base.trim_end_matches('/')),
             window: ScrapeWindow::new(SCRAPE_WINDOW),
+            rule_window: ScrapeWindow::new(RULE_WINDOW),
             processes: ProcessSightings::default(),
         }
     }
@@ -49,6 +54,19 @@ impl Poller for ScrapePoller {
         if let Ok(exposition) = &outcome {
             self.window.push(at, exposition);
             values.extend(self.window.signals());
+            self.rule_window.push(at, exposition);
+            let rule_signals = [
+                (
+                    Signal::LatencyP95Over5m,
+                    self.rule_window.latency_quantile(0.95),
+                ),
+                (Signal::ErrorRatioOver5m, self.rule_window.error_ratio()),
+            ];
+            values.extend(
+                rule_signals
+                    .into_iter()
+                    .filter_map(|(signal, value)| Some((signal, value?))),
+            );
             let window_s = self.window.window().as_secs_f64();
             self.processes.push(at, exposition, window_s);
         }

@@ -217,11 +217,29 @@ fn alerts(frame: &mut Frame, view: &View, inner: Rect) {
                     .add_modifier(Modifier::BOLD),
             ),
         ];
-        if let Some(since) = alert.active_since {
-            spans.push(Span::styled(
-                format!(" {}", format::age(state.now - since)),
-                view.theme.muted_style(),
-            ));
+        // Pending and firing ages apart: how long it has fired, and how long it pended first
+        // (the rule's `for` is part of the time to detect).
+        let ages = match (alert.state, alert.active_since, alert.fired_at) {
+            (AlertState::Firing, Some(since), Some(fired)) => format!(
+                " {}, {} {}",
+                format::age(state.now - fired),
+                view.text.pending_before,
+                format::age(fired - since)
+            ),
+            (AlertState::Pending, Some(since), _) => match alert.for_seconds {
+                Some(hold) if hold > 0.0 => format!(
+                    " {} {} {}",
+                    format::age(state.now - since),
+                    view.text.pending_of,
+                    format::age(hold)
+                ),
+                _ => format!(" {}", format::age(state.now - since)),
+            },
+            (_, Some(since), _) => format!(" {}", format::age(state.now - since)),
+            _ => String::new(),
+        };
+        if !ages.is_empty() {
+            spans.push(Span::styled(ages, view.theme.muted_style()));
         }
         lines.push(Line::from(spans));
     }
