@@ -14,6 +14,7 @@ use crate::fincore::{FailureView, FincoreClient, knob_number, snippet};
 use crate::model::TargetRequest;
 use crate::sandbox::supervisor::SupervisorCommand;
 use crate::signals::now_unix;
+use crate::sources::close_watch::{AFTER_CHANGE, CloseWatch};
 use crate::sources::docker::{COMPOSE_DB_SERVICE, DockerSource, DockerTarget};
 use crate::sources::{Update, UpdateSender};
 
@@ -44,6 +45,8 @@ pub struct Controls {
     pub supervisor: Option<mpsc::Sender<SupervisorCommand>>,
     /// The engine and the database container (None: the compose service `db`).
     pub docker: Option<(DockerTarget, Option<String>)>,
+    /// Told after every failure change, so the metrics are polled closely while it shows.
+    pub close_watch: CloseWatch,
 }
 
 pub async fn run(
@@ -63,7 +66,12 @@ pub async fn run(
             }
             command = commands.recv() => {
                 let Some(command) = command else { return };
+                let change = !matches!(command, TargetRequest::Container(_));
                 let outcome = controls.carry_out(command, &mut capabilities, &updates).await;
+                if change {
+                    // From the answer too: a verified change on several workers takes a while.
+                    controls.close_watch.watch_for(AFTER_CHANGE);
+                }
                 let _ = updates.send(Update::Outcome(outcome)).await;
             }
         }
@@ -77,6 +85,9 @@ impl Controls {
         capabilities: &mut Option<Capabilities>,
         updates: &UpdateSender,
     ) -> ActionOutcome {
+        if !matches!(command, TargetRequest::Container(_)) {
+            self.close_watch.watch_for(AFTER_CHANGE);
+        }
         match command {
             TargetRequest::Preset(preset) => {
                 let ttl_s = self.ttl.map(|ttl| ttl.as_secs());

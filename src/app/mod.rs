@@ -19,6 +19,7 @@ use crate::drill::record::latest_unfinished;
 use crate::i18n::Lang;
 use crate::model::{DrillRequest, KeyTable, Model, Msg, SessionSettings, update};
 use crate::signals::now_unix;
+use crate::sources::close_watch::AFTER_CHANGE;
 use crate::theme::Themes;
 use effects::{EffectsRunner, Flow};
 
@@ -27,6 +28,8 @@ const FRAME: Duration = Duration::from_millis(33);
 /// The shortest time between two frames otherwise: sources poll once a second, so their
 /// updates share one frame instead of drawing one each (idle CPU roughly halves).
 const IDLE_FRAME: Duration = Duration::from_secs(1);
+/// How long after start every update is drawn at once, for the first figures.
+const PROMPT_AT_START: Duration = Duration::from_secs(2);
 
 /// Runs the dashboard until the user quits or the process is told to stop; with a drill
 /// request, the drill starts as soon as the target is known.
@@ -189,6 +192,9 @@ async fn event_loop(
     // Something the user waits to see: drawn within FRAME, else within IDLE_FRAME.
     let mut urgent = true;
     let mut last_draw = tokio::time::Instant::now() - IDLE_FRAME;
+    // Until then every update is drawn within FRAME: the first figures at start, and what a
+    // change of the failure state does to the figures while the metrics are polled closely.
+    let mut prompt_until = tokio::time::Instant::now() + PROMPT_AT_START;
     let mut quit_deadline: Option<tokio::time::Instant> = None;
     for msg in first {
         if let Flow::Quit = step(model, runner, msg) {
@@ -240,8 +246,12 @@ async fn event_loop(
                 None => return Ok(()),
             },
             Some(source_update) = channels.updates.recv() => {
-                // The answer to a request is what the user is waiting for.
-                urgent |= matches!(source_update, crate::sources::Update::Outcome(_));
+                // The answer to a request is what the user is waiting for, and so is what it
+                // does to the figures in the seconds after.
+                if matches!(source_update, crate::sources::Update::Outcome(_)) {
+                    prompt_until = tokio::time::Instant::now() + AFTER_CHANGE;
+                }
+                urgent |= tokio::time::Instant::now() < prompt_until;
                 flow = step(model, runner, Msg::Source(source_update));
                 dirty = true;
                 // Take whatever else is waiting, so a burst costs one frame.

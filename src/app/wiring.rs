@@ -15,6 +15,7 @@ use crate::load::{self, LoadHandle, LoadPlan};
 use crate::model::{TargetInfo, TargetRequest};
 use crate::sandbox::supervisor::{self, SupervisorConfig, SupervisorHandle};
 use crate::sources::api::FailureReadBack;
+use crate::sources::close_watch::CloseWatch;
 use crate::sources::docker::{DockerPoller, DockerTarget};
 use crate::sources::health::HealthCheck;
 use crate::sources::prometheus::{self, PrometheusPoller, PrometheusSource};
@@ -90,6 +91,18 @@ fn docker_target(settings: &Settings) -> Option<DockerTarget> {
     })
 }
 
+/// Waits until something accepts connections at `address`, at most as long as the supervisor
+/// gives the sandbox to start; past that the supervisor reports why it did not.
+async fn wait_until_listening(address: SocketAddr) {
+    let deadline = tokio::time::Instant::now() + supervisor::START_TIMEOUT;
+    while tokio::time::Instant::now() < deadline {
+        if tokio::net::TcpStream::connect(address).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A free port on loopback, chosen once so the sandbox keeps its address across restarts.
 fn free_loopback_address() -> Result<SocketAddr, String> {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
@@ -103,6 +116,7 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
     let mut tasks = Vec::new();
     let mut supervisor_handle = None;
     let mut database_dir = None;
+    let close_watch = CloseWatch::default();
     let (api_url, target, sources, local_rules) = match &settings.api {
         None => {
             let listen = match settings.sandbox_listen {
@@ -126,10 +140,13 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
                 events,
             ));
             database_dir = Some(dir);
+            // The first polls and the load wait for the sandbox to listen (about 50 ms), so the
+            // screen never opens on "connection refused" and the load's first requests count.
+            wait_until_listening(listen).await;
             tasks.push(tokio::spawn(process::run(event_receiver, updates.clone())));
             let api_url = format!("http://{listen}");
             tasks.push(spawn_poller(
-                ScrapePoller::new(http.clone(), &api_url),
+                ScrapePoller::new(http.clone(), &api_url, close_watch.clone()),
                 interval,
                 &updates,
             ));
@@ -158,7 +175,7 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
                 }
                 None => {
                     tasks.push(spawn_poller(
-                        ScrapePoller::new(fresh_connections()?, api_url),
+                        ScrapePoller::new(fresh_connections()?, api_url, close_watch.clone()),
                         interval,
                         &updates,
                     ));
@@ -205,6 +222,7 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
         ttl: settings.ttl,
         supervisor: supervisor_handle.as_ref().map(SupervisorHandle::commands),
         docker,
+        close_watch,
     };
     tasks.push(tokio::spawn(control::run(
         controls,

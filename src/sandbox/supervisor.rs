@@ -19,7 +19,7 @@ use crate::signals::{UnixSeconds, now_unix};
 const MEMORY_CHECK: Duration = Duration::from_millis(250);
 /// How often the memory figure is reported (every fourth check: once a second).
 const REPORT_EVERY: u32 = 4;
-const START_TIMEOUT: Duration = Duration::from_secs(20);
+pub const START_TIMEOUT: Duration = Duration::from_secs(20);
 const STOP_GRACE: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone)]

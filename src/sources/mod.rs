@@ -6,6 +6,7 @@
 //! figure of a signal is shown.
 
 pub mod api;
+pub mod close_watch;
 pub mod docker;
 pub mod exposition;
 pub mod fincore_log;

@@ -64,6 +64,12 @@ pub trait Poller: Send {
         &mut self,
         updates: &UpdateSender,
     ) -> impl Future<Output = Result<(), SourceError>> + Send;
+
+    /// How long to wait before the next poll after a good one: the usual `interval` unless
+    /// the poller has reason to look again sooner.
+    fn next_wait(&self, interval: Duration) -> Duration {
+        interval
+    }
 }
 
 /// Retry delays after failures: 1 s, 2 s, 4 s, capped at 5 s so a source that comes back is
@@ -112,7 +118,7 @@ async fn drive<P: Poller>(
             return;
         }
         let wait = match health.failures_in_a_row {
-            0 => interval,
+            0 => poller.next_wait(interval),
             failures => interval.max(backoff_in(failures, backoff_unit)),
         };
         tokio::time::sleep_until(started + wait).await;

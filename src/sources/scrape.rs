@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::close_watch::CloseWatch;
 use super::exposition;
 use super::poller::{Poller, SourceError, send};
 use super::processes::ProcessSightings;
@@ -23,17 +24,20 @@ pub struct ScrapePoller {
     /// The same scrapes over the rules' window, for the signals the local rules compare.
     rule_window: ScrapeWindow,
     processes: ProcessSightings,
+    close_watch: CloseWatch,
 }
 
 impl ScrapePoller {
-    /// Scrapes `{base}/metrics`.
-    pub fn new(http: reqwest::Client, base: &str) -> ScrapePoller {
+    /// Scrapes `{base}/metrics`; polls closely while `close_watch` says so, and until the
+    /// first rates are known.
+    pub fn new(http: reqwest::Client, base: &str, close_watch: CloseWatch) -> ScrapePoller {
         ScrapePoller {
             http,
             url: format!("{}/metrics", base.trim_end_matches('/')),
             window: ScrapeWindow::new(SCRAPE_WINDOW),
             rule_window: ScrapeWindow::new(RULE_WINDOW),
             processes: ProcessSightings::default(),
+            close_watch,
         }
     }
 }
@@ -78,6 +82,16 @@ impl Poller for ScrapePoller {
         send(updates, update).await?;
         send(updates, Update::Processes(self.processes.count())).await?;
         outcome.map(|_| ()).map_err(SourceError::Failed)
+    }
+
+    /// Rates need two scrapes: the second comes a quarter second after the first, so the
+    /// first figures show within a second of start.
+    fn next_wait(&self, interval: Duration) -> Duration {
+        if self.window.rate_span().is_zero() {
+            interval.min(super::close_watch::CLOSE_INTERVAL)
+        } else {
+            self.close_watch.next_wait(interval)
+        }
     }
 }
 
