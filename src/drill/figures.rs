@@ -23,6 +23,10 @@ pub struct Figures {
     pub time_to_recover: Option<f64>,
     /// First action to recovery.
     pub recover_after_first_action: Option<f64>,
+    /// Injection to a restart by the platform that came before any remedy: the failure was
+    /// lost with it, and no time to recover is credited.
+    #[serde(default)]
+    pub recovered_by_platform_after: Option<f64>,
     pub alerts: Vec<AlertFigure>,
     pub checklist: Vec<StepChecklist>,
     pub checklist_done: usize,
@@ -75,6 +79,21 @@ pub fn compute_figures(case: &Case, state: &DrillState) -> Figures {
         .filter_map(|track| track.first_crossed_at)
         .min_by(f64::total_cmp);
     let first_action = state.first_action_at();
+    // A restart by the platform before any remedy of the participant's took the failure away:
+    // the recovery that follows is not theirs, and no time to recover is credited.
+    let first_remedy = state
+        .actions
+        .iter()
+        .filter(|action| injected.is_some_and(|at| action.at >= at))
+        .filter(|action| action.failed.is_none() && action.kind.is_remedy())
+        .map(|action| action.at)
+        .next();
+    let platform_restart = state
+        .platform_restarts
+        .first()
+        .copied()
+        .filter(|restart| first_remedy.is_none_or(|remedy| *restart < remedy));
+    let participant_recovery = platform_restart.is_none().then_some(());
 
     let mut alerts: Vec<AlertFigure> = case
         .alerts
@@ -153,8 +172,10 @@ pub fn compute_figures(case: &Case, state: &DrillState) -> Figures {
             .as_ref()
             .is_some_and(|d| d.before_first_crossing),
         time_to_first_action: since(injected, first_action),
-        time_to_recover: since(injected, state.recovered_at),
-        recover_after_first_action: since(first_action, state.recovered_at),
+        time_to_recover: participant_recovery.and(since(injected, state.recovered_at)),
+        recover_after_first_action: participant_recovery
+            .and(since(first_action, state.recovered_at)),
+        recovered_by_platform_after: platform_restart.and_then(|at| since(injected, Some(at))),
         alerts,
         checklist_done: checklist.iter().map(|c| c.done).sum(),
         checklist_total: checklist.iter().map(|c| c.total).sum(),

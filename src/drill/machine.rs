@@ -13,6 +13,9 @@ use super::state::{
 use crate::alerts::Comparison;
 use crate::signals::{Sample, Signal, UnixSeconds};
 
+/// A restart this soon after the participant's own container action is that action's.
+const OWN_RESTART_WINDOW_S: f64 = 30.0;
+
 /// Above this share of failing requests the baseline is not healthy enough to start from.
 const HEALTHY_ERROR_RATIO: f64 = 0.05;
 
@@ -115,6 +118,8 @@ impl PhaseMachine {
             verified_at: None,
             notes: Vec::new(),
             last_at: at,
+            restarts_seen: None,
+            platform_restarts: Vec::new(),
         };
         let mut machine = PhaseMachine {
             case,
@@ -201,6 +206,9 @@ impl PhaseMachine {
         }
         self.observe(sample.at);
         let at = sample.at;
+        if signal == Signal::Restarts {
+            self.notice_restart(sample);
+        }
         match self.state.phase {
             Phase::Baseline => self.collect_baseline(signal, sample.value),
             _ => self.track(signal, sample),
@@ -208,6 +216,33 @@ impl PhaseMachine {
         self.check_items(signal, sample);
         self.advance(at, &mut directives);
         directives
+    }
+
+    /// A restart count higher than the last one seen, after injection and not within
+    /// [`OWN_RESTART_WINDOW_S`] of a container action of the participant's, is the platform's
+    /// doing: noted, with the failure it took away.
+    fn notice_restart(&mut self, sample: Sample) {
+        let previous = self.state.restarts_seen.replace(sample.value);
+        let Some(previous) = previous else { return };
+        let injected = self.state.injected_at.is_some_and(|at| sample.at >= at);
+        if sample.value <= previous || !injected {
+            return;
+        }
+        let asked_for = self.state.actions.iter().any(|action| {
+            matches!(action.kind, ActionKind::Container(_))
+                && action.failed.is_none()
+                && (0.0..=OWN_RESTART_WINDOW_S).contains(&(sample.at - action.at))
+        });
+        if asked_for {
+            return;
+        }
+        self.state.platform_restarts.push(sample.at);
+        self.state.notes.push(Note {
+            at: sample.at,
+            text: "the platform restarted the app (not an action of the drill): the injected \
+                   failure was lost with it, so recovery from here is not the participant's"
+                .to_string(),
+        });
     }
 
     /// Time passed: ends the baseline and completes the recovery hold.

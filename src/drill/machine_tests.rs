@@ -646,3 +646,45 @@ fn every_shipped_case_runs_on_the_sandbox() {
         assert_eq!(machine.phase(), Phase::Baseline, "{}", case.id);
     }
 }
+
+#[test]
+fn a_restart_by_the_platform_before_any_remedy_is_noted_and_credits_no_recovery() {
+    let mut machine = injected_machine(DrillOptions::default());
+    machine.sample(Signal::Restarts, sample(11.0, 0.0));
+    machine.sample(Signal::LatencyP95, sample(12.0, 2.0));
+    machine.declare_detection(15.0, Some(Signal::LatencyP95), None);
+    // The memory limit's kill: the restart count goes up, the failure is gone.
+    machine.sample(Signal::Restarts, sample(16.0, 1.0));
+    machine.failures_read_back(16.5, false, None);
+    assert_eq!(machine.state().platform_restarts, vec![16.0]);
+    assert!(
+        machine
+            .state()
+            .notes
+            .iter()
+            .any(|note| note.text.starts_with("the platform restarted the app"))
+    );
+    // The participant's reset afterwards changes nothing: the recovery is not theirs.
+    machine.action(20.0, ActionKind::FailureReset);
+    for second in 21..30 {
+        machine.sample(Signal::LatencyP95, sample(f64::from(second), 0.1));
+    }
+    machine.tick(30.0);
+    assert_eq!(machine.phase(), Phase::Review);
+    let figures = machine.figures();
+    assert_eq!(figures.time_to_recover, None);
+    assert_eq!(figures.recover_after_first_action, None);
+    assert_eq!(figures.recovered_by_platform_after, Some(5.0));
+}
+
+#[test]
+fn a_restart_the_participant_asked_for_is_their_remedy() {
+    use crate::actions::ContainerAction;
+    let mut machine = injected_machine(DrillOptions::default());
+    machine.sample(Signal::Restarts, sample(11.0, 0.0));
+    machine.declare_detection(15.0, Some(Signal::LatencyP95), None);
+    machine.action(16.0, ActionKind::Container(ContainerAction::RestartApp));
+    machine.sample(Signal::Restarts, sample(18.0, 1.0));
+    assert!(machine.state().platform_restarts.is_empty());
+    assert_eq!(machine.figures().recovered_by_platform_after, None);
+}

@@ -191,6 +191,14 @@ pub struct DrillState {
     pub notes: Vec<Note>,
     /// The latest timestamp of any input.
     pub last_at: UnixSeconds,
+    /// The restart count last seen, to notice a new restart.
+    #[serde(default)]
+    pub restarts_seen: Option<f64>,
+    /// Restarts after injection that nobody in the drill asked for (the memory limit's kill,
+    /// a crash): the failure is lost with them, and recovery after one is not the
+    /// participant's.
+    #[serde(default)]
+    pub platform_restarts: Vec<UnixSeconds>,
 }
 
 impl DrillState {

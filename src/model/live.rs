@@ -51,6 +51,9 @@ pub struct LiveData {
     pub processes: usize,
     /// Prometheus's `up` of the FinCore target, in Prometheus mode once it has answered.
     pub target_up: Option<bool>,
+    /// The last change of the failure state that gameday did not make (another person, a
+    /// restart, a time to live running out): when it was seen and what it was.
+    pub failures_changed_outside: Option<(UnixSeconds, String)>,
 }
 
 impl LiveData {
@@ -73,7 +76,20 @@ impl LiveData {
             health: None,
             processes: 1,
             target_up: None,
+            failures_changed_outside: None,
         }
+    }
+
+    /// The knobs that differ between two reads of the failure state, as `name old → new`.
+    pub fn failure_differences(old: &FailureView, new: &FailureView) -> Vec<String> {
+        new.knobs
+            .iter()
+            .filter_map(|(knob, value)| {
+                let before = old.value(knob).unwrap_or(0.0);
+                let same = before == *value || (before.is_nan() && value.is_nan());
+                (!same).then(|| format!("{knob} {before:.0} → {value:.0}"))
+            })
+            .collect()
     }
 
     pub fn uses_local_rules(&self) -> bool {

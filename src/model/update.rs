@@ -6,7 +6,7 @@ use super::drill::{DrillRequest, DrillSession};
 use super::keys::Action;
 use super::modal::{DetectChoice, InjectForm, Modal, ModalResult};
 use super::msg::{Effect, LoadChange, Msg, TargetRequest};
-use super::{LoadStatus, Model};
+use super::{LiveData, LoadStatus, Model};
 use crate::actions::ActionKind;
 use crate::drill::PhaseMachine;
 use crate::drill::record::SessionRecord;
@@ -128,6 +128,7 @@ fn apply_source(model: &mut Model, source_update: Update) -> Vec<Effect> {
             Vec::new()
         }
         Update::Failures(view) => {
+            note_outside_change(model, &view);
             let effects = with_drill(model, |drill, now| drill.failures(&view, now));
             model.live.failures = Some(view);
             effects
@@ -228,6 +229,57 @@ fn apply_source(model: &mut Model, source_update: Update) -> Vec<Effect> {
             effects
         }
     }
+}
+
+/// A change of ours shows in the read-back within this long of its answer.
+const OWN_CHANGE_WINDOW_S: f64 = 10.0;
+/// A knob whose time to live was this close to its end when last read expired by itself.
+const TTL_SLACK_S: f64 = 3.0;
+
+/// A failure state that changed although gameday sent nothing is said in the log and on the
+/// failure panel, with why when it can be told: a time to live that ran out, a restart of the
+/// app (which loses every injected failure), or someone else.
+fn note_outside_change(model: &mut Model, view: &crate::fincore::FailureView) {
+    let Some(old) = &model.live.failures else {
+        return;
+    };
+    let differences = LiveData::failure_differences(old, view);
+    if differences.is_empty() {
+        return;
+    }
+    let now = model.now;
+    let ours = model.requests.pending.is_some()
+        || model.requests.last_outcome.as_ref().is_some_and(|outcome| {
+            outcome.kind.changes_the_target() || outcome.kind == ActionKind::FailureReset
+        } && now - outcome.at <= OWN_CHANGE_WINDOW_S);
+    if ours {
+        return;
+    }
+    let expired = view
+        .knobs
+        .iter()
+        .filter(|(knob, value)| *value == 0.0 && old.value(knob).is_some_and(|v| v != 0.0))
+        .all(|(knob, _)| old.ttl_of(knob).is_some_and(|left| left <= TTL_SLACK_S));
+    let restarted = model
+        .live
+        .lifecycle
+        .as_ref()
+        .is_some_and(|(at, _)| now - at <= OWN_CHANGE_WINDOW_S);
+    let all_cleared = !view.any_active();
+    let why = if all_cleared && restarted {
+        "lost when the app restarted"
+    } else if all_cleared && expired {
+        "its time to live ran out"
+    } else {
+        "changed outside gameday"
+    };
+    let text = format!("{why}: {}", differences.join(", "));
+    log(
+        model,
+        LogLevel::Warn,
+        format!("gameday: the failure state {text}"),
+    );
+    model.live.failures_changed_outside = Some((now, text));
 }
 
 fn tell_drill_alerts(model: &mut Model) {

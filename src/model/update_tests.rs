@@ -813,3 +813,49 @@ fn prometheus_losing_the_target_is_logged_once_each_way() {
         ]
     );
 }
+
+#[test]
+fn a_failure_state_changed_outside_gameday_is_logged_and_shown_with_why() {
+    let view = |latency: f64| FailureView {
+        knobs: vec![("latency_ms".to_string(), latency)],
+        ..FailureView::default()
+    };
+    let warnings = |model: &Model| -> Vec<String> {
+        model
+            .live
+            .logs
+            .iter()
+            .filter(|line| line.level == LogLevel::Warn)
+            .map(|line| line.text.clone())
+            .collect()
+    };
+    let mut model = model();
+    model.apply(Update::Failures(view(0.0)));
+    // Someone else injects: said, with the knob.
+    model.apply(Update::Failures(view(2000.0)));
+    assert_eq!(
+        warnings(&model),
+        ["gameday: the failure state changed outside gameday: latency_ms 0 → 2000"]
+    );
+    assert!(model.live.failures_changed_outside.is_some());
+    // Our own reset, answered, then read back: not news.
+    model.apply(Update::Outcome(outcome(
+        Done::FailureReset,
+        "POST /api/reset",
+        true,
+    )));
+    model.apply(Update::Failures(view(0.0)));
+    assert_eq!(warnings(&model).len(), 1);
+
+    // A restart loses the injected failure.
+    let mut model = crate::model::update_tests::model();
+    model.apply(Update::Failures(view(2000.0)));
+    model.apply(Update::Lifecycle {
+        event: "sandbox killed: out of memory".to_string(),
+    });
+    model.apply(Update::Failures(view(0.0)));
+    assert_eq!(
+        warnings(&model),
+        ["gameday: the failure state lost when the app restarted: latency_ms 2000 → 0"]
+    );
+}

@@ -262,7 +262,13 @@ fn review<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
             text.fig_first_action,
             seconds(figures.time_to_first_action, text),
         ),
-        (text.fig_recover, seconds(figures.time_to_recover, text)),
+        (
+            text.fig_recover,
+            match figures.recovered_by_platform_after {
+                Some(after) => format!("{} ({after:.1} s)", text.recovered_by_platform),
+                None => seconds(figures.time_to_recover, text),
+            },
+        ),
         (
             text.fig_checklist,
             format!("{}/{}", figures.checklist_done, figures.checklist_total),

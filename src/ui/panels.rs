@@ -315,10 +315,30 @@ fn failures(frame: &mut Frame, view: &View, inner: Rect) {
     }
     // What was last asked and answered goes at the bottom, where the eye lands after a key.
     let room = usize::from(inner.height);
+    // A change nobody here made is newer news than our last answer.
+    let outside = view
+        .model
+        .live
+        .failures_changed_outside
+        .as_ref()
+        .filter(|(at, _)| view.model.now - at < 120.0)
+        .filter(|(at, _)| {
+            view.model
+                .requests
+                .last_outcome
+                .as_ref()
+                .is_none_or(|outcome| outcome.at < *at)
+        });
     let action_line = match (
         &view.model.requests.pending,
         &view.model.requests.last_outcome,
     ) {
+        (None, _) if outside.is_some() => outside.map(|(at, text)| {
+            Line::styled(
+                format!("⚠ {} {text}", format::clock(*at)),
+                view.theme.base_style().fg(theme.warning),
+            )
+        }),
         (Some(pending), _) => Some(Line::styled(
             format!("{}: {pending}…", view.text.sending),
             view.theme.base_style().fg(theme.warning),
