@@ -372,3 +372,30 @@ fn user_cases_add_to_and_replace_the_shipped_ones() {
         "{stderr}"
     );
 }
+
+/// Against the workshop-shaped service (no Docker, no Prometheus): the cases it can run are
+/// ok, the one that needs a database container is refused, and what would not show is said.
+#[test]
+fn against_the_workshop_service_each_case_is_checked_for_what_the_target_gives() {
+    let workshop = support::workshop::Workshop::with_workers(1);
+    let (code, out, err) = gameday(&["cases", "validate", "--api", &workshop.url], "C", None);
+    eprintln!("{out}\n{err}");
+    assert_ne!(code, 0, "db-down cannot run there: {out}");
+    assert!(out.contains("ok latency on this target"), "{out}");
+    assert!(out.contains("ok error-rate on this target"), "{out}");
+    assert!(
+        out.contains("db-down: error: refused at start: case db-down needs"),
+        "{out}"
+    );
+    assert!(
+        out.contains("memory-leak: warning: signal restarts will show nothing"),
+        "{out}"
+    );
+    assert!(err.contains("problem(s) would stop cases on"), "{err}");
+
+    // A sandbox (`gameday sandbox`) runs every case; only restarts need a supervisor.
+    let sandbox = support::Sandbox::start(&[]);
+    let (code, out, _) = gameday(&["cases", "validate", "--api", &sandbox.url], "C", None);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("ok db-down on this target"), "{out}");
+}

@@ -36,6 +36,7 @@ fn plan(profile: Profile, rate: f64, duration: Duration, mix: &str) -> LoadPlan 
         mix: mix.parse().expect("a valid mix"),
         retry: RetryPolicy::default(),
         max_in_flight: gameday::load::MAX_IN_FLIGHT,
+        think: Duration::ZERO,
     }
 }
 
@@ -372,4 +373,57 @@ async fn the_dashboard_steers_a_running_load_and_stops_it_at_once() {
         started.elapsed() < Duration::from_secs(1),
         "stop returns promptly"
     );
+}
+
+/// The workshop's own way of making traffic: one client, a pause after every answer. Over
+/// 3 s with a 200 ms pause it sends about 15 requests, whatever the target could take; paused,
+/// it sends none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_loop_with_think_time_sends_one_request_per_pause_and_can_pause() {
+    let sandbox = Sandbox::start(&[]);
+    let api = Api::new(&sandbox.url);
+    let before = server_requests(&api).await;
+    let http = http_client().expect("HTTP client");
+    let closed = LoadPlan {
+        think: Duration::from_millis(200),
+        ..plan(Profile::Steady, 0.0, Duration::from_secs(3), "balance=1")
+    };
+    let handle = LoadHandle::start_closed(http.clone(), sandbox.url.clone(), closed, 1);
+    assert_eq!(
+        handle.closed_description().as_deref(),
+        Some("closed: 1 client, think 200ms")
+    );
+    let snapshot = handle.finish().await;
+    let served = server_requests(&api).await - before;
+    eprintln!(
+        "closed loop, 200 ms think, 3 s: {} answered, {served} served",
+        snapshot.answered
+    );
+    assert!((10..=16).contains(&snapshot.answered), "{snapshot:?}");
+    assert_eq!(served, snapshot.answered as f64);
+
+    let paused = LoadHandle::start_closed(
+        http,
+        sandbox.url.clone(),
+        LoadPlan {
+            duration: None,
+            ..plan(Profile::Steady, 0.0, Duration::from_secs(1), "balance=1")
+        },
+        2,
+    );
+    paused.set_paused(true);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let at_pause = paused.snapshot().answered;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        paused.snapshot().answered,
+        at_pause,
+        "paused clients send nothing"
+    );
+    assert!(
+        paused
+            .closed_description()
+            .is_some_and(|d| d.ends_with(", paused"))
+    );
+    paused.stop();
 }

@@ -223,7 +223,16 @@ fn drill_panel_in_detect_projector() {
         docker: false,
         prometheus: false,
     };
-    session.start(target, start);
+    let profile = gameday::drill::target_check::TargetProfile {
+        capabilities: gameday::fincore::presets::Capabilities::of_sandbox(
+            gameday::knobs::names().map(str::to_string).collect(),
+            true,
+        ),
+        metrics: None,
+        memory_source: true,
+        alert_rules: None,
+    };
+    session.start(target, &profile, start);
     for second in 0..61 {
         let at = start + f64::from(second);
         for (signal, value) in [(Signal::LatencyP95, 0.045), (Signal::Up, 1.0)] {

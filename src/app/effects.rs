@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::drill::case::ClosedLoop;
 use crate::drill::record::{SessionRecord, write_record};
 use crate::load::{self, LoadHandle, LoadPlan, MAX_IN_FLIGHT, Mix, Profile, RetryPolicy};
 use crate::model::{Effect, LoadChange, Msg, TargetRequest};
@@ -91,13 +92,25 @@ impl EffectsRunner {
         }
     }
 
-    /// What the background load runs now, for the model at start.
+    /// What the background load runs now, for the model at start. A closed loop has no rate
+    /// of its own: its figure is what its clients sent lately (0 while paused).
     pub fn load_status(&self) -> Msg {
         match &self.load {
-            Some(load) => Msg::LoadChanged {
-                rate: load.rate(),
-                profile: load.profile().to_string(),
-                by_user: false,
+            Some(load) => match load.closed_description() {
+                Some(description) => Msg::LoadChanged {
+                    rate: if load.is_paused() {
+                        0.0
+                    } else {
+                        load.snapshot().recent.requests_per_s
+                    },
+                    profile: description,
+                    by_user: false,
+                },
+                None => Msg::LoadChanged {
+                    rate: load.rate(),
+                    profile: load.profile().to_string(),
+                    by_user: false,
+                },
             },
             None => Msg::LoadStopped,
         }
@@ -127,12 +140,13 @@ impl EffectsRunner {
                 if self.background.is_none() {
                     self.background = Some(self.load.as_ref().map(|l| (l.rate(), l.profile())));
                 }
-                match spec.profile.parse::<Profile>() {
-                    Ok(profile) => {
+                match (spec.profile.parse::<Profile>(), spec.closed) {
+                    (_, Some(closed)) => self.start_closed(closed, spec.mix.clone()),
+                    (Ok(profile), None) => {
                         let in_flight = self.drill_load.max_in_flight;
                         self.restart_load(profile, spec.rate, spec.mix.clone(), in_flight)
                     }
-                    Err(reason) => replies.push(Msg::DrillLoadFailed { reason }),
+                    (Err(reason), None) => replies.push(Msg::DrillLoadFailed { reason }),
                 }
                 replies.push(self.load_status());
             }
@@ -161,6 +175,22 @@ impl EffectsRunner {
 
     fn change_load(&mut self, change: LoadChange) -> Option<Msg> {
         let load = self.load.as_ref()?;
+        if load.closed_description().is_some() {
+            // A closed loop has no rate to step: `-` pauses its clients, `+` lets them go on.
+            match change {
+                LoadChange::Slower => load.set_paused(true),
+                LoadChange::Faster => load.set_paused(false),
+                LoadChange::NextProfile => return None,
+            }
+            let Msg::LoadChanged { rate, profile, .. } = self.load_status() else {
+                return None;
+            };
+            return Some(Msg::LoadChanged {
+                rate,
+                profile,
+                by_user: true,
+            });
+        }
         match change {
             LoadChange::Faster => load.set_rate(faster(load.rate())),
             LoadChange::Slower => load.set_rate(slower(load.rate())),
@@ -185,8 +215,30 @@ impl EffectsRunner {
                 mix,
                 retry: RetryPolicy::default(),
                 max_in_flight,
+                think: Duration::ZERO,
             };
             self.load = Some(LoadHandle::start_open(client, self.api_url.clone(), plan));
+        }
+    }
+
+    /// A case's closed loop; never more clients than the target may have requests in flight.
+    fn start_closed(&mut self, closed: ClosedLoop, mix: Mix) {
+        if let Some(load) = self.load.take() {
+            load.stop();
+        }
+        if let Ok(client) = load::http_client() {
+            let clients = closed.clients.min(self.drill_load.max_in_flight).max(1);
+            let plan = LoadPlan {
+                profile: Profile::Steady,
+                rate: 0.0,
+                duration: None,
+                mix,
+                retry: RetryPolicy::default(),
+                max_in_flight: clients,
+                think: closed.think,
+            };
+            let url = self.api_url.clone();
+            self.load = Some(LoadHandle::start_closed(client, url, plan, clients));
         }
     }
 

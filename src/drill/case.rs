@@ -213,11 +213,35 @@ pub struct PlannedInjection {
 pub struct LoadSpec {
     /// One of steady, ramp, spike, burst, retry-storm.
     pub profile: String,
-    /// Requests per second.
+    /// Requests per second; 0 for a closed loop, which has no rate.
     pub rate: f64,
     pub mix: Mix,
     /// The mix as written, for display and records.
     pub mix_text: String,
+    /// The workshop's own way: this many clients, each sending its next request a pause
+    /// after the previous answer, so the load cannot pile up on a slow target.
+    pub closed: Option<ClosedLoop>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClosedLoop {
+    pub clients: usize,
+    pub think: std::time::Duration,
+}
+
+impl LoadSpec {
+    /// In a few words, for the briefing and the case list.
+    pub fn describe(&self) -> String {
+        match self.closed {
+            Some(closed) => format!(
+                "closed loop: {} client(s), think {}, {}",
+                closed.clients,
+                crate::units::HumanDuration(closed.think),
+                self.mix_text
+            ),
+            None => format!("{}, {} req/s, {}", self.profile, self.rate, self.mix_text),
+        }
+    }
 }
 
 /// `signal <comparison> threshold`.

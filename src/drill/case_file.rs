@@ -96,10 +96,17 @@ fn container_when_default() -> Spanned<ContainerWhen> {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LoadFile {
-    pub profile: Spanned<String>,
-    pub rate: Spanned<f64>,
+    #[serde(default)]
+    pub profile: Option<Spanned<String>>,
+    #[serde(default)]
+    pub rate: Option<Spanned<f64>>,
     #[serde(default)]
     pub mix: Option<Spanned<String>>,
+    /// A closed loop: this many clients, each pausing `think` after every answer.
+    #[serde(default)]
+    pub clients: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub think: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

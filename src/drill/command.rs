@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 
 use super::case::{Case, ContainerWhen, Step};
 use super::library::{CaseLibrary, check_files, shipped_reports};
+use super::target_learn::{TargetFlags, learn, report};
 use super::validate::{CaseReport, ProblemSeverity};
 use crate::i18n::Lang;
 use crate::units::HumanDuration;
@@ -34,6 +35,16 @@ pub enum CasesCommand {
     Validate {
         /// Case files to check.
         files: Vec<PathBuf>,
+        /// Also check every case against this FinCore API: knobs it takes, metrics it
+        /// exports, alerts it can fire, endpoints the signals need.
+        #[arg(long, value_name = "URL")]
+        api: Option<String>,
+        /// With --api: the Prometheus scraping it, whose alert rules the cases expect.
+        #[arg(long, value_name = "URL", requires = "api")]
+        prometheus: Option<String>,
+        /// With --api: memory and restarts come from Docker, as `gameday --docker` reads them.
+        #[arg(long, requires = "api")]
+        docker: bool,
     },
 }
 
@@ -62,7 +73,12 @@ pub fn run(
             print!("{}", show_text(case, lang));
             Ok(())
         }
-        CasesCommand::Validate { files } => {
+        CasesCommand::Validate {
+            files,
+            api,
+            prometheus,
+            docker,
+        } => {
             let reports = if files.is_empty() {
                 let mut reports = shipped_reports();
                 reports.extend(user_reports);
@@ -70,7 +86,18 @@ pub fn run(
             } else {
                 check_files(&files)
             };
-            validate_reports(&reports)
+            validate_reports(&reports)?;
+            match api {
+                Some(api) => {
+                    let flags = TargetFlags {
+                        api,
+                        prometheus,
+                        docker,
+                    };
+                    validate_on_target(&reports, &flags)
+                }
+                None => Ok(()),
+            }
         }
     }
 }
@@ -90,6 +117,25 @@ pub(crate) fn report_problems(reports: &[CaseReport]) -> Result<(), String> {
         n => Err(format!(
             "{n} of your case files are invalid; run `gameday cases validate`"
         )),
+    }
+}
+
+/// Every valid case against the target `flags` name; an error fails the command.
+fn validate_on_target(reports: &[CaseReport], flags: &TargetFlags) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| format!("cannot start the async runtime: {err}"))?;
+    let profile = runtime.block_on(learn(flags))?;
+    let cases: Vec<&Case> = reports.iter().filter_map(|r| r.case.as_ref()).collect();
+    let (lines, errors) = report(&cases, &profile);
+    println!("\nagainst {}:", flags.api);
+    for line in lines {
+        println!("{line}");
+    }
+    match errors {
+        0 => Ok(()),
+        n => Err(format!("{n} problem(s) would stop cases on {}", flags.api)),
     }
 }
 
@@ -274,11 +320,7 @@ pub fn show_text(case: &Case, lang: Lang) -> String {
             container.action.target().name()
         );
     }
-    let _ = writeln!(
-        out,
-        "\n{}\n  {}, {} req/s, {}",
-        l.load, case.load.profile, case.load.rate, case.load.mix_text
-    );
+    let _ = writeln!(out, "\n{}\n  {}", l.load, case.load.describe());
     let _ = writeln!(out, "\n{}", l.signals);
     for watched in &case.signals {
         let promql = watched

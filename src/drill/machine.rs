@@ -75,7 +75,20 @@ impl PhaseMachine {
         options: DrillOptions,
         at: UnixSeconds,
     ) -> (PhaseMachine, Vec<Directive>) {
-        let plan = case.plan_injection(options.target);
+        PhaseMachine::start_checked(case, options, at, None)
+    }
+
+    /// As [`PhaseMachine::start`], refusing with `problem` when the caller found the target
+    /// unable to run the case (see `drill::target_check`).
+    pub fn start_checked(
+        case: Case,
+        options: DrillOptions,
+        at: UnixSeconds,
+        problem: Option<String>,
+    ) -> (PhaseMachine, Vec<Directive>) {
+        let plan = case
+            .plan_injection(options.target)
+            .and_then(|plan| problem.map_or(Ok(plan), Err));
         let state = DrillState {
             case_id: case.id.clone(),
             blind: options.blind,

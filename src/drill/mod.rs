@@ -13,6 +13,8 @@ pub mod machine;
 pub mod record;
 mod recovery;
 pub mod state;
+pub mod target_check;
+mod target_learn;
 mod toml_place;
 pub mod validate;
 

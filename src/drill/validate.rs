@@ -14,11 +14,11 @@ pub(crate) use super::toml_place::line_column;
 use super::toml_place::{field_at, reword};
 
 use super::case::{
-    Case, ChecklistItem, Condition, ContainerInjection, ContainerWhen, FailureBody, Injection,
-    LoadSpec, RecoverySpec, Requirement, Text, WatchedSignal, comparison_serde,
+    Case, ChecklistItem, ClosedLoop, Condition, ContainerInjection, ContainerWhen, FailureBody,
+    Injection, LoadSpec, RecoverySpec, Requirement, Text, WatchedSignal, comparison_serde,
 };
 use super::case_file::{
-    CaseFile, ChecklistItemFile, ConditionFile, FailuresFile, InjectionFile, TextFile,
+    CaseFile, ChecklistItemFile, ConditionFile, FailuresFile, InjectionFile, LoadFile, TextFile,
 };
 use crate::actions::{ContainerAction, ContainerActionParts};
 use crate::alerts::workshop_rules;
@@ -36,6 +36,9 @@ const DEFAULT_BASELINE: Duration = Duration::from_secs(60);
 const DEFAULT_HOLD: Duration = Duration::from_secs(30);
 const DEFAULT_TOLERANCE: f64 = 0.25;
 const DEFAULT_MIX: &str = "balance=70,transfer=20,health=10";
+/// A closed loop's clients: the workshop's scripts use one; a handful is already a crowd for
+/// a service of four threads.
+const MAX_CLOSED_CLIENTS: i64 = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProblemSeverity {
@@ -442,17 +445,52 @@ impl Checker<'_> {
     fn load(&mut self, raw: &CaseFile) -> Option<LoadSpec> {
         let load = &raw.load;
         let mut ok = true;
-        if let Err(message) = check_profile_name(load.profile.get_ref()) {
-            self.error(load.profile.span(), "load.profile", message);
+        let profile = load
+            .profile
+            .as_ref()
+            .map_or("steady".to_string(), |profile| profile.get_ref().clone());
+        if let Some(written) = &load.profile
+            && let Err(message) = check_profile_name(written.get_ref())
+        {
+            self.error(written.span(), "load.profile", message);
             ok = false;
         }
-        let rate = *load.rate.get_ref();
-        if !(rate > 0.0 && rate <= 10_000.0) {
-            let message =
-                format!("{rate} is out of range; expected requests per second, 0 to 10000");
-            self.error(load.rate.span(), "load.rate", message);
-            ok = false;
-        }
+        let closed = self.closed_loop(load, &profile, &mut ok);
+        let rate = match (&load.rate, closed) {
+            (Some(rate), None) => {
+                let value = *rate.get_ref();
+                if !(value > 0.0 && value <= 10_000.0) {
+                    let message = format!(
+                        "{value} is out of range; expected requests per second, 0 to 10000"
+                    );
+                    self.error(rate.span(), "load.rate", message);
+                    ok = false;
+                }
+                value
+            }
+            (Some(rate), Some(_)) => {
+                let message = "a closed loop has no rate; expected either `rate` (open) or \
+                               `clients` and `think` (closed)";
+                self.error(rate.span(), "load.rate", message);
+                ok = false;
+                0.0
+            }
+            (None, Some(_)) => 0.0,
+            (None, None) => {
+                let message = "missing; expected `rate` in requests per second, or `clients` \
+                               and `think` for a closed loop";
+                // No span of its own: point at another key of `[load]`.
+                let span = [&load.profile, &load.mix]
+                    .into_iter()
+                    .flatten()
+                    .map(Spanned::span)
+                    .next()
+                    .unwrap_or(0..0);
+                self.error(span, "load.rate", message);
+                ok = false;
+                0.0
+            }
+        };
         let mix_text = load
             .mix
             .as_ref()
@@ -466,12 +504,49 @@ impl Checker<'_> {
             }
         };
         Some(LoadSpec {
-            profile: load.profile.get_ref().clone(),
+            profile,
             rate,
             mix: mix?,
             mix_text,
+            closed,
         })
         .filter(|_| ok)
+    }
+
+    /// `clients` and `think`, when the case asks for a closed loop.
+    fn closed_loop(&mut self, load: &LoadFile, profile: &str, ok: &mut bool) -> Option<ClosedLoop> {
+        let Some(clients) = &load.clients else {
+            if let Some(think) = &load.think {
+                let message = "a pause between requests needs `clients` (a closed loop)";
+                self.error(think.span(), "load.think", message);
+                *ok = false;
+            }
+            return None;
+        };
+        let count = *clients.get_ref();
+        if !(1..=MAX_CLOSED_CLIENTS).contains(&count) {
+            let message =
+                format!("{count} is out of range; expected 1 to {MAX_CLOSED_CLIENTS} clients");
+            self.error(clients.span(), "load.clients", message);
+            *ok = false;
+        }
+        if profile != "steady"
+            && let Some(written) = &load.profile
+        {
+            let message = "profiles shape an open rate; a closed loop takes none (or `steady`)";
+            self.error(written.span(), "load.profile", message);
+            *ok = false;
+        }
+        let think = self.duration(
+            load.think.as_ref(),
+            "load.think",
+            Duration::ZERO,
+            Duration::ZERO,
+        );
+        Some(ClosedLoop {
+            clients: usize::try_from(count.clamp(1, MAX_CLOSED_CLIENTS)).unwrap_or(1),
+            think,
+        })
     }
 
     fn signals(&mut self, raw: &CaseFile) -> Vec<WatchedSignal> {

@@ -10,6 +10,7 @@ use crate::alerts::Comparison;
 use crate::i18n::Lang;
 use crate::knobs::Knob;
 use crate::signals::Signal;
+use std::time::Duration;
 
 const MINIMAL: &str = include_str!("../../tests/fixtures/cases/valid/minimal.toml");
 
@@ -358,4 +359,42 @@ fn random_picks_and_blind_choices_are_seeded() {
             .any(|(id, label)| id == "db-down" && label == "База данных недоступна")
     );
     assert!(CaseLibrary::default().pick_random(1).is_none());
+}
+
+#[test]
+fn a_closed_loop_takes_clients_and_think_instead_of_a_rate() {
+    let text = MINIMAL.replace("rate = 5", "clients = 1\nthink = \"150ms\"");
+    let case = check_case("x.toml", &text).case.expect("valid");
+    let closed = case.load.closed.expect("a closed loop");
+    assert_eq!(
+        (closed.clients, closed.think),
+        (1, Duration::from_millis(150))
+    );
+    assert_eq!(
+        case.load.describe(),
+        format!(
+            "closed loop: 1 client(s), think 150ms, {}",
+            case.load.mix_text
+        )
+    );
+
+    let both = MINIMAL.replace("rate = 5", "rate = 5\nclients = 2");
+    assert_eq!(
+        problems(&both),
+        [
+            "x.toml:18:8: load.rate: a closed loop has no rate; expected either `rate` (open) or `clients` and `think` (closed)"
+        ]
+    );
+    let neither = MINIMAL.replace("rate = 5\n", "");
+    let found = problems(&neither);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("load.rate: missing; expected `rate`"),
+        "{found:?}"
+    );
+    let crowd = MINIMAL.replace("rate = 5", "clients = 40");
+    assert_eq!(
+        problems(&crowd),
+        ["x.toml:18:11: load.clients: 40 is out of range; expected 1 to 16 clients"]
+    );
 }

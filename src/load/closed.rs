@@ -13,10 +13,15 @@ use super::handle::Control;
 use super::mix::{Endpoint, Mix};
 use super::retry::RetryPolicy;
 
+/// How often a paused client looks whether it may go on.
+const PAUSED_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
+
 pub(super) struct ClosedRun {
     pub sender: Sender,
     pub mix: Mix,
     pub connections: usize,
+    /// The pause after each answer before the next request.
+    pub think: std::time::Duration,
     pub until: Option<Instant>,
     /// A plain `http://` target is driven through hyper directly; others through reqwest.
     pub plain: Option<PlainTarget>,
@@ -58,14 +63,22 @@ impl ClosedRun {
             let until = self.until;
             let control = control.clone();
             let plain = self.plain.clone();
+            let think = self.think;
             workers.spawn(async move {
                 let mut connection = None;
                 while until.is_none_or(|until| Instant::now() < until) && control.borrow().sending {
+                    if control.borrow().paused {
+                        tokio::time::sleep(PAUSED_CHECK).await;
+                        continue;
+                    }
                     sender.recorder.scheduled(false);
                     let endpoint = picker.next_endpoint();
                     match &plain {
                         Some(target) => send_on(&mut connection, &sender, target, endpoint).await,
                         None => sender.request(endpoint, Instant::now(), None).await,
+                    }
+                    if !think.is_zero() {
+                        tokio::time::sleep(think).await;
                     }
                 }
             });

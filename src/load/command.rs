@@ -173,6 +173,7 @@ impl RunConfig {
                 mix: args.mix.clone(),
                 retry,
                 max_in_flight: crate::load::MAX_IN_FLIGHT,
+                think: std::time::Duration::ZERO,
             },
             json: args.json,
         })

@@ -28,6 +28,8 @@ pub(super) struct Control {
     pub since: Instant,
     /// False once the run is told to stop: no new request starts, answers are still awaited.
     pub sending: bool,
+    /// Closed model: clients wait instead of sending while paused.
+    pub paused: bool,
 }
 
 impl Control {
@@ -50,6 +52,8 @@ pub struct LoadHandle {
     recorder: Arc<Recorder>,
     task: Option<JoinHandle<()>>,
     model: Model,
+    /// Closed model: each client's pause between requests.
+    think: Duration,
     /// The first request's scheduled time; the duration counts from here.
     started: Instant,
 }
@@ -89,12 +93,15 @@ impl LoadHandle {
         let connections = connections.max(1);
         let model = Model::Closed { connections };
         let target_for_plain = target.clone();
-        let (handle, sender, receiver) = LoadHandle::prepare(http, target, &plan, model);
+        let (mut handle, sender, receiver) = LoadHandle::prepare(http, target, &plan, model);
+        handle.think = plan.think;
+        let think = plan.think;
         let run = ClosedRun {
             until: plan.duration.map(|d| handle.started + d),
             sender,
             mix: plan.mix,
             connections,
+            think,
             plain: super::connection::PlainTarget::parse(target_for_plain.trim_end_matches('/')),
         };
         handle.spawn(run.run(receiver))
@@ -113,6 +120,7 @@ impl LoadHandle {
             profile: plan.profile,
             since: now,
             sending: true,
+            paused: false,
         });
         let sender = Sender {
             http,
@@ -125,6 +133,7 @@ impl LoadHandle {
             recorder,
             task: None,
             model,
+            think: Duration::ZERO,
             started: now,
         };
         (handle, sender, receiver)
@@ -147,6 +156,33 @@ impl LoadHandle {
             control.profile = profile;
             control.since = Instant::now();
         });
+    }
+
+    /// Closed model: pauses or resumes the clients (each finishes the request it has out).
+    pub fn set_paused(&self, paused: bool) {
+        self.control.send_modify(|control| control.paused = paused);
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.control.borrow().paused
+    }
+
+    /// A closed run in a few words (`closed: 1 client, think 150ms`); `None` for an open one,
+    /// which its rate and profile describe.
+    pub fn closed_description(&self) -> Option<String> {
+        let Model::Closed { connections } = self.model else {
+            return None;
+        };
+        let clients = if connections == 1 {
+            "client"
+        } else {
+            "clients"
+        };
+        let think = crate::units::HumanDuration(self.think);
+        let paused = if self.is_paused() { ", paused" } else { "" };
+        Some(format!(
+            "closed: {connections} {clients}, think {think}{paused}"
+        ))
     }
 
     pub fn rate(&self) -> f64 {

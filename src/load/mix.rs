@@ -107,6 +107,13 @@ impl FromStr for Mix {
 }
 
 impl Mix {
+    /// Whether some of the load goes to `endpoint`.
+    pub fn sends_to(&self, endpoint: Endpoint) -> bool {
+        self.weights
+            .iter()
+            .any(|(to, weight)| *to == endpoint && *weight > 0)
+    }
+
     pub fn picker(&self) -> MixPicker {
         MixPicker {
             weights: self.weights.clone(),

@@ -44,6 +44,9 @@ pub struct LoadPlan {
     /// Open model: requests due while this many are unanswered are dropped (and counted), so
     /// a slow target is never buried under a pile of waiting requests.
     pub max_in_flight: usize,
+    /// Closed model: each client's pause between an answer and its next request, as the
+    /// workshop's own scripts pause (0.1–0.2 s).
+    pub think: Duration,
 }
 
 impl LoadPlan {
@@ -56,6 +59,7 @@ impl LoadPlan {
             mix: Mix::default(),
             retry: RetryPolicy::default(),
             max_in_flight: MAX_IN_FLIGHT,
+            think: Duration::ZERO,
         }
     }
 }

@@ -11,6 +11,8 @@ use crate::actions::ActionOutcome;
 use crate::alerts::{AlertState, AlertStatus};
 use crate::drill::case::PlannedInjection;
 use crate::drill::record::{SessionRecord, sessions_dir};
+use crate::drill::target_check::{TargetProfile, check_against};
+use crate::drill::validate::ProblemSeverity;
 use crate::drill::{ActionKind, Case, Directive, DrillOptions, PhaseMachine, TargetCapabilities};
 use crate::fincore::FailureView;
 use crate::signals::{Sample, Signal, UnixSeconds};
@@ -89,17 +91,39 @@ impl DrillSession {
             .is_none_or(|machine| !machine.phase().is_finished())
     }
 
-    /// Starts the machine once what the target can take is known.
-    pub fn start(&mut self, target: TargetCapabilities, at: UnixSeconds) -> Vec<Effect> {
+    /// Starts the machine once what the target can take is known: refused if `profile` shows
+    /// the case cannot run there, its warnings logged.
+    pub fn start(
+        &mut self,
+        target: TargetCapabilities,
+        profile: &TargetProfile,
+        at: UnixSeconds,
+    ) -> Vec<Effect> {
         if self.machine.is_some() {
             return Vec::new();
+        }
+        let plan = self.request.case.plan_injection(target).ok();
+        let planned = plan.as_ref().and_then(|plan| plan.failures.as_ref());
+        let findings = check_against(&self.request.case, planned, profile);
+        let mut problem = None;
+        for finding in findings {
+            match finding.severity {
+                ProblemSeverity::Error => {
+                    problem.get_or_insert(finding.message);
+                }
+                ProblemSeverity::Warning => self.log.push(format!(
+                    "gameday: drill {}: {}",
+                    self.request.case.id, finding.message
+                )),
+            }
         }
         let options = DrillOptions {
             blind: self.request.blind,
             manual_inject: self.request.manual_inject,
             target,
         };
-        let (machine, directives) = PhaseMachine::start(self.request.case.clone(), options, at);
+        let (machine, directives) =
+            PhaseMachine::start_checked(self.request.case.clone(), options, at, problem);
         self.machine = Some(machine);
         self.carry_out(directives)
     }

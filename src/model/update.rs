@@ -522,7 +522,17 @@ fn start_drill_if_ready(model: &mut Model) -> Vec<Effect> {
         docker: model.session.target.memory_source == Some(SourceKind::Docker),
         prometheus: model.session.target.metrics_source == SourceKind::Prometheus,
     };
-    with_drill(model, |drill, now| drill.start(target, now))
+    // The metrics are not known yet at start (the baseline refuses a recovery signal with no
+    // value); what the target takes and alerts on is.
+    let prometheus_rules = (target.prometheus && !model.live.alerts.is_empty())
+        .then(|| model.live.alerts.iter().map(|a| a.name.clone()).collect());
+    let profile = crate::drill::target_check::TargetProfile {
+        capabilities: capabilities.clone(),
+        metrics: None,
+        memory_source: model.session.target.memory_source.is_some(),
+        alert_rules: prometheus_rules,
+    };
+    with_drill(model, |drill, now| drill.start(target, &profile, now))
 }
 
 /// At start: an unfinished drill on disk is offered first; otherwise the requested one starts.

@@ -247,13 +247,14 @@ fn client_line(view: &View) -> Option<Line<'static>> {
     }
     spans.push(Span::styled(format!("  {} ", view.text.errors), muted));
     spans.push(Span::styled(format::percent(recent.error_ratio), value));
+    // A closed loop has no rate of its own: its description says what runs.
+    let what = if load.profile.starts_with("closed") {
+        load.profile.clone()
+    } else {
+        format!("{}/s {}", format::rate(load.rate), load.profile)
+    };
     spans.push(Span::styled(
-        format!(
-            "  · {} {}/s {}",
-            view.text.key_load,
-            format::rate(load.rate),
-            load.profile
-        ),
+        format!("  · {} {what}", view.text.key_load),
         muted,
     ));
     Some(Line::from(spans))
