@@ -37,6 +37,7 @@ fn run_case(case: &str) {
         200,
         50,
     );
+    tmux.begin_drill();
     tmux.wait_for("the fault injected", WAIT, |screen| {
         screen.contains("since the fault")
     });

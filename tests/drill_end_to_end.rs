@@ -40,6 +40,7 @@ fn a_latency_drill_runs_to_its_review_and_leaves_its_record() {
         200,
         50,
     );
+    tmux.begin_drill();
     tmux.wait_for("the baseline", WAIT, |screen| {
         screen.contains("baseline ends in")
     });
@@ -90,6 +91,7 @@ fn a_killed_drill_is_offered_for_resuming_and_continues() {
         support::GAMEDAY
     );
     let tmux = Tmux::start(&command, 200, 50);
+    tmux.begin_drill();
     tmux.wait_for("the fault injected", WAIT, |screen| {
         screen.contains("since the fault")
     });
@@ -121,7 +123,12 @@ fn a_killed_drill_is_offered_for_resuming_and_continues() {
     again.wait_for("the drill resumed in Detect", WAIT, |screen| {
         screen.contains("something is wrong: find it")
     });
+    // Quitting a running drill asks first.
     again.keys("q");
+    again.wait_for("the confirmation", WAIT, |screen| {
+        screen.contains("Quit now? The drill is recorded as abandoned.")
+    });
+    again.keys("y");
     assert_eq!(again.wait_exit(WAIT), "0");
     let after = read(&found[0]);
     assert_eq!(after["outcome"], "abandoned", "quitting mid-drill: {after}");

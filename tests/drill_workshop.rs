@@ -64,6 +64,7 @@ fn drill_at_a_participants_pace(workers: u32, expect_review: bool) {
         200,
         50,
     );
+    tmux.begin_drill();
     tmux.wait_for("the fault injected", WAIT, |screen| {
         screen.contains("since the fault")
     });
@@ -103,8 +104,12 @@ fn drill_at_a_participants_pace(workers: u32, expect_review: bool) {
     if expect_review {
         assert!(screen.contains("time to detect (MTTD)"), "{screen}");
     } else {
-        // Quitting saves the record, with what happened so far.
+        // Quitting (confirmed) saves the record, with what happened so far.
         tmux.keys("q");
+        tmux.wait_for("the confirmation", WAIT, |screen| {
+            screen.contains("Quit now?")
+        });
+        tmux.keys("y");
         tmux.wait_exit(WAIT);
     }
 

@@ -232,6 +232,7 @@ fn drill_panel_in_detect_projector() {
         memory_source: true,
         alert_rules: None,
     };
+    session.briefed = true;
     session.start(target, &profile, start);
     for second in 0..61 {
         let at = start + f64::from(second);

@@ -49,6 +49,11 @@ pub struct CaseLibrary {
 }
 
 impl CaseLibrary {
+    /// A library of these cases (those `c` offers).
+    pub fn from_cases(cases: Vec<Case>) -> CaseLibrary {
+        CaseLibrary { cases }
+    }
+
     /// The shipped cases alone (a test proves they all validate).
     pub fn shipped() -> CaseLibrary {
         let reports = shipped_reports();

@@ -42,6 +42,8 @@ pub struct DrillSession {
     /// Our own injection is on its way: its answer is the fault's time, not an action.
     injecting: bool,
     firing: BTreeSet<String>,
+    /// The briefing was read (Enter): the machine may start. A resumed drill was briefed.
+    pub briefed: bool,
 }
 
 impl DrillSession {
@@ -57,6 +59,7 @@ impl DrillSession {
             log: Vec::new(),
             injecting: false,
             firing: BTreeSet::new(),
+            briefed: false,
         }
     }
 
@@ -70,6 +73,7 @@ impl DrillSession {
         ttl_s: Option<u64>,
     ) -> (Self, Vec<Effect>) {
         let mut session = DrillSession::new(request, data_dir, target, ttl_s);
+        session.briefed = true;
         let load = machine.case().load.clone();
         session.log.push(format!(
             "gameday: drill {} resumed in phase {}",
@@ -99,7 +103,7 @@ impl DrillSession {
         profile: &TargetProfile,
         at: UnixSeconds,
     ) -> Vec<Effect> {
-        if self.machine.is_some() {
+        if self.machine.is_some() || !self.briefed {
             return Vec::new();
         }
         let plan = self.request.case.plan_injection(target).ok();

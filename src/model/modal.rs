@@ -35,6 +35,10 @@ pub enum Modal {
     Resume {
         case_id: String,
     },
+    /// The case's briefing, before the baseline starts: Enter begins, Esc cancels.
+    Briefing,
+    /// A drill is running: quitting records it as abandoned.
+    QuitDrill,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -62,7 +66,13 @@ pub enum ModalResult {
     },
     Declare(DetectChoice),
     PickCase(usize),
+    /// A blind drill on a case picked at random.
+    PickBlind,
     Resume(bool),
+    /// The briefing was read: the drill begins (or, false, is cancelled).
+    Begin(bool),
+    /// Quitting a running drill, confirmed.
+    QuitDrill,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -311,10 +321,24 @@ impl Modal {
                     ModalResult::Declare(choice.clone())
                 }),
             },
+            Modal::Cases { .. } if matches!(key, KeyCode::Char('b') | KeyCode::Char('B')) => {
+                ModalResult::PickBlind
+            }
             Modal::Cases { selected, count } => match pick(key, selected, *count) {
                 Picked::Stay => ModalResult::Stay,
                 Picked::Close => ModalResult::Close,
                 Picked::Index(index) => ModalResult::PickCase(index),
+            },
+            Modal::Briefing => match key {
+                KeyCode::Enter => ModalResult::Begin(true),
+                KeyCode::Esc => ModalResult::Begin(false),
+                _ => ModalResult::Stay,
+            },
+            // Quitting throws the drill away: only `y` confirms.
+            Modal::QuitDrill => match key {
+                KeyCode::Char('y') | KeyCode::Char('Y') => ModalResult::QuitDrill,
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => ModalResult::Close,
+                _ => ModalResult::Stay,
             },
             Modal::Resume { .. } => match key {
                 KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => {

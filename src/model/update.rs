@@ -291,6 +291,10 @@ fn tell_drill_alerts(model: &mut Model) {
 
 fn apply_action(model: &mut Model, action: Action) -> Vec<Effect> {
     match action {
+        Action::Quit if model.drill_running() => {
+            model.view.modal = Some(Modal::QuitDrill);
+            Vec::new()
+        }
         Action::Quit => {
             if model.should_ask_before_quit() {
                 model.view.modal = Some(Modal::QuitPrompt);
@@ -439,6 +443,51 @@ fn modal_result(model: &mut Model, result: ModalResult) -> Vec<Effect> {
                 None => Vec::new(),
             }
         }
+        ModalResult::PickBlind => {
+            model.view.modal = None;
+            let cases = model.session.cases.clone();
+            // The clock's bits as the seed: a pure pick that differs from run to run.
+            let seed = model.now.to_bits();
+            let library = crate::drill::CaseLibrary::from_cases(cases);
+            match library.pick_random(seed).cloned() {
+                Some(case) => {
+                    let diagnoses = library.diagnosis_choices(seed, crate::i18n::Lang::En);
+                    start_drill(
+                        model,
+                        DrillRequest {
+                            case,
+                            blind: true,
+                            manual_inject: false,
+                            diagnoses,
+                        },
+                    )
+                }
+                None => Vec::new(),
+            }
+        }
+        ModalResult::Begin(begin) => {
+            model.view.modal = None;
+            if begin {
+                if let Some(drill) = model.drill.as_mut() {
+                    drill.briefed = true;
+                }
+                start_drill_if_ready(model)
+            } else {
+                model.drill = None;
+                Vec::new()
+            }
+        }
+        ModalResult::QuitDrill => {
+            model.view.modal = None;
+            if model.should_ask_before_quit() {
+                model.view.modal = Some(Modal::QuitPrompt);
+                Vec::new()
+            } else {
+                let mut effects = with_drill(model, |drill, now| drill.abandon(now, "quit"));
+                effects.push(Effect::Quit);
+                effects
+            }
+        }
         ModalResult::Resume(resume) => {
             model.view.modal = None;
             answer_resume(model, resume)
@@ -566,8 +615,9 @@ fn start_drill(model: &mut Model, request: DrillRequest) -> Vec<Effect> {
         &target,
         ttl_s,
     ));
-    // Known already (a drill picked with `c`): start now; otherwise when it is learnt.
-    start_drill_if_ready(model)
+    // The briefing first; Enter begins the baseline (once the target is known).
+    model.view.modal = Some(Modal::Briefing);
+    Vec::new()
 }
 
 fn answer_resume(model: &mut Model, resume: bool) -> Vec<Effect> {

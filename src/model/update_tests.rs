@@ -78,6 +78,9 @@ fn drill_in_detect(model: &mut Model) {
         act(model, Action::ModalKey(KeyCode::Down));
     }
     act(model, Action::ModalKey(KeyCode::Enter));
+    // The briefing, read: Enter begins.
+    assert_eq!(model.view.modal, Some(Modal::Briefing));
+    act(model, Action::ModalKey(KeyCode::Enter));
     let ends = model
         .drill
         .as_ref()
@@ -436,7 +439,12 @@ fn a_drill_asked_for_starts_when_the_target_is_known() {
     });
     update(&mut model, Msg::Started);
     assert!(model.drill.as_ref().is_some_and(|d| d.machine.is_none()));
+    // The briefing first: the target being known starts nothing until Enter.
+    assert_eq!(model.view.modal, Some(Modal::Briefing));
     let effects = model.apply(Update::Capabilities(Capabilities::sandbox_with_every_knob()));
+    assert!(effects.is_empty(), "{effects:?}");
+    assert!(model.drill.as_ref().is_some_and(|d| d.machine.is_none()));
+    let effects = act(&mut model, Action::ModalKey(KeyCode::Enter));
     assert_eq!(phase(&model), Some(Phase::Baseline));
     assert!(
         effects
@@ -496,6 +504,7 @@ fn detection_before_the_fault_is_refused_with_a_message() {
     model.apply(Update::Capabilities(Capabilities::sandbox_with_every_knob()));
     act(&mut model, Action::OpenCases);
     act(&mut model, Action::ModalKey(KeyCode::Enter));
+    act(&mut model, Action::ModalKey(KeyCode::Enter));
     act(&mut model, Action::DrillDetect);
     assert_eq!(model.view.modal, None);
     assert_eq!(
@@ -508,7 +517,13 @@ fn detection_before_the_fault_is_refused_with_a_message() {
 fn quitting_a_drill_records_it_abandoned() {
     let mut model = model();
     drill_in_detect(&mut model);
-    let effects = act(&mut model, Action::Quit);
+    // Asked first; `n` goes on with the drill, `y` quits.
+    assert!(act(&mut model, Action::Quit).is_empty());
+    assert_eq!(model.view.modal, Some(Modal::QuitDrill));
+    act(&mut model, Action::ModalKey(KeyCode::Char('n')));
+    assert_eq!(phase(&model), Some(Phase::Detect));
+    act(&mut model, Action::Quit);
+    let effects = act(&mut model, Action::ModalKey(KeyCode::Char('y')));
     assert!(saves_record(&effects));
     assert_eq!(effects.last(), Some(&Effect::Quit));
     assert_eq!(phase(&model), Some(Phase::Abandoned));
@@ -640,6 +655,7 @@ fn drill_keys_apply_while_a_drill_runs_and_esc_closes_its_review() {
     );
     assert_eq!(press(&model, KeyCode::Char('c')), None);
     act(&mut model, Action::Quit);
+    act(&mut model, Action::ModalKey(KeyCode::Char('y')));
     assert_eq!(press(&model, KeyCode::Esc), Some(Action::CloseDrill));
 }
 
@@ -709,6 +725,7 @@ fn a_load_change_during_the_baseline_is_not_the_first_action() {
     let mut model = model();
     model.apply(Update::Capabilities(Capabilities::sandbox_with_every_knob()));
     act(&mut model, Action::OpenCases);
+    act(&mut model, Action::ModalKey(KeyCode::Enter));
     act(&mut model, Action::ModalKey(KeyCode::Enter));
     update(
         &mut model,
@@ -858,4 +875,28 @@ fn a_failure_state_changed_outside_gameday_is_logged_and_shown_with_why() {
         warnings(&model),
         ["gameday: the failure state lost when the app restarted: latency_ms 2000 → 0"]
     );
+}
+
+#[test]
+fn the_briefing_can_be_cancelled_and_c_offers_a_blind_drill() {
+    let mut model = model();
+    model.apply(Update::Capabilities(Capabilities::sandbox_with_every_knob()));
+    act(&mut model, Action::OpenCases);
+    act(&mut model, Action::ModalKey(KeyCode::Enter));
+    assert_eq!(model.view.modal, Some(Modal::Briefing));
+    act(&mut model, Action::ModalKey(KeyCode::Esc));
+    assert!(model.drill.is_none(), "cancelled at the briefing");
+
+    act(&mut model, Action::OpenCases);
+    act(&mut model, Action::ModalKey(KeyCode::Char('b')));
+    assert_eq!(model.view.modal, Some(Modal::Briefing));
+    let request = model
+        .drill
+        .as_ref()
+        .map(|d| d.request().clone())
+        .expect("a drill");
+    assert!(request.blind);
+    assert_eq!(request.diagnoses.len(), model.session.cases.len());
+    act(&mut model, Action::ModalKey(KeyCode::Enter));
+    assert_eq!(phase(&model), Some(Phase::Baseline));
 }

@@ -40,7 +40,17 @@ pub fn render(frame: &mut Frame, view: &View, modal: &Modal, area: Rect) {
                 .map(|choice| match choice {
                     DetectChoice::Signal(Some(signal)) => signal.name().to_string(),
                     DetectChoice::Signal(None) => text.no_signal.to_string(),
-                    DetectChoice::Diagnosis { label, .. } => label.clone(),
+                    // In the interface's language, whatever language the request was made in.
+                    DetectChoice::Diagnosis { case_id, label } => view
+                        .model
+                        .session
+                        .cases
+                        .iter()
+                        .find(|case| &case.id == case_id)
+                        .map_or_else(
+                            || label.clone(),
+                            |case| case.diagnosis.get(view.lang).to_string(),
+                        ),
                 })
                 .collect();
             let title = if blind {
@@ -65,8 +75,25 @@ pub fn render(frame: &mut Frame, view: &View, modal: &Modal, area: Rect) {
                     )
                 })
                 .collect();
-            (text.cases_title, list_lines(view, &labels, *selected))
+            let mut lines = list_lines(view, &labels, *selected);
+            lines.push(Line::styled(
+                text.cases_blind_hint,
+                view.theme.muted_style(),
+            ));
+            (text.cases_title, lines)
         }
+        Modal::Briefing => briefing(view),
+        Modal::QuitDrill => (
+            text.quit_drill_title,
+            vec![
+                Line::styled(
+                    text.quit_drill_question,
+                    view.theme.base_style().add_modifier(Modifier::BOLD),
+                ),
+                Line::default(),
+                Line::styled(text.quit_drill_keys, view.theme.muted_style()),
+            ],
+        ),
         Modal::Resume { case_id } => (
             text.resume_title,
             vec![
@@ -81,6 +108,93 @@ pub fn render(frame: &mut Frame, view: &View, modal: &Modal, area: Rect) {
         ),
     };
     overlay(frame, view, title, lines, 90, area);
+}
+
+/// The case's briefing before its baseline; a blind drill's says nothing of the case.
+fn briefing<'a>(view: &View) -> (&'static str, Vec<Line<'a>>) {
+    let text = view.text;
+    let Some(drill) = &view.model.drill else {
+        return (text.briefing_title, Vec::new());
+    };
+    let request = drill.request();
+    let case = &request.case;
+    let bold = view.theme.base_style().add_modifier(Modifier::BOLD);
+    let muted = view.theme.muted_style();
+    let mut lines = Vec::new();
+    // Wrapped here, not by the paragraph: the box is as high as its lines.
+    let paragraph = |text: &str, lines: &mut Vec<Line<'a>>| {
+        for row in wrap_words(text, BRIEFING_WIDTH) {
+            lines.push(Line::styled(row, view.theme.base_style()));
+        }
+    };
+    let title = if request.blind {
+        paragraph(text.briefing_blind_text, &mut lines);
+        text.briefing_blind_title
+    } else {
+        lines.push(Line::styled(case.title.get(view.lang).to_string(), bold));
+        lines.push(Line::default());
+        for part in case.briefing.get(view.lang).trim().split("\n\n") {
+            paragraph(&part.replace('\n', " "), &mut lines);
+        }
+        lines.push(Line::default());
+        let watched: Vec<String> = case
+            .signals
+            .iter()
+            .map(|watched| {
+                let condition = &watched.condition;
+                format!(
+                    "{} {} {}",
+                    super::signal_words::signal_words(condition.signal, view.lang),
+                    condition.comparison.symbol(),
+                    super::format::signal_value(condition.signal, condition.threshold)
+                )
+            })
+            .collect();
+        lines.push(Line::from(vec![
+            Span::styled(format!("{}: ", text.briefing_watch), muted),
+            Span::styled(watched.join(" · "), view.theme.base_style()),
+        ]));
+        text.briefing_title
+    };
+    lines.push(Line::from(vec![
+        Span::styled(format!("{}: ", text.briefing_baseline), muted),
+        Span::styled(
+            crate::units::HumanDuration(case.baseline).to_string(),
+            view.theme.base_style(),
+        ),
+    ]));
+    lines.push(Line::default());
+    for row in wrap_words(text.briefing_keys, BRIEFING_WIDTH) {
+        lines.push(Line::styled(row, muted));
+    }
+    lines.push(Line::styled(
+        text.briefing_begin,
+        view.theme.key_style().add_modifier(Modifier::BOLD),
+    ));
+    (title, lines)
+}
+
+/// The briefing's text width: the dialog's 90 columns less its border and a margin.
+const BRIEFING_WIDTH: usize = 86;
+
+/// Greedy word wrap at `width` characters.
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut rows: Vec<String> = Vec::new();
+    let mut row = String::new();
+    for word in text.split_whitespace() {
+        let needed = row.chars().count() + usize::from(!row.is_empty()) + word.chars().count();
+        if !row.is_empty() && needed > width {
+            rows.push(std::mem::take(&mut row));
+        }
+        if !row.is_empty() {
+            row.push(' ');
+        }
+        row.push_str(word);
+    }
+    if !row.is_empty() {
+        rows.push(row);
+    }
+    rows
 }
 
 /// A box of `lines` in the middle of `area`, at most `max_width` wide, over what is below.

@@ -110,6 +110,14 @@ impl Tmux {
 
 impl Tmux {
     /// Waits until the command has exited; its exit status.
+    /// A drill opens on its briefing: read it, then Enter begins the baseline.
+    pub fn begin_drill(&self) {
+        self.wait_for("the briefing", Duration::from_secs(30), |screen| {
+            screen.contains("Enter: begin the baseline")
+        });
+        self.keys("Enter");
+    }
+
     pub fn wait_exit(&self, timeout: Duration) -> String {
         let file = self._home.path().join("exit-status");
         let deadline = Instant::now() + timeout;
