@@ -222,6 +222,7 @@ fn drill_panel_in_detect_projector() {
         sandbox: true,
         docker: false,
         prometheus: false,
+        memory: true,
     };
     session.start(target, start);
     for second in 0..61 {

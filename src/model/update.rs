@@ -469,6 +469,7 @@ fn start_drill_if_ready(model: &mut Model) -> Vec<Effect> {
         sandbox: capabilities.sandbox,
         docker: model.session.target.memory_source == Some(SourceKind::Docker),
         prometheus: model.session.target.metrics_source == SourceKind::Prometheus,
+        memory: model.session.target.memory_source.is_some(),
     };
     with_drill(model, |drill, now| drill.start(target, now))
 }
