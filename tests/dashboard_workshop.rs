@@ -118,7 +118,10 @@ fn in_prometheus_mode_two_workers_are_flagged_and_a_lost_target_is_shown() {
     let screen = tmux.wait_for("the processes warning", Duration::from_secs(90), |screen| {
         screen.contains("several processes behind the target, each scrape sees one")
     });
-    assert!(screen.contains("gameday: several processes answer"), "{screen}");
+    assert!(
+        screen.contains("gameday: several processes answer"),
+        "{screen}"
+    );
     assert!(!screen.contains("target down"), "{screen}");
     drop(workshop);
     tmux.wait_for("the lost target", Duration::from_secs(30), |screen| {
