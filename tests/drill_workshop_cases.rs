@@ -7,6 +7,7 @@
 
 mod support;
 
+use support::workshop::Workshop;
 use support::workshop_drill::{drill_at_a_participants_pace, refused_on_the_workshop};
 
 #[test]
@@ -47,7 +48,16 @@ fn the_chaos_drill_on_two_workers() {
 
 #[test]
 fn cases_the_workshop_service_cannot_run_are_refused_with_the_reason() {
-    refused_on_the_workshop("db-down", "needs the sandbox, or Docker (--docker)");
-    refused_on_the_workshop("pool-exhaustion", "needs gameday's own sandbox");
-    refused_on_the_workshop("memory-leak", "needs a memory limit and restarts");
+    let workshop = Workshop::with_workers(1);
+    refused_on_the_workshop(
+        &workshop,
+        "db-down",
+        "needs the sandbox, or Docker (--docker)",
+    );
+    refused_on_the_workshop(&workshop, "pool-exhaustion", "needs gameday's own sandbox");
+    refused_on_the_workshop(
+        &workshop,
+        "memory-leak",
+        "needs a memory limit and restarts",
+    );
 }

@@ -230,10 +230,9 @@ pub fn drill_at_a_participants_pace(case: &str, workers: u32, may_stay: &[&str])
     );
 }
 
-/// Starts a drill of `case` that the workshop service cannot run: it must be refused before
-/// anything is injected or any load sent, with `reason` on screen.
-pub fn refused_on_the_workshop(case: &str, reason: &str) {
-    let workshop = Workshop::with_workers(1);
+/// Starts a drill of `case` that `workshop` cannot run: it must be refused before anything is
+/// injected or any load sent, with `reason` on screen.
+pub fn refused_on_the_workshop(workshop: &Workshop, case: &str, reason: &str) {
     let tmux = Tmux::start(
         &format!(
             "{GAMEDAY} drill {case} --api {} {SHORT_PHASES}",
