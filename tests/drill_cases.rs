@@ -1,6 +1,7 @@
 //! Every shipped case end to end against a real `gameday sandbox`, with short baseline and hold
 //! times: the drill injects, the participant declares and resets, and the record's figures agree
 //! with what the service itself logged (the injection and the reset) to within one poll.
+//! memory-leak, which needs restarts, runs on the embedded default instead.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // Test code: a failure panics.
 
@@ -27,16 +28,10 @@ fn logged_at(sandbox: &Sandbox, action: &str) -> f64 {
     parsed.timestamp_micros() as f64 / 1e6
 }
 
-fn run_case(case: &str) {
-    let sandbox = Sandbox::start(&[]);
-    let tmux = Tmux::start(
-        &format!(
-            "{GAMEDAY} drill {case} --api {} --baseline 5s --recover-hold 5s --poll-interval 500ms",
-            sandbox.url
-        ),
-        200,
-        50,
-    );
+const SHORT_PHASES: &str = "--baseline 5s --recover-hold 5s --poll-interval 500ms";
+
+/// Declares, answers and resets at once, waits for the review and quits; the saved record.
+fn drive(tmux: &Tmux, case: &str) -> Value {
     tmux.begin_drill();
     tmux.wait_for("the fault injected", WAIT, |screen| {
         screen.contains("since the fault")
@@ -66,6 +61,20 @@ fn run_case(case: &str) {
         serde_json::from_str(&std::fs::read_to_string(&path).expect("record")).expect("JSON");
     assert_eq!(record["case_id"], case);
     assert_eq!(record["outcome"], "completed", "{record}");
+    record
+}
+
+fn run_case(case: &str) {
+    let sandbox = Sandbox::start(&[]);
+    let tmux = Tmux::start(
+        &format!(
+            "{GAMEDAY} drill {case} --api {} {SHORT_PHASES}",
+            sandbox.url
+        ),
+        200,
+        50,
+    );
+    let record = drive(&tmux, case);
     let drill = &record["drill"];
 
     // The fault's time is the answer to the injection: the service logged it just before.
@@ -115,9 +124,47 @@ fn slow_db() {
     run_case("slow-db");
 }
 
+/// memory-leak watches restarts, which a standalone sandbox cannot show (no supervisor, no
+/// limit): refused there with the reason, it runs on the embedded default.
 #[test]
 fn memory_leak() {
-    run_case("memory-leak");
+    let sandbox = Sandbox::start(&[]);
+    let refused = Tmux::start(
+        &format!(
+            "{GAMEDAY} drill memory-leak --api {} {SHORT_PHASES}",
+            sandbox.url
+        ),
+        200,
+        50,
+    );
+    refused.begin_drill();
+    refused.wait_for("the refusal", WAIT, |screen| {
+        screen.contains("needs a memory limit and restarts")
+    });
+    refused.keys("q");
+    refused.wait_exit(WAIT);
+    assert!(
+        !sandbox
+            .log_lines()
+            .iter()
+            .any(|line| line["event"] == "failure_change"),
+        "a refused drill changed the failures"
+    );
+
+    let tmux = Tmux::start(
+        &format!("{GAMEDAY} drill memory-leak {SHORT_PHASES}"),
+        200,
+        50,
+    );
+    let record = drive(&tmux, "memory-leak");
+    let drill = &record["drill"];
+    let injected = drill["injected_at"].as_f64().expect("injected_at");
+    let reset_at = drill["actions"][0]["at"].as_f64().expect("reset time");
+    let recovered = drill["recovered_at"].as_f64().expect("recovered_at");
+    assert!(recovered >= reset_at, "recovered before the reset");
+    let mttr = record["figures"]["time_to_recover"].as_f64().expect("MTTR");
+    assert!((mttr - (recovered - injected)).abs() < 1e-6);
+    eprintln!("memory-leak (embedded): MTTR {mttr:.1} s");
 }
 
 #[test]

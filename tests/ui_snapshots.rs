@@ -222,6 +222,7 @@ fn drill_panel_in_detect_projector() {
         sandbox: true,
         docker: false,
         prometheus: false,
+        memory: true,
     };
     let profile = gameday::drill::target_check::TargetProfile {
         capabilities: gameday::fincore::presets::Capabilities::of_sandbox(

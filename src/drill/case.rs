@@ -199,6 +199,9 @@ pub struct TargetCapabilities {
     pub sandbox: bool,
     pub docker: bool,
     pub prometheus: bool,
+    /// A memory source that knows a limit and counts restarts: Docker, or the embedded
+    /// sandbox's supervised process. A service's own `/metrics` gives neither.
+    pub memory: bool,
 }
 
 /// The injection to perform on one target.
@@ -371,6 +374,20 @@ impl Case {
         let missing = |what: &str| format!("case {} needs {what}", self.id);
         if self.requires.contains(&Requirement::Prometheus) && !target.prometheus {
             return Err(missing("Prometheus (--prometheus)"));
+        }
+        // A limit and restarts come only from a memory source: without one these signals
+        // never move, and the case could not show what it is about.
+        let limit_signals = [Signal::MemoryLimitBytes, Signal::Restarts];
+        if let Some(signal) = self
+            .watched()
+            .chain(self.recovery.signals.iter().copied())
+            .find(|signal| limit_signals.contains(signal))
+            && !target.memory
+        {
+            return Err(missing(&format!(
+                "a memory limit and restarts ({}): Docker (--docker) or the embedded sandbox",
+                signal.name()
+            )));
         }
         let needs_sandbox = failures.as_ref().is_some_and(FailureBody::needs_sandbox)
             || self.requires.contains(&Requirement::Sandbox);

@@ -637,6 +637,7 @@ fn every_shipped_case_runs_on_the_sandbox() {
     let sandbox = DrillOptions {
         target: TargetCapabilities {
             sandbox: true,
+            memory: true,
             ..TargetCapabilities::default()
         },
         ..DrillOptions::default()

@@ -128,6 +128,33 @@ fn db_down_uses_db_fail_on_the_sandbox_and_stops_the_db_container_elsewhere() {
 }
 
 #[test]
+fn a_case_watching_restarts_needs_a_memory_source() {
+    let library = CaseLibrary::shipped();
+    let leak = library.get("memory-leak").expect("memory-leak");
+    let error = leak
+        .plan_injection(TargetCapabilities::default())
+        .expect_err("the service's own metrics give no limit and no restarts");
+    assert!(
+        error.contains("needs a memory limit and restarts (restarts)"),
+        "{error}"
+    );
+    for target in [
+        TargetCapabilities {
+            docker: true,
+            memory: true,
+            ..TargetCapabilities::default()
+        },
+        TargetCapabilities {
+            sandbox: true,
+            memory: true,
+            ..TargetCapabilities::default()
+        },
+    ] {
+        assert!(leak.plan_injection(target).is_ok(), "{target:?}");
+    }
+}
+
+#[test]
 fn the_minimal_fixture_takes_the_defaults() {
     let report = check_case("minimal.toml", MINIMAL);
     assert!(report.problems.is_empty(), "{:?}", report.problems);

@@ -570,6 +570,7 @@ fn start_drill_if_ready(model: &mut Model) -> Vec<Effect> {
         sandbox: capabilities.sandbox,
         docker: model.session.target.memory_source == Some(SourceKind::Docker),
         prometheus: model.session.target.metrics_source == SourceKind::Prometheus,
+        memory: model.session.target.memory_source.is_some(),
     };
     // The metrics are not known yet at start (the baseline refuses a recovery signal with no
     // value); what the target takes and alerts on is.

@@ -6,6 +6,7 @@
 pub mod podman;
 pub mod tmux;
 pub mod workshop;
+pub mod workshop_drill;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;

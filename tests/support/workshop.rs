@@ -13,6 +13,8 @@ pub struct Workshop {
     child: Child,
     pub url: String,
     _postgres: Postgres,
+    /// gunicorn's access log: the service's own account of what reached it, and when.
+    logs: tempfile::TempDir,
 }
 
 fn repo_root() -> PathBuf {
@@ -35,6 +37,7 @@ impl Workshop {
         let postgres = Postgres::start();
         let database = postgres.create_database("fincore_workshop");
         let port = free_port();
+        let logs = tempfile::tempdir().expect("a folder for the access log");
         let child = Command::new(&gunicorn)
             .args([
                 "-w",
@@ -44,6 +47,10 @@ impl Workshop {
                 "-k",
                 "gthread",
             ])
+            .arg("--access-logfile")
+            .arg(logs.path().join("access.log"))
+            // %(t)s is the time the answer was logged, to the second; %(L)s how long it took.
+            .args(["--access-logformat", "%(t)s %(m)s %(U)s %(s)s %(L)s"])
             .args(["-b", &format!("127.0.0.1:{port}"), "flask_fincore:app"])
             .current_dir(repo_root().join("scripts/bench"))
             .env(
@@ -59,6 +66,7 @@ impl Workshop {
             child,
             url: format!("http://127.0.0.1:{port}"),
             _postgres: postgres,
+            logs,
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         while !answers(&format!("{}/health", workshop.url)) {
@@ -89,6 +97,38 @@ impl Workshop {
                 let body: serde_json::Value =
                     serde_json::from_slice(&output.stdout).expect("a JSON answer");
                 body["current_config"].clone()
+            })
+            .collect()
+    }
+}
+
+/// One line of the access log: when it was logged (Unix seconds, whole), method, path, status
+/// and how long the request took (seconds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Logged {
+    pub at: f64,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub took: f64,
+}
+
+impl Workshop {
+    /// The access log so far, oldest first.
+    pub fn access_log(&self) -> Vec<Logged> {
+        let text = std::fs::read_to_string(self.logs.path().join("access.log")).unwrap_or_default();
+        text.lines()
+            .filter_map(|line| {
+                let (time, rest) = line.strip_prefix('[')?.split_once("] ")?;
+                let at = chrono::DateTime::parse_from_str(time, "%d/%b/%Y:%H:%M:%S %z").ok()?;
+                let mut fields = rest.split_whitespace();
+                Some(Logged {
+                    at: at.timestamp() as f64,
+                    method: fields.next()?.to_string(),
+                    path: fields.next()?.to_string(),
+                    status: fields.next()?.parse().ok()?,
+                    took: fields.next()?.parse().ok()?,
+                })
             })
             .collect()
     }
