@@ -88,6 +88,7 @@ pub fn report(cases: &[&Case], profile: &TargetProfile) -> (Vec<String>, usize) 
             sandbox: profile.capabilities.sandbox,
             docker: profile.memory_source,
             prometheus: profile.alert_rules.is_some(),
+            memory: profile.memory_source,
         };
         let plan = case.plan_injection(capabilities);
         let planned = plan.as_ref().ok().and_then(|plan| plan.failures.as_ref());
