@@ -393,9 +393,17 @@ fn against_the_workshop_service_each_case_is_checked_for_what_the_target_gives()
     );
     assert!(err.contains("problem(s) would stop cases on"), "{err}");
 
-    // A sandbox (`gameday sandbox`) runs every case; only restarts need a supervisor.
+    // A standalone sandbox (`gameday sandbox`) runs every case but the memory leak, whose
+    // restarts need the embedded supervisor or Docker.
     let sandbox = support::Sandbox::start(&[]);
     let (code, out, _) = gameday(&["cases", "validate", "--api", &sandbox.url], "C", None);
-    assert_eq!(code, 0, "{out}");
+    assert_ne!(code, 0, "{out}");
     assert!(out.contains("ok db-down on this target"), "{out}");
+    assert!(out.contains("ok pool-exhaustion on this target"), "{out}");
+    let errors: Vec<&str> = out.lines().filter(|l| l.contains(": error: ")).collect();
+    assert_eq!(errors.len(), 1, "{out}");
+    assert!(
+        errors[0].starts_with("memory-leak: error: refused at start"),
+        "{out}"
+    );
 }
