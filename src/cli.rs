@@ -85,7 +85,7 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// Send load to a FinCore API and report what the clients saw.
     Load(crate::load::command::LoadArgs),
-    /// List, show and validate drill cases.
+    /// List, show and validate drill cases, and write their runbooks.
     Cases(crate::drill::command::CasesArgs),
     /// Run a guided drill: baseline, inject, detect, respond, recover, with a timer.
     Drill(DrillArgs),
