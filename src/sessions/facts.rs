@@ -48,6 +48,11 @@ impl Clock {
         self.format(at, "%Y-%m-%d %H:%M")
     }
 
+    /// `2026-11-18 11:06:40`.
+    pub fn date_time(&self, at: UnixSeconds) -> String {
+        self.format(at, "%Y-%m-%d %H:%M:%S")
+    }
+
     /// `11:06:40`.
     pub fn time_of_day(&self, at: UnixSeconds) -> String {
         self.format(at, "%H:%M:%S")

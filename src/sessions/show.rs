@@ -3,7 +3,8 @@
 use std::fmt::Write as _;
 
 use super::facts::{
-    Clock, action_line, checklist_lines, figure_rows, phase_word, signal_rows, step_word, title,
+    Clock, action_line, checklist_lines, figure_rows, phase_word, signal_rows, since_injection,
+    step_word, title,
 };
 use super::store::StoredRecord;
 use super::words::{maybe_duration, outcome_word, words};
@@ -87,8 +88,8 @@ pub fn show_text(stored: &StoredRecord, case: Option<&Case>, lang: Lang, clock: 
             out,
             "  {:<16} {}  {}",
             phase_word(phase.phase, lang),
-            clock.date_minute(phase.at),
-            clock.time_of_day(phase.at)
+            clock.date_time(phase.at),
+            since_injection(record, phase.at, lang)
         );
     }
 

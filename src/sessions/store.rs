@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io::ErrorKind;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::drill::record::{SessionRecord, read_record, sessions_dir};
 
@@ -11,7 +11,6 @@ use crate::drill::record::{SessionRecord, read_record, sessions_dir};
 pub struct StoredRecord {
     /// The file's stem: what `gameday sessions show` takes.
     pub id: String,
-    pub path: PathBuf,
     pub record: SessionRecord,
 }
 
@@ -31,7 +30,7 @@ pub fn read_all(data_dir: &Path) -> Result<(Vec<StoredRecord>, Vec<String>), Str
             continue;
         };
         match read_record(&path) {
-            Ok(record) => records.push(StoredRecord { id, path, record }),
+            Ok(record) => records.push(StoredRecord { id, record }),
             Err(problem) => problems.push(problem),
         }
     }

@@ -1,8 +1,6 @@
 //! The texts of `gameday sessions` from records of real phase-machine runs, driven with
 //! scripted samples and a clock the test controls, and dates written in UTC.
 
-use std::path::PathBuf;
-
 use super::document::{to_html, to_markdown};
 use super::facts::Clock;
 use super::history::histories;
@@ -77,11 +75,7 @@ fn finished_drill(start: f64, detect_after: f64) -> PhaseMachine {
 fn stored(machine: &PhaseMachine) -> StoredRecord {
     let record = SessionRecord::from_machine(machine, "embedded sandbox");
     let id = record.file_name().trim_end_matches(".json").to_string();
-    StoredRecord {
-        id,
-        path: PathBuf::from("unused"),
-        record,
-    }
+    StoredRecord { id, record }
 }
 
 #[test]
@@ -118,7 +112,8 @@ fn show_gives_every_item_action_hint_and_note() {
     for part in [
         "20261118T110640Z-latency — Latency: every request takes two seconds longer",
         "target: embedded sandbox   outcome: completed",
-        "  Baseline         2026-11-18 11:06  11:06:40",
+        "  Baseline         2026-11-18 11:06:40  T-1 min 01 s",
+        "  Respond          2026-11-18 11:07:50  T+9.0 s",
         "time to detect (MTTD)                  9.0 s",
         "time to recover (MTTR)                 20.0 s",
         "p95 latency                    100 ms",
