@@ -85,10 +85,12 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// Send load to a FinCore API and report what the clients saw.
     Load(crate::load::command::LoadArgs),
-    /// List, show and validate drill cases.
+    /// List, show and validate drill cases, and write their runbooks.
     Cases(crate::drill::command::CasesArgs),
     /// Run a guided drill: baseline, inject, detect, respond, recover, with a timer.
     Drill(DrillArgs),
+    /// What drills left behind: list, show, postmortem reports and history of the records.
+    Sessions(crate::sessions::command::SessionsArgs),
 }
 
 /// `gameday drill CASE`, on the same targets as the dashboard.
@@ -166,6 +168,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Load(args)) => crate::load::command::run(args, configured_api),
         Some(Command::Cases(args)) => run_cases(args),
         Some(Command::Drill(args)) => run_drill(args),
+        Some(Command::Sessions(args)) => run_sessions(args),
         None => run_dashboard(cli.dashboard, None),
     };
     match result {
@@ -206,6 +209,24 @@ fn run_cases(args: crate::drill::command::CasesArgs) -> Result<(), String> {
     let found = discover(&overrides)?;
     let (library, user_reports) = found.cases();
     crate::drill::command::run(args.command, found.settings.lang, library, user_reports)
+}
+
+fn run_sessions(args: crate::sessions::command::SessionsArgs) -> Result<(), String> {
+    let overrides = SettingsOverrides {
+        lang: args.lang,
+        data_dir: args.data_dir,
+        ..SettingsOverrides::default()
+    };
+    let found = discover(&overrides)?;
+    // A broken case file of the user's only costs its texts here: the records still show.
+    let (library, _) = found.cases();
+    let data_dir = found
+        .settings
+        .data_dir
+        .clone()
+        .or_else(config::default_data_dir)
+        .ok_or("no data folder: set --data-dir or GAMEDAY_DATA_DIR")?;
+    crate::sessions::command::run(args.command, found.settings.lang, &data_dir, &library)
 }
 
 /// The most a baseline or a recovery hold may last: a drill is a workshop exercise.

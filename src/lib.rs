@@ -13,6 +13,7 @@ pub mod load;
 pub mod logging;
 pub mod model;
 pub mod sandbox;
+pub mod sessions;
 pub mod signals;
 pub mod sources;
 pub mod theme;

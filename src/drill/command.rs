@@ -1,4 +1,4 @@
-//! `gameday cases`: list, show and validate drill cases.
+//! `gameday cases`: list, show, validate drill cases and write their runbooks.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -28,6 +28,12 @@ pub enum CasesCommand {
     List,
     /// One case in full.
     Show {
+        /// The case's id, as `gameday cases list` shows it.
+        id: String,
+    },
+    /// A case as a runbook in Markdown: what it looks like, how to confirm it, what to do,
+    /// how to know it is over, questions for the debrief.
+    Runbook {
         /// The case's id, as `gameday cases list` shows it.
         id: String,
     },
@@ -71,6 +77,17 @@ pub fn run(
                 )
             })?;
             print!("{}", show_text(case, lang));
+            Ok(())
+        }
+        CasesCommand::Runbook { id } => {
+            report_problems(&user_reports)?;
+            let case = library.get(&id).ok_or_else(|| {
+                format!(
+                    "no case `{id}`; expected one of {}",
+                    library.ids().join(", ")
+                )
+            })?;
+            print!("{}", super::runbook::runbook_markdown(case, lang));
             Ok(())
         }
         CasesCommand::Validate {

@@ -12,6 +12,8 @@ pub mod library;
 pub mod machine;
 pub mod record;
 mod recovery;
+pub mod runbook;
+pub mod signal_words;
 pub mod state;
 pub mod target_check;
 mod target_learn;

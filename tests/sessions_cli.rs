@@ -1,0 +1,390 @@
+//! `gameday sessions` and `gameday cases runbook` as a person runs them: records written the
+//! way the dashboard writes them (`write_record` of a `SessionRecord` from a phase machine,
+//! driven here with scripted samples instead of a live target), then the binary with a
+//! private home and data folder, in English and Russian.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // Test code: a failure panics.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use gameday::drill::record::{SessionRecord, write_record};
+use gameday::drill::{ActionKind, CaseLibrary, DrillOptions, Phase, PhaseMachine};
+use gameday::signals::{Sample, Signal};
+
+/// 2026-11-18 11:06:40 UTC.
+const START: f64 = 1_795_000_000.0;
+
+fn feed(machine: &mut PhaseMachine, at: f64, p95: f64) {
+    for (signal, value) in [
+        (Signal::Up, 1.0),
+        (Signal::ErrorRatio, 0.0),
+        (Signal::LatencyP95, p95),
+        (Signal::LatencyP99, p95 * 1.5),
+    ] {
+        machine.sample(signal, Sample { at, value });
+    }
+}
+
+/// A latency drill to its review: injected at +61 s, detected `detect_after` s later, a hint,
+/// a note, a reset; every signal back 11 s after the detection.
+fn finished_drill(start: f64, detect_after: f64) -> PhaseMachine {
+    let case = CaseLibrary::shipped().get("latency").unwrap().clone();
+    let (mut machine, _) = PhaseMachine::start(case, DrillOptions::default(), start);
+    for second in 0..60 {
+        feed(&mut machine, start + f64::from(second), 0.1);
+    }
+    machine.tick(start + 60.0);
+    let injected = start + 61.0;
+    machine.injected(injected);
+    feed(&mut machine, injected + 1.0, 2.4);
+    let detected = injected + detect_after;
+    machine.declare_detection(detected, Some(Signal::LatencyP95), None);
+    machine.action(detected + 1.0, ActionKind::HintOpened { index: 1 });
+    machine.note(detected + 3.0, "looked at <the pool> & the failures");
+    machine.action(detected + 10.0, ActionKind::FailureReset);
+    machine.failures_read_back(detected + 10.5, false, None);
+    for second in 0..=31 {
+        feed(&mut machine, detected + 11.0 + f64::from(second), 0.1);
+    }
+    machine.tick(detected + 42.0);
+    assert_eq!(machine.phase(), Phase::Review);
+    machine
+}
+
+/// Two completed latency drills (MTTD 9 s and 20 s) and an abandoned one, newest last, and a
+/// file that is not a record.
+fn write_records(data: &Path) {
+    for machine in [
+        finished_drill(START, 9.0),
+        finished_drill(START + 1000.0, 20.0),
+    ] {
+        write_record(
+            data,
+            &SessionRecord::from_machine(&machine, "embedded sandbox"),
+        )
+        .unwrap();
+    }
+    let case = CaseLibrary::shipped().get("slow-db").unwrap().clone();
+    let (mut abandoned, _) = PhaseMachine::start(case, DrillOptions::default(), START + 2000.0);
+    abandoned.abandon(START + 2010.0, "stopped by the participant");
+    write_record(
+        data,
+        &SessionRecord::from_machine(&abandoned, "embedded sandbox"),
+    )
+    .unwrap();
+    std::fs::write(data.join("sessions/notes.json"), "{").unwrap();
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// `gameday ARGS` with a private home, `data` as the data folder, UTC dates and `lang`'s
+/// locale.
+fn gameday(data: &Path, args: &[&str], lang: &str) -> Run {
+    let home = tempfile::tempdir().unwrap();
+    let output = Command::new(support::GAMEDAY)
+        .args(args)
+        .current_dir(home.path())
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("GAMEDAY_DATA_DIR", data)
+        .env("TZ", "UTC")
+        .env_remove("GAMEDAY_CONFIG")
+        .env_remove("GAMEDAY_LANG")
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", lang)
+        .output()
+        .expect("gameday runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn assert_contains(text: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(text.contains(part), "missing {part:?} in\n{text}");
+    }
+}
+
+const FIRST: &str = "20261118T110640Z-latency";
+
+#[test]
+fn list_and_show_read_the_records_back() {
+    let data = tempfile::tempdir().unwrap();
+    write_records(data.path());
+
+    let list = gameday(data.path(), &["sessions", "list"], "C.UTF-8");
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(list.stderr.contains("skipped"), "{}", list.stderr);
+    assert!(list.stderr.contains("notes.json"), "{}", list.stderr);
+    let lines: Vec<&str> = list.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", list.stdout);
+    assert!(
+        lines[1].starts_with("20261118T114000Z-slow-db"),
+        "newest first: {}",
+        list.stdout
+    );
+    assert!(
+        lines[1].contains("2026-11-18 11:40  abandoned"),
+        "{}",
+        list.stdout
+    );
+    assert!(
+        lines[2].starts_with("20261118T112320Z-latency"),
+        "{}",
+        list.stdout
+    );
+    assert!(lines[3].starts_with(FIRST), "{}", list.stdout);
+    assert!(
+        lines[3].contains("2026-11-18 11:06  completed"),
+        "{}",
+        list.stdout
+    );
+    assert!(lines[3].contains("9.0 s"), "{}", list.stdout);
+    assert!(lines[3].trim_end().ends_with("20.0 s"), "{}", list.stdout);
+
+    let ru = gameday(data.path(), &["sessions", "list"], "ru_RU.UTF-8");
+    assert_eq!(ru.code, 0, "{}", ru.stderr);
+    assert_contains(&ru.stdout, &["СЛУЧАЙ", "завершено", "прервано", "9.0 с"]);
+
+    let show = gameday(data.path(), &["sessions", "show", FIRST], "C.UTF-8");
+    assert_eq!(show.code, 0, "{}", show.stderr);
+    assert_contains(
+        &show.stdout,
+        &[
+            "Latency: every request takes two seconds longer",
+            "outcome: completed",
+            "Phases",
+            "Review",
+            "time to detect (MTTD)",
+            "p95 latency",
+            "2.40 s",
+            "[x] p95 latency is under half a second — done (auto",
+            "[ ] Note the normal request rate — missed",
+            "Hints used\n  2. Errors are flat",
+            "reset the failures — ok",
+            "looked at <the pool> & the failures",
+        ],
+    );
+    let show_ru = gameday(
+        data.path(),
+        &["sessions", "show", &format!("{FIRST}.json"), "--lang", "ru"],
+        "C.UTF-8",
+    );
+    assert_eq!(show_ru.code, 0, "{}", show_ru.stderr);
+    assert_contains(
+        &show_ru.stdout,
+        &[
+            "Задержка",
+            "пропущено",
+            "сброс отказов — принято",
+            "Заметки",
+        ],
+    );
+}
+
+#[test]
+fn a_report_is_a_postmortem_in_markdown_or_html() {
+    let data = tempfile::tempdir().unwrap();
+    write_records(data.path());
+
+    let md = gameday(data.path(), &["sessions", "report", FIRST], "C.UTF-8");
+    assert_eq!(md.code, 0, "{}", md.stderr);
+    assert_contains(
+        &md.stdout,
+        &[
+            "# Postmortem: Latency: every request takes two seconds longer",
+            "## Timeline",
+            "| 11:07:50 | T+9.0 s | detection declared, seen on p95 latency |",
+            "## Cause\n\nEvery request is delayed by a fixed amount.",
+            "## What we did",
+            "- T+19.0 s — reset the failures — ok",
+            "## What we will change",
+            "- Which dashboard panel would you look at first next time?",
+            "| time to recover (MTTR) | 20.0 s |",
+        ],
+    );
+
+    let file = data.path().join("postmortem.html");
+    let html = gameday(
+        data.path(),
+        &[
+            "sessions",
+            "report",
+            FIRST,
+            "--format",
+            "html",
+            "--lang",
+            "ru",
+            "--output",
+            file.to_str().unwrap(),
+        ],
+        "C.UTF-8",
+    );
+    assert_eq!(html.code, 0, "{}", html.stderr);
+    assert!(html.stdout.is_empty(), "{}", html.stdout);
+    let page = std::fs::read_to_string(&file).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert_contains(
+        &page,
+        &[
+            "<html lang=\"ru\">",
+            "<style>",
+            "<h2>Хронология</h2>",
+            "<h2>Причина</h2>",
+            "<h2>Что сделали</h2>",
+            "<h2>Что изменим</h2>",
+            "looked at &lt;the pool&gt; &amp; the failures",
+        ],
+    );
+    assert!(!page.contains("<the pool>"), "escaped: {page}");
+}
+
+#[test]
+fn history_gives_medians_and_bests_per_case() {
+    let data = tempfile::tempdir().unwrap();
+    write_records(data.path());
+
+    let all = gameday(data.path(), &["sessions", "history"], "C.UTF-8");
+    assert_eq!(all.code, 0, "{}", all.stderr);
+    let latency = all
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("latency"))
+        .unwrap_or_else(|| panic!("{}", all.stdout));
+    // MTTD 9 and 20 s: the median of two is their mean; MTTR 20 and 31 s.
+    let cells: Vec<&str> = latency
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        cells,
+        ["latency", "2", "2", "14.5 s", "9.0 s", "25.5 s", "20.0 s"],
+        "{}",
+        all.stdout
+    );
+    assert!(all.stdout.contains("slow-db"), "{}", all.stdout);
+    assert!(
+        all.stdout.contains("mean of the middle two"),
+        "{}",
+        all.stdout
+    );
+
+    let one = gameday(
+        data.path(),
+        &["sessions", "history", "latency", "--lang", "ru"],
+        "C.UTF-8",
+    );
+    assert_eq!(one.code, 0, "{}", one.stderr);
+    assert_contains(&one.stdout, &["ЗАПУСКИ", "MTTD медиана", "14.5 с", FIRST]);
+    assert!(!one.stdout.contains("slow-db"), "{}", one.stdout);
+
+    let none_yet = gameday(data.path(), &["sessions", "history", "chaos"], "C.UTF-8");
+    assert_eq!(none_yet.code, 0, "{}", none_yet.stderr);
+    assert!(
+        none_yet.stdout.contains("no session records yet"),
+        "{}",
+        none_yet.stdout
+    );
+}
+
+#[test]
+fn bad_input_says_what_is_expected_and_fails() {
+    let data = tempfile::tempdir().unwrap();
+    write_records(data.path());
+
+    let unknown = gameday(data.path(), &["sessions", "show", "nope"], "C.UTF-8");
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown.stderr.contains("no session `nope`; expected an id as `gameday sessions list` shows it, such as 20261118T114000Z-slow-db"),
+        "{}",
+        unknown.stderr
+    );
+    let report = gameday(data.path(), &["sessions", "report", "nope"], "C.UTF-8");
+    assert_eq!(report.code, 1, "{}", report.stderr);
+
+    let format = gameday(
+        data.path(),
+        &["sessions", "report", FIRST, "--format", "pdf"],
+        "C.UTF-8",
+    );
+    assert_ne!(format.code, 0);
+    assert!(
+        format.stderr.contains("[possible values: md, html]"),
+        "{}",
+        format.stderr
+    );
+
+    let lang = gameday(
+        data.path(),
+        &["sessions", "list", "--lang", "de"],
+        "C.UTF-8",
+    );
+    assert_ne!(lang.code, 0);
+    assert!(
+        lang.stderr.contains(r#"expected "en" or "ru""#),
+        "{}",
+        lang.stderr
+    );
+
+    let case = gameday(data.path(), &["sessions", "history", "nope"], "C.UTF-8");
+    assert_eq!(case.code, 1);
+    assert!(
+        case.stderr.contains("no case `nope`; expected one of"),
+        "{}",
+        case.stderr
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    let nothing = gameday(empty.path(), &["sessions", "list"], "C.UTF-8");
+    assert_eq!(nothing.code, 0, "{}", nothing.stderr);
+    assert_eq!(nothing.stdout, "no session records yet\n");
+    let nothing = gameday(empty.path(), &["sessions", "show", "x"], "C.UTF-8");
+    assert_eq!(nothing.code, 1);
+    assert!(
+        nothing.stderr.contains("there are no session records yet"),
+        "{}",
+        nothing.stderr
+    );
+}
+
+#[test]
+fn a_case_becomes_a_runbook() {
+    let data = tempfile::tempdir().unwrap();
+    let en = gameday(data.path(), &["cases", "runbook", "slow-db"], "C.UTF-8");
+    assert_eq!(en.code, 0, "{}", en.stderr);
+    assert_contains(
+        &en.stdout,
+        &[
+            "# Runbook: ",
+            "## What it looks like",
+            "## How to confirm",
+            "## What to do",
+            "## How to know it is over",
+            "## Questions for the debrief",
+        ],
+    );
+    let ru = gameday(data.path(), &["cases", "runbook", "latency"], "ru_RU.UTF-8");
+    assert_eq!(ru.code, 0, "{}", ru.stderr);
+    assert_contains(
+        &ru.stdout,
+        &["# Ранбук: ", "## Что делать", "p95 задержки выше 1.00 с"],
+    );
+    let unknown = gameday(data.path(), &["cases", "runbook", "nope"], "C.UTF-8");
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown.stderr.contains("no case `nope`; expected one of"),
+        "{}",
+        unknown.stderr
+    );
+}
