@@ -9,6 +9,7 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use super::{View, frame};
 use crate::actions::ContainerAction;
+use crate::drill::signal_words::condition_words;
 use crate::i18n::Strings;
 use crate::model::modal::{DetectChoice, FieldValue, InjectForm, Modal};
 
@@ -140,15 +141,7 @@ fn briefing<'a>(view: &View) -> (&'static str, Vec<Line<'a>>) {
         let watched: Vec<String> = case
             .signals
             .iter()
-            .map(|watched| {
-                let condition = &watched.condition;
-                format!(
-                    "{} {} {}",
-                    super::signal_words::signal_words(condition.signal, view.lang),
-                    condition.comparison.symbol(),
-                    super::format::signal_value(condition.signal, condition.threshold)
-                )
-            })
+            .map(|watched| condition_words(&watched.condition, view.lang))
             .collect();
         lines.push(Line::from(vec![
             Span::styled(format!("{}: ", text.briefing_watch), muted),

@@ -70,23 +70,6 @@ pub fn shorten(text: &str, max: usize) -> String {
     short
 }
 
-/// A value of `signal` in its unit: latency in ms or s, ratios in %, memory in MiB.
-pub fn signal_value(signal: crate::signals::Signal, value: f64) -> String {
-    use crate::signals::Signal;
-    match signal {
-        Signal::LatencyP50 | Signal::LatencyP95 | Signal::LatencyP99 | Signal::LatencyP95Over5m => {
-            latency(value)
-        }
-        Signal::ErrorRatio | Signal::ErrorRatioOver5m => percent(value),
-        Signal::MemoryBytes | Signal::MemoryLimitBytes => bytes(value),
-        Signal::Rps => format!("{} req/s", rate(value)),
-        _ => {
-            let text = format!("{value:.2}");
-            text.trim_end_matches('0').trim_end_matches('.').to_string()
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

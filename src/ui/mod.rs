@@ -9,7 +9,6 @@ pub mod format;
 mod frame;
 mod keys_text;
 mod panels;
-pub mod signal_words;
 mod text;
 
 use ratatui::Frame;
