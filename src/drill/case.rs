@@ -323,6 +323,9 @@ pub struct ChecklistItem {
     pub text: Text,
     /// Ticked automatically when this holds on a sample; `None`: ticked by the participant.
     pub verify: Option<Condition>,
+    /// Ticked when the participant names what told them at detection (any answer but
+    /// "nothing in particular").
+    pub on_detection: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

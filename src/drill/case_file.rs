@@ -139,6 +139,9 @@ pub(crate) struct ChecklistItemFile {
     pub en: Spanned<String>,
     pub ru: Spanned<String>,
     pub verify: Option<ConditionFile>,
+    /// Ticked when the participant names what told them at detection.
+    #[serde(default)]
+    pub on_detection: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -3,7 +3,7 @@
 //! timestamp, `tick(now)` drives the time-based transitions, and every input returns the
 //! [`Directive`]s the caller must carry out (inject, start the load, save the record...).
 
-use super::case::{Case, LoadSpec, PlannedInjection, TargetCapabilities};
+use super::case::{Case, LoadSpec, PlannedInjection, Step, TargetCapabilities};
 use super::figures::{Figures, compute_figures};
 use super::recovery::{VALUE_STALE_AFTER_S, band_from, recovery_tracks};
 pub use super::state::{ActionKind, DrillState, Phase};
@@ -369,6 +369,7 @@ impl PhaseMachine {
             at,
             signal,
             diagnosis,
+            source: None,
             before_first_crossing: !crossed,
         });
         let mut directives = Vec::new();
@@ -376,6 +377,31 @@ impl PhaseMachine {
             self.enter(Phase::Respond, at, &mut directives);
         }
         directives
+    }
+
+    /// What told the participant, when it was not a signal (an alert, the log, a user): kept
+    /// with the detection. Either way, naming something ticks the detect items that ask for it.
+    pub fn detection_answer(&mut self, at: UnixSeconds, source: Option<String>) {
+        let Some(detection) = self.state.detection.as_mut() else {
+            return;
+        };
+        if source.is_some() {
+            detection.source = source;
+        }
+        let named = detection.signal.is_some() || detection.source.is_some();
+        if !named {
+            return;
+        }
+        let detect = Step::Detect.index();
+        let items = self.case.checklist_for(Step::Detect);
+        if let Some(states) = self.state.checklist.get_mut(detect) {
+            for (item, state) in items.iter().zip(states.iter_mut()) {
+                if item.on_detection && state.done_at.is_none() {
+                    state.done_at = Some(at);
+                    state.auto = true;
+                }
+            }
+        }
     }
 
     /// Something the participant did. A remedy moves the drill on to verifying recovery.

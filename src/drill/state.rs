@@ -139,6 +139,9 @@ pub struct Detection {
     pub signal: Option<Signal>,
     /// The cause they named: in a blind drill, the id of a case.
     pub diagnosis: Option<String>,
+    /// What told them when it was not a signal: `alert HighLatency`, `log`, `user complaint`.
+    #[serde(default)]
+    pub source: Option<String>,
     /// Declared before any watched signal crossed its threshold.
     pub before_first_crossing: bool,
 }

@@ -632,7 +632,21 @@ impl Checker<'_> {
                         &format!("{field}.verify"),
                     )
                 });
-                checked.push(ChecklistItem { text, verify });
+                let on_detection = match &item.on_detection {
+                    Some(flag) if *flag.get_ref() && (step != "detect" || verify.is_some()) => {
+                        let message = "only an item of `detect` without `verify` can be \
+                                       ticked by the detection's answer";
+                        self.error(flag.span(), &format!("{field}.on_detection"), message);
+                        false
+                    }
+                    Some(flag) => *flag.get_ref(),
+                    None => false,
+                };
+                checked.push(ChecklistItem {
+                    text,
+                    verify,
+                    on_detection,
+                });
             }
             checked
         })

@@ -425,3 +425,17 @@ fn a_closed_loop_takes_clients_and_think_instead_of_a_rate() {
         ["x.toml:18:11: load.clients: 40 is out of range; expected 1 to 16 clients"]
     );
 }
+
+#[test]
+fn on_detection_belongs_to_a_detect_item_without_verify() {
+    let text = MINIMAL.replace(
+        "respond = [{ en = \"Reset\", ru = \"Сбросьте отказы\" }]",
+        "respond = [{ en = \"Reset\", ru = \"Сбросьте отказы\", on_detection = true }]",
+    );
+    let found = problems(&text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("checklist.respond[0].on_detection: only an item of `detect` without `verify`"),
+        "{found:?}"
+    );
+}

@@ -215,14 +215,21 @@ impl DrillSession {
         self.carry_out(directives)
     }
 
+    /// Detection declared at `at` (when Enter was pressed), with what told the participant: a
+    /// signal, or something else in words (`source`), or, blind, the cause they name.
     pub fn declare(
         &mut self,
         at: UnixSeconds,
         signal: Option<Signal>,
+        source: Option<String>,
         diagnosis: Option<String>,
     ) -> Vec<Effect> {
         let directives = match &mut self.machine {
-            Some(machine) => machine.declare_detection(at, signal, diagnosis),
+            Some(machine) => {
+                let directives = machine.declare_detection(at, signal, diagnosis);
+                machine.detection_answer(at, source);
+                directives
+            }
             None => Vec::new(),
         };
         self.carry_out(directives)

@@ -43,8 +43,14 @@ pub enum Modal {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum DetectChoice {
-    /// The signal that told them, or none named.
+    /// The signal that told them, or none named ("nothing in particular").
     Signal(Option<crate::signals::Signal>),
+    /// An alert, by name.
+    Alert(String),
+    /// The log panel.
+    Log,
+    /// A user complained.
+    Complaint,
     /// Blind drills: a cause, by case id, with its label.
     Diagnosis { case_id: String, label: String },
 }

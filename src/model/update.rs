@@ -420,12 +420,15 @@ fn modal_result(model: &mut Model, result: ModalResult) -> Vec<Effect> {
                 Some(Modal::Detect { pressed_at, .. }) => pressed_at,
                 _ => model.now,
             };
-            let (signal, diagnosis) = match choice {
-                DetectChoice::Signal(signal) => (signal, None),
-                DetectChoice::Diagnosis { case_id, .. } => (None, Some(case_id)),
+            let (signal, source, diagnosis) = match choice {
+                DetectChoice::Signal(signal) => (signal, None, None),
+                DetectChoice::Alert(name) => (None, Some(format!("alert {name}")), None),
+                DetectChoice::Log => (None, Some("log".to_string()), None),
+                DetectChoice::Complaint => (None, Some("user complaint".to_string()), None),
+                DetectChoice::Diagnosis { case_id, .. } => (None, None, Some(case_id)),
             };
             with_drill(model, |drill, _| {
-                drill.declare(pressed_at, signal, diagnosis)
+                drill.declare(pressed_at, signal, source, diagnosis)
             })
         }
         ModalResult::PickCase(index) => {
@@ -551,15 +554,34 @@ fn detect_choices(model: &Model) -> Vec<DetectChoice> {
             })
             .collect();
     }
+    // The same question whatever the case, so the list cannot give the answer away: every
+    // signal the panels show, the alerts active now, the log, a user.
     let mut choices = vec![DetectChoice::Signal(None)];
-    for watched in &request.case.signals {
-        let signal = Some(watched.condition.signal);
-        if !choices.contains(&DetectChoice::Signal(signal)) {
-            choices.push(DetectChoice::Signal(signal));
-        }
-    }
+    choices.extend(DETECTION_SIGNALS.map(|signal| DetectChoice::Signal(Some(signal))));
+    choices.extend(
+        model
+            .live
+            .alerts
+            .iter()
+            .filter(|alert| alert.is_active())
+            .map(|alert| DetectChoice::Alert(alert.name.clone())),
+    );
+    choices.push(DetectChoice::Log);
+    choices.push(DetectChoice::Complaint);
     choices
 }
+
+/// The signals a participant can name at detection: those the panels show, in their order.
+const DETECTION_SIGNALS: [Signal; 8] = [
+    Signal::LatencyP95,
+    Signal::LatencyP99,
+    Signal::ErrorRatio,
+    Signal::Rps,
+    Signal::ActiveTransactions,
+    Signal::MemoryBytes,
+    Signal::Restarts,
+    Signal::Up,
+];
 
 /// Starts a drill waiting for the target, once what the target can take is known.
 fn start_drill_if_ready(model: &mut Model) -> Vec<Effect> {

@@ -900,3 +900,57 @@ fn the_briefing_can_be_cancelled_and_c_offers_a_blind_drill() {
     act(&mut model, Action::ModalKey(KeyCode::Enter));
     assert_eq!(phase(&model), Some(Phase::Baseline));
 }
+
+#[test]
+fn the_detection_question_is_open_and_naming_something_ticks_the_item_that_asks_for_it() {
+    let mut model = model();
+    drill_in_detect(&mut model);
+    model.apply(Update::Alerts(vec![AlertStatus {
+        name: "HighErrorRate".to_string(),
+        severity: Severity::Warning,
+        state: AlertState::Pending,
+        active_since: Some(NOW),
+        fired_at: None,
+        value: Some(0.3),
+        for_seconds: Some(60.0),
+    }]));
+    act(&mut model, Action::DrillDetect);
+    let Some(Modal::Detect { choices, .. }) = model.view.modal.clone() else {
+        panic!("the detection question is open");
+    };
+    // Not only the case's own signals: every panel's, the active alerts, the log, a user.
+    for expected in [
+        modal::DetectChoice::Signal(None),
+        modal::DetectChoice::Signal(Some(Signal::ErrorRatio)),
+        modal::DetectChoice::Signal(Some(Signal::MemoryBytes)),
+        modal::DetectChoice::Alert("HighErrorRate".to_string()),
+        modal::DetectChoice::Log,
+        modal::DetectChoice::Complaint,
+    ] {
+        assert!(choices.contains(&expected), "{expected:?} in {choices:?}");
+    }
+    let complaint = choices
+        .iter()
+        .position(|c| *c == modal::DetectChoice::Complaint)
+        .expect("a complaint");
+    for _ in 0..complaint {
+        act(&mut model, Action::ModalKey(KeyCode::Down));
+    }
+    act(&mut model, Action::ModalKey(KeyCode::Enter));
+    let machine = model
+        .drill
+        .as_ref()
+        .and_then(|d| d.machine.as_ref())
+        .expect("a machine");
+    let detection = machine.state().detection.clone().expect("declared");
+    assert_eq!(detection.source.as_deref(), Some("user complaint"));
+    assert_eq!(detection.signal, None);
+    // The latency case's "Say which signal showed the problem first" is ticked by the answer.
+    let detect = crate::drill::Step::Detect.index();
+    let items = machine.case().checklist_for(crate::drill::Step::Detect);
+    let asked = items
+        .iter()
+        .position(|item| item.on_detection)
+        .expect("an item ticked by the answer");
+    assert!(machine.state().checklist[detect][asked].done_at.is_some());
+}

@@ -39,8 +39,13 @@ pub fn render(frame: &mut Frame, view: &View, modal: &Modal, area: Rect) {
             let labels: Vec<String> = choices
                 .iter()
                 .map(|choice| match choice {
-                    DetectChoice::Signal(Some(signal)) => signal.name().to_string(),
+                    DetectChoice::Signal(Some(signal)) => {
+                        crate::drill::signal_words::signal_name(*signal, view.lang).to_string()
+                    }
                     DetectChoice::Signal(None) => text.no_signal.to_string(),
+                    DetectChoice::Alert(name) => format!("{}: {name}", text.detect_alert),
+                    DetectChoice::Log => text.detect_log.to_string(),
+                    DetectChoice::Complaint => text.detect_complaint.to_string(),
                     // In the interface's language, whatever language the request was made in.
                     DetectChoice::Diagnosis { case_id, label } => view
                         .model
@@ -143,10 +148,11 @@ fn briefing<'a>(view: &View) -> (&'static str, Vec<Line<'a>>) {
             .iter()
             .map(|watched| condition_words(&watched.condition, view.lang))
             .collect();
-        lines.push(Line::from(vec![
-            Span::styled(format!("{}: ", text.briefing_watch), muted),
-            Span::styled(watched.join(" · "), view.theme.base_style()),
-        ]));
+        // One signal per row: a joined line would wrap past the box's counted height.
+        lines.push(Line::styled(format!("{}:", text.briefing_watch), muted));
+        for condition in watched {
+            lines.push(Line::styled(format!("  {condition}"), view.theme.base_style()));
+        }
         text.briefing_title
     };
     lines.push(Line::from(vec![
@@ -160,10 +166,15 @@ fn briefing<'a>(view: &View) -> (&'static str, Vec<Line<'a>>) {
     for row in wrap_words(text.briefing_keys, BRIEFING_WIDTH) {
         lines.push(Line::styled(row, muted));
     }
-    lines.push(Line::styled(
-        text.briefing_begin,
-        view.theme.key_style().add_modifier(Modifier::BOLD),
-    ));
+    // First, so that a briefing taller than a small terminal still says how to go on.
+    lines.insert(
+        0,
+        Line::styled(
+            text.briefing_begin,
+            view.theme.key_style().add_modifier(Modifier::BOLD),
+        ),
+    );
+    lines.insert(1, Line::default());
     (title, lines)
 }
 
