@@ -1,12 +1,29 @@
 //! The frame every panel sits in: a bordered block whose title says what it shows and from
 //! which source, highlighted when focused.
 
-use ratatui::buffer::Buffer;
+use ratatui::buffer::{Buffer, Cell};
 use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::symbols::border;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders};
 
 use super::{View, text};
+
+/// Gives every cell of `area` the style, as an empty `Block` styled so would, but a row at a
+/// time: the block looks each cell up by position, the largest cost of a frame after the diff.
+pub fn fill(buf: &mut Buffer, area: Rect, style: Style) {
+    let area = area.intersection(buf.area);
+    if area.is_empty() {
+        return;
+    }
+    for y in area.top()..area.bottom() {
+        let start = buf.index_of(area.left(), y);
+        for cell in &mut buf.content[start..start + usize::from(area.width)] {
+            cell.set_style(style);
+        }
+    }
+}
 
 pub fn panel_block<'a>(view: &View, title: &str, focused: bool) -> Block<'a> {
     let theme = view.theme;
@@ -26,6 +43,31 @@ pub fn panel_block<'a>(view: &View, title: &str, focused: bool) -> Block<'a> {
         })
         .border_style(border)
         .title(Line::from(Span::styled(format!(" {title} "), title_style)))
+}
+
+/// The sides of a panel's border.
+#[derive(Clone, Copy)]
+enum Part {
+    Top,
+    Bottom,
+    Left,
+    Right,
+}
+
+/// A border cell as a constant, to be copied as it is (see `text::put_symbol`): the symbols of
+/// `BorderType::Thick` when focused, `BorderType::Rounded` otherwise.
+#[inline(always)]
+fn border_cell(focused: bool, part: Part) -> Cell {
+    match (focused, part) {
+        (true, Part::Top) => const { Cell::new(border::THICK.horizontal_top) },
+        (true, Part::Bottom) => const { Cell::new(border::THICK.horizontal_bottom) },
+        (true, Part::Left) => const { Cell::new(border::THICK.vertical_left) },
+        (true, Part::Right) => const { Cell::new(border::THICK.vertical_right) },
+        (false, Part::Top) => const { Cell::new(border::ROUNDED.horizontal_top) },
+        (false, Part::Bottom) => const { Cell::new(border::ROUNDED.horizontal_bottom) },
+        (false, Part::Left) => const { Cell::new(border::ROUNDED.vertical_left) },
+        (false, Part::Right) => const { Cell::new(border::ROUNDED.vertical_right) },
+    }
 }
 
 /// Draws a panel's frame straight into the buffer: the cells `panel_block` (with the source on
@@ -59,22 +101,23 @@ pub fn draw_panel(
     .to_border_set();
     let (left, top) = (area.left(), area.top());
     let (right, bottom) = (area.right() - 1, area.bottom() - 1);
-    for (row, symbol) in [
-        (top, symbols.horizontal_top),
-        (bottom, symbols.horizontal_bottom),
-    ] {
+    for (row, part) in [(top, Part::Top), (bottom, Part::Bottom)] {
         let start = buf.index_of(left, row);
         for cell in &mut buf.content[start..=start + usize::from(right - left)] {
-            cell.set_symbol(symbol).set_style(border);
+            text::put_symbol(cell, border_cell(focused, part)).set_style(border);
         }
     }
-    for y in top..=bottom {
-        buf[(left, y)]
-            .set_symbol(symbols.vertical_left)
-            .set_style(border);
-        buf[(right, y)]
-            .set_symbol(symbols.vertical_right)
-            .set_style(border);
+    let width = usize::from(buf.area.width);
+    let side = usize::from(right - left);
+    let mut at = buf.index_of(left, top);
+    for _ in top..=bottom {
+        text::put_symbol(&mut buf.content[at], border_cell(focused, Part::Left)).set_style(border);
+        text::put_symbol(
+            &mut buf.content[at + side],
+            border_cell(focused, Part::Right),
+        )
+        .set_style(border);
+        at += width;
     }
     for (x, y, symbol) in [
         (right, bottom, symbols.bottom_right),
@@ -122,6 +165,32 @@ mod tests {
     use crate::i18n::Lang;
     use crate::model::{Model, TargetInfo};
     use crate::theme::Themes;
+
+    /// `fill` leaves the cells an empty styled `Block` leaves, over part of a buffer too.
+    #[test]
+    fn fills_like_a_block() {
+        let style = Style::new()
+            .fg(ratatui::style::Color::White)
+            .bg(ratatui::style::Color::Indexed(16))
+            .add_modifier(ratatui::style::Modifier::BOLD);
+        for area in [
+            Rect::new(0, 0, 20, 6),
+            Rect::new(3, 2, 30, 9),
+            Rect::new(1, 1, 0, 3),
+        ] {
+            let mut expected = Buffer::empty(Rect::new(0, 0, 20, 6));
+            expected.set_string(
+                0,
+                0,
+                "text kept",
+                Style::new().fg(ratatui::style::Color::Red),
+            );
+            let mut actual = expected.clone();
+            Block::new().style(style).render(area, &mut expected);
+            fill(&mut actual, area, style);
+            assert_eq!(actual, expected, "{area:?}");
+        }
+    }
 
     /// `draw_panel` leaves the cells a `panel_block` with the same titles leaves.
     #[test]

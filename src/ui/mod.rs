@@ -15,7 +15,7 @@ use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::i18n::{Lang, Strings};
 use crate::model::{Model, PanelId};
@@ -41,7 +41,7 @@ pub fn render(frame: &mut Frame, model: &Model, theme: &Theme, lang: Lang) {
         text: crate::i18n::strings(lang),
         lang,
     };
-    frame.render_widget(Block::new().style(view.theme.base_style()), area);
+    frame::fill(frame.buffer_mut(), area, view.theme.base_style());
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         render_too_small(frame, &view, area);
         return;

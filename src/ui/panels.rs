@@ -2,10 +2,11 @@
 //! non-chart panels (transactions, alerts, failures, log).
 
 use ratatui::Frame;
+use ratatui::buffer::{Buffer, Cell};
 use ratatui::layout::Rect;
-use ratatui::style::Modifier;
+use ratatui::style::{Modifier, Style};
+use ratatui::symbols;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Sparkline;
 
 use super::{View, charts, format, frame, text};
 use crate::alerts::AlertState;
@@ -155,22 +156,75 @@ fn transactions(frame: &mut Frame, view: &View, inner: Rect) {
     if spark_area.height == 0 {
         return;
     }
-    // One bar per sample, newest on the right.
-    let width = usize::from(spark_area.width);
-    let values: Vec<u64> = state
+    // One bar per sample, newest on the right, scaled to the highest of all kept.
+    let samples = state
         .live
         .store
-        .since(Signal::ActiveTransactions, state.now - 900.0)
-        .map(|sample| sample.value.max(0.0).round() as u64)
-        .collect();
-    let start = values.len().saturating_sub(width);
-    frame.render_widget(
-        Sparkline::default()
-            .data(&values[start..])
-            .max(values.iter().copied().max().unwrap_or(1).max(12))
-            .style(view.theme.base_style().fg(active_color)),
+        .since(Signal::ActiveTransactions, state.now - 900.0);
+    let bar = |value: f64| value.max(0.0).round() as u64;
+    // The highest bar is the bar of the highest value (rounding keeps the order), so one
+    // rounding instead of one a sample.
+    let mut highest = 0.0;
+    for sample in samples.clone() {
+        if sample.value > highest {
+            highest = sample.value;
+        }
+    }
+    let count = samples.len();
+    let shown = count.min(usize::from(spark_area.width));
+    let values = samples.skip(count - shown).map(|sample| bar(sample.value));
+    put_sparkline(
+        frame.buffer_mut(),
         spark_area,
+        values,
+        bar(highest).max(12),
+        view.theme.base_style().fg(active_color),
     );
+}
+
+/// The cell of a bar's row holding `eighths` of it (full from 8), in the widget's nine
+/// levels, as a constant copied as it is (see `text::put_symbol`).
+#[inline(always)]
+fn bar_cell(eighths: u128) -> Cell {
+    use symbols::bar::NINE_LEVELS as SET;
+    match eighths {
+        0 => const { Cell::new(SET.empty) },
+        1 => const { Cell::new(SET.one_eighth) },
+        2 => const { Cell::new(SET.one_quarter) },
+        3 => const { Cell::new(SET.three_eighths) },
+        4 => const { Cell::new(SET.half) },
+        5 => const { Cell::new(SET.five_eighths) },
+        6 => const { Cell::new(SET.three_quarters) },
+        7 => const { Cell::new(SET.seven_eighths) },
+        _ => const { Cell::new(SET.full) },
+    }
+}
+
+/// The bars a `Sparkline` of `values` with this maximum and style draws, from the left, written
+/// straight into the cells: no list of values first, and each bar's symbols copied, not built.
+fn put_sparkline(
+    buf: &mut Buffer,
+    area: Rect,
+    values: impl Iterator<Item = u64>,
+    max: u64,
+    style: Style,
+) {
+    let area = area.intersection(buf.area);
+    if area.is_empty() || max == 0 {
+        return;
+    }
+    let most = u128::from(area.height) * 8;
+    let width = usize::from(buf.area.width);
+    for (x, value) in (area.left()..area.right()).zip(values) {
+        // Eighths of a row, as the widget scales them.
+        let mut height = (u128::from(value) * most / u128::from(max)).min(most);
+        let mut at = buf.index_of(x, area.bottom() - 1);
+        for _ in 0..area.height {
+            text::put_symbol(&mut buf.content[at], bar_cell(height)).set_style(style);
+            height = height.saturating_sub(8);
+            at = at.saturating_sub(width);
+        }
+    }
 }
 
 fn alerts(frame: &mut Frame, view: &View, inner: Rect) {
@@ -405,4 +459,38 @@ fn logs(frame: &mut Frame, view: &View, inner: Rect) {
         })
         .collect();
     text::put_lines(frame.buffer_mut(), inner, &lines);
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::style::Color;
+    use ratatui::widgets::{Sparkline, Widget};
+
+    use super::*;
+
+    /// `put_sparkline` leaves the cells ratatui's `Sparkline` leaves.
+    #[test]
+    fn draws_what_the_sparkline_draws() {
+        let style = Style::new().fg(Color::Green).add_modifier(Modifier::BOLD);
+        let data: Vec<u64> = (0..60).map(|i| (i * 7919 % 23) as u64).collect();
+        for (area, max) in [
+            (Rect::new(1, 2, 20, 4), 12),
+            (Rect::new(0, 0, 30, 1), 22),
+            (Rect::new(3, 1, 7, 5), 5),
+            (Rect::new(2, 2, 0, 3), 12),
+        ] {
+            for shown in [0, 3, 20, 60] {
+                let mut expected = Buffer::empty(Rect::new(0, 0, 32, 8));
+                expected.set_style(expected.area, Style::new().bg(Color::Black));
+                let mut actual = expected.clone();
+                Sparkline::default()
+                    .data(&data[..shown])
+                    .max(max)
+                    .style(style)
+                    .render(area, &mut expected);
+                put_sparkline(&mut actual, area, data[..shown].iter().copied(), max, style);
+                assert_eq!(actual, expected, "{area:?} {shown} of max {max}");
+            }
+        }
+    }
 }

@@ -2,10 +2,80 @@
 //! (each character's symbol and style, cut at the edge), without its per-cell lookups,
 //! grapheme splitting of plain ASCII or line layout.
 
-use ratatui::buffer::Buffer;
+use ratatui::buffer::{Buffer, Cell};
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
+
+/// Puts `symbol` into `cell`, keeping the cell's style: what `set_symbol` does, at a third of
+/// the cost when `symbol` is a constant (`const { Cell::new(..) }`, or `const_cell!`). The
+/// compiler then knows the symbol is held inline and copies it as it is, where `set_symbol`
+/// and `Cell::clone` build or check it byte by byte, for each of thousands of cells a frame.
+#[inline(always)]
+pub fn put_symbol(cell: &mut Cell, symbol: Cell) -> &mut Cell {
+    let (fg, bg, underline_color) = (cell.fg, cell.bg, cell.underline_color);
+    let (modifier, diff_option) = (cell.modifier, cell.diff_option);
+    #[allow(deprecated)] // Kept as it was, like every field but the symbol.
+    let skip = cell.skip;
+    *cell = symbol;
+    cell.fg = fg;
+    cell.bg = bg;
+    cell.underline_color = underline_color;
+    cell.modifier = modifier;
+    cell.diff_option = diff_option;
+    #[allow(deprecated)]
+    {
+        cell.skip = skip;
+    }
+    cell
+}
+
+/// `const { Cell::new(texts[index]) }` for an index known only at run time, one of the listed
+/// ones (the `default` otherwise): a match the compiler turns into a table of constant cells.
+macro_rules! const_cell {
+    ($texts:expr, $index:expr, $default:expr; $($i:literal)*) => {
+        match $index {
+            $($i => const { Cell::new($texts[$i]) },)*
+            _ => $default,
+        }
+    };
+}
+pub(crate) use const_cell;
+
+/// The printable ASCII characters, `' '` first, as one-byte texts for `const_cell!`.
+static ASCII_BYTES: [[u8; 1]; 95] = {
+    let mut bytes = [[0; 1]; 95];
+    let mut i = 0;
+    while i < 95 {
+        bytes[i] = [b' ' + i as u8];
+        i += 1;
+    }
+    bytes
+};
+static ASCII_TEXTS: [&str; 95] = {
+    let mut texts = [" "; 95];
+    let mut i = 0;
+    while i < 95 {
+        if let Ok(text) = std::str::from_utf8(&ASCII_BYTES[i]) {
+            texts[i] = text;
+        }
+        i += 1;
+    }
+    texts
+};
+
+/// A cell holding a printable ASCII character (a space for any other byte).
+#[inline(always)]
+fn ascii_cell(byte: u8) -> Cell {
+    const_cell!(ASCII_TEXTS, byte.wrapping_sub(b' '), Cell::EMPTY;
+        0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15
+        16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31
+        32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47
+        48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63
+        64 65 66 67 68 69 70 71 72 73 74 75 76 77 78 79
+        80 81 82 83 84 85 86 87 88 89 90 91 92 93 94
+    )
+}
 
 /// Writes `text` from `(x, y)` in `style`, at most `max_width` columns and never past the
 /// buffer's edge; returns the column after the last one written.
@@ -25,7 +95,7 @@ pub fn put_str(buf: &mut Buffer, x: u16, y: u16, text: &str, style: Style, max_w
         .iter_mut()
         .zip(text.bytes())
     {
-        cell.set_char(char::from(byte)).set_style(style);
+        put_symbol(cell, ascii_cell(byte)).set_style(style);
     }
     x + count as u16
 }
@@ -147,6 +217,28 @@ mod tests {
         Paragraph::new(lines.to_vec()).render(area, &mut expected);
         put_lines(&mut actual, area, &lines);
         assert_eq!(actual, expected);
+    }
+
+    /// Only the symbol changes, whatever the cell held before.
+    #[test]
+    fn puts_the_symbol_alone() {
+        let mut cell = Cell::new("a-long-symbol-kept-on-the-heap");
+        cell.set_style(Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD))
+            .set_diff_option(ratatui::buffer::CellDiffOption::AlwaysUpdate);
+        let mut expected = cell.clone();
+        expected.set_symbol("─");
+        let mut symbol = Cell::new("─");
+        symbol.set_fg(Color::Red).set_bg(Color::Blue);
+        put_symbol(&mut cell, symbol);
+        assert_eq!(cell, expected);
+    }
+
+    #[test]
+    fn ascii_cells_hold_their_characters() {
+        for byte in b' '..=b'~' {
+            assert_eq!(ascii_cell(byte).symbol(), char::from(byte).to_string());
+        }
+        assert_eq!(ascii_cell(b'\n'), Cell::EMPTY);
     }
 
     #[test]

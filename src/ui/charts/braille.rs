@@ -2,10 +2,63 @@
 //! bounds and walked with Bresenham, then the cells with dots written into the buffer. The
 //! arithmetic and the walk are ratatui's canvas's, so the same dots come out.
 
-use ratatui::buffer::Buffer;
+use ratatui::buffer::{Buffer, Cell};
 use ratatui::layout::Rect;
 use ratatui::style::Color;
 use ratatui::symbols::braille::BRAILLE;
+
+use crate::ui::text::{const_cell, put_symbol};
+
+/// Each braille pattern's character as UTF-8 (all are three bytes), built at compile time so
+/// that its cell can be a constant.
+static PATTERN_BYTES: [[u8; 3]; 256] = {
+    let mut bytes = [[0; 3]; 256];
+    let mut i = 0;
+    while i < 256 {
+        let code = BRAILLE[i] as u32;
+        bytes[i] = [
+            0xE0 | (code >> 12) as u8,
+            0x80 | ((code >> 6) & 0x3F) as u8,
+            0x80 | (code & 0x3F) as u8,
+        ];
+        i += 1;
+    }
+    bytes
+};
+static PATTERN_TEXTS: [&str; 256] = {
+    let mut texts = [" "; 256];
+    let mut i = 0;
+    while i < 256 {
+        if let Ok(text) = std::str::from_utf8(&PATTERN_BYTES[i]) {
+            texts[i] = text;
+        }
+        i += 1;
+    }
+    texts
+};
+
+/// The cell of a braille pattern, by its dot bits.
+#[inline(always)]
+fn pattern_cell(pattern: u8) -> Cell {
+    const_cell!(PATTERN_TEXTS, usize::from(pattern), Cell::EMPTY;
+        0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15
+        16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31
+        32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47
+        48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63
+        64 65 66 67 68 69 70 71 72 73 74 75 76 77 78 79
+        80 81 82 83 84 85 86 87 88 89 90 91 92 93 94 95
+        96 97 98 99 100 101 102 103 104 105 106 107 108 109 110 111
+        112 113 114 115 116 117 118 119 120 121 122 123 124 125 126 127
+        128 129 130 131 132 133 134 135 136 137 138 139 140 141 142 143
+        144 145 146 147 148 149 150 151 152 153 154 155 156 157 158 159
+        160 161 162 163 164 165 166 167 168 169 170 171 172 173 174 175
+        176 177 178 179 180 181 182 183 184 185 186 187 188 189 190 191
+        192 193 194 195 196 197 198 199 200 201 202 203 204 205 206 207
+        208 209 210 211 212 213 214 215 216 217 218 219 220 221 222 223
+        224 225 226 227 228 229 230 231 232 233 234 235 236 237 238 239
+        240 241 242 243 244 245 246 247 248 249 250 251 252 253 254 255
+    )
+}
 
 /// Dots per cell of the braille grid.
 const DOTS_X: usize = 2;
@@ -116,7 +169,7 @@ impl DotGrid {
             let cells = &mut buf.content[start..start + width];
             for (cell, &pattern) in cells.iter_mut().zip(patterns) {
                 if pattern != 0 {
-                    cell.set_char(BRAILLE[usize::from(pattern)]).set_fg(color);
+                    put_symbol(cell, pattern_cell(pattern)).set_fg(color);
                 }
             }
         }
@@ -265,6 +318,14 @@ fn line_high(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pattern_cells_hold_ratatuis_braille() {
+        for (pattern, symbol) in BRAILLE.iter().enumerate() {
+            let pattern = u8::try_from(pattern).unwrap();
+            assert_eq!(pattern_cell(pattern).symbol(), symbol.to_string());
+        }
+    }
 
     #[test]
     fn round_matches_the_standard_one() {

@@ -6,7 +6,7 @@
 //! paints one small bit grid: no point lists, canvas layers or per-cell lookups each frame.
 //! The graph keeps the frame's background: nothing here sets one.
 
-use ratatui::buffer::Buffer;
+use ratatui::buffer::{Buffer, Cell};
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use ratatui::symbols::line;
@@ -15,6 +15,7 @@ use ratatui::widgets::Widget;
 
 use super::braille::{DotGrid, Pen};
 use crate::signals::Sample;
+use crate::ui::text::put_symbol;
 
 /// One line of a chart: its samples (oldest first), the factor that turns a value into the
 /// unit shown, and its colour.
@@ -41,16 +42,18 @@ where
 {
     /// The top of the y axis.
     fn y_max(&self) -> f64 {
-        self.series
-            .iter()
-            .flat_map(|series| {
-                series
-                    .samples
-                    .clone()
-                    .map(move |sample| sample.value * series.scale)
-            })
-            .fold(self.floor_max, f64::max)
-            * 1.15
+        let mut max = self.floor_max;
+        for series in self.series {
+            for sample in series.samples.clone() {
+                let value = sample.value * series.scale;
+                // `f64::max` as a plain comparison: NaN is passed over the same way, without
+                // the NaN checks `f64::max` costs on every sample.
+                if value > max {
+                    max = value;
+                }
+            }
+        }
+        max * 1.15
     }
 }
 
@@ -176,12 +179,13 @@ impl ChartLayout {
         if let Some(y) = self.axis_x {
             let start = buf.index_of(graph.left(), y);
             for cell in &mut buf.content[start..start + usize::from(graph.width)] {
-                cell.set_symbol(line::HORIZONTAL).set_style(axis_style);
+                put_symbol(cell, const { Cell::new(line::HORIZONTAL) }).set_style(axis_style);
             }
         }
         if let Some(x) = self.axis_y {
             for y in graph.top()..graph.bottom() {
-                buf[(x, y)].set_symbol(line::VERTICAL).set_style(axis_style);
+                put_symbol(&mut buf[(x, y)], const { Cell::new(line::VERTICAL) })
+                    .set_style(axis_style);
             }
             if let Some(y) = self.axis_x {
                 buf[(x, y)]
