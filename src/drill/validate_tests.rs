@@ -435,7 +435,9 @@ fn on_detection_belongs_to_a_detect_item_without_verify() {
     let found = problems(&text);
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(
-        found[0].contains("checklist.respond[0].on_detection: only an item of `detect` without `verify`"),
+        found[0].contains(
+            "checklist.respond[0].on_detection: only an item of `detect` without `verify`"
+        ),
         "{found:?}"
     );
 }

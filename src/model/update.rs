@@ -10,7 +10,7 @@ use super::{LiveData, LoadStatus, Model};
 use crate::actions::ActionKind;
 use crate::drill::PhaseMachine;
 use crate::drill::record::SessionRecord;
-use crate::signals::UnixSeconds;
+use crate::signals::{Signal, UnixSeconds};
 use crate::sources::{LogLevel, SourceKind, Update};
 
 pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {

@@ -905,7 +905,8 @@ fn the_briefing_can_be_cancelled_and_c_offers_a_blind_drill() {
 fn the_detection_question_is_open_and_naming_something_ticks_the_item_that_asks_for_it() {
     let mut model = model();
     drill_in_detect(&mut model);
-    model.apply(Update::Alerts(vec![AlertStatus {
+    // As the local rules would have it after a while.
+    model.live.alerts.push(AlertStatus {
         name: "HighErrorRate".to_string(),
         severity: Severity::Warning,
         state: AlertState::Pending,
@@ -913,7 +914,7 @@ fn the_detection_question_is_open_and_naming_something_ticks_the_item_that_asks_
         fired_at: None,
         value: Some(0.3),
         for_seconds: Some(60.0),
-    }]));
+    });
     act(&mut model, Action::DrillDetect);
     let Some(Modal::Detect { choices, .. }) = model.view.modal.clone() else {
         panic!("the detection question is open");

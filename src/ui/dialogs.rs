@@ -151,7 +151,10 @@ fn briefing<'a>(view: &View) -> (&'static str, Vec<Line<'a>>) {
         // One signal per row: a joined line would wrap past the box's counted height.
         lines.push(Line::styled(format!("{}:", text.briefing_watch), muted));
         for condition in watched {
-            lines.push(Line::styled(format!("  {condition}"), view.theme.base_style()));
+            lines.push(Line::styled(
+                format!("  {condition}"),
+                view.theme.base_style(),
+            ));
         }
         text.briefing_title
     };
