@@ -44,6 +44,12 @@ pub struct AlertFigure {
     pub expected: bool,
     /// Injection to its first firing; `None`: it never fired.
     pub delay: Option<f64>,
+    /// Injection to when its condition first held, and to when its `for` made (or would have
+    /// made) it fire: known even when the drill ended before it fired.
+    #[serde(default)]
+    pub condition_after: Option<f64>,
+    #[serde(default)]
+    pub would_fire_after: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,10 +104,15 @@ pub fn compute_figures(case: &Case, state: &DrillState) -> Figures {
     let mut alerts: Vec<AlertFigure> = case
         .alerts
         .iter()
-        .map(|name| AlertFigure {
-            name: name.clone(),
-            expected: true,
-            delay: None,
+        .map(|name| {
+            let condition = state.alert_conditions.iter().find(|c| &c.name == name);
+            AlertFigure {
+                name: name.clone(),
+                expected: true,
+                delay: None,
+                condition_after: since(injected, condition.map(|c| c.held_at)),
+                would_fire_after: since(injected, condition.and_then(|c| c.would_fire_at)),
+            }
         })
         .collect();
     for fired in &state.alerts {
@@ -112,6 +123,8 @@ pub fn compute_figures(case: &Case, state: &DrillState) -> Figures {
                 name: fired.name.clone(),
                 expected: false,
                 delay,
+                condition_after: None,
+                would_fire_after: None,
             }),
         }
     }

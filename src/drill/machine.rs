@@ -8,7 +8,8 @@ use super::figures::{Figures, compute_figures};
 use super::recovery::{VALUE_STALE_AFTER_S, band_from, recovery_tracks};
 pub use super::state::{ActionKind, DrillState, Phase};
 use super::state::{
-    ActionRecord, AlertRecord, BaselineSamples, Detection, ItemState, Note, PhaseTime, SignalTrack,
+    ActionRecord, AlertCondition, AlertRecord, BaselineSamples, Detection, ItemState, Note,
+    PhaseTime, SignalTrack,
 };
 use crate::alerts::Comparison;
 use crate::signals::{Sample, Signal, UnixSeconds};
@@ -133,6 +134,7 @@ impl PhaseMachine {
             last_at: at,
             restarts_seen: None,
             platform_restarts: Vec::new(),
+            alert_conditions: Vec::new(),
         };
         let mut machine = PhaseMachine {
             case,
@@ -327,6 +329,26 @@ impl PhaseMachine {
             .filter(|(name, _)| self.case.alerts.iter().any(|expected| expected == name))
             .filter_map(|(name, state)| Some((name.to_string(), state?)))
             .collect();
+    }
+
+    /// An expected alert whose condition holds since `held_at`, with its rule's `for`: the
+    /// first such episode after injection is kept, so the review can say when it fired or would
+    /// have, however fast the participant was.
+    pub fn alert_condition(&mut self, name: &str, held_at: UnixSeconds, for_seconds: Option<f64>) {
+        let Some(injected) = self.state.injected_at else {
+            return;
+        };
+        let expected = self.case.alerts.iter().any(|alert| alert == name);
+        let known = self.state.alert_conditions.iter().any(|c| c.name == name);
+        // A condition already holding at injection belongs to the baseline, which refuses it.
+        if self.state.phase.is_finished() || !expected || known || held_at < injected {
+            return;
+        }
+        self.state.alert_conditions.push(AlertCondition {
+            name: name.to_string(),
+            held_at,
+            would_fire_at: for_seconds.map(|hold| held_at + hold),
+        });
     }
 
     /// An alert turned firing at `at`. Only the first firing after injection counts.

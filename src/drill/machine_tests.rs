@@ -689,3 +689,25 @@ fn a_restart_the_participant_asked_for_is_their_remedy() {
     assert!(machine.state().platform_restarts.is_empty());
     assert_eq!(machine.figures().recovered_by_platform_after, None);
 }
+
+#[test]
+fn an_expected_alert_s_condition_is_kept_with_when_it_would_fire_even_unfired() {
+    let mut machine = injected_machine(DrillOptions::default());
+    // Before injection (a baseline episode) and an alert the case does not expect: ignored.
+    machine.alert_condition("HighLatency", 5.0, Some(60.0));
+    machine.alert_condition("MemoryPressure", 14.0, Some(60.0));
+    assert!(machine.state().alert_conditions.is_empty());
+    machine.alert_condition("HighLatency", 18.0, Some(60.0));
+    machine.alert_condition("HighLatency", 25.0, Some(60.0));
+    machine.declare_detection(20.0, Some(Signal::LatencyP95), None);
+    let figures = machine.figures();
+    let alert = figures
+        .alerts
+        .iter()
+        .find(|alert| alert.name == "HighLatency")
+        .expect("the expected alert");
+    // Injected at 11 s: condition at +7 s, would fire at +67 s, never fired.
+    assert_eq!(alert.condition_after, Some(7.0));
+    assert_eq!(alert.would_fire_after, Some(67.0));
+    assert_eq!(alert.delay, None);
+}

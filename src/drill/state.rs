@@ -131,6 +131,15 @@ pub struct AlertRecord {
     pub fired_at: UnixSeconds,
 }
 
+/// When an expected alert's condition first held after injection, and when its `for` would
+/// make it fire: known even when the participant acts before it fires.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertCondition {
+    pub name: String,
+    pub held_at: UnixSeconds,
+    pub would_fire_at: Option<UnixSeconds>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Detection {
     pub at: UnixSeconds,
@@ -202,6 +211,9 @@ pub struct DrillState {
     /// participant's.
     #[serde(default)]
     pub platform_restarts: Vec<UnixSeconds>,
+    /// The expected alerts' conditions after injection (see [`AlertCondition`]).
+    #[serde(default)]
+    pub alert_conditions: Vec<AlertCondition>,
 }
 
 impl DrillState {

@@ -152,6 +152,9 @@ impl DrillSession {
             (alert.name.as_str(), active)
         }));
         for alert in alerts {
+            if let Some(held_at) = alert.active_since {
+                machine.alert_condition(&alert.name, held_at, alert.for_seconds);
+            }
             if alert.state == AlertState::Firing {
                 if self.firing.insert(alert.name.clone()) {
                     machine.alert_fired(&alert.name, alert.fired_at.unwrap_or(now));

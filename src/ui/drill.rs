@@ -228,6 +228,35 @@ fn seconds(value: Option<f64>, text: &Strings) -> String {
     value.map_or_else(|| text.never.to_string(), |s| format!("{s:.1} s"))
 }
 
+/// `fired +78.0 s`, or `condition +18.0 s, would fire +78.0 s`, and how far ahead of it the
+/// participant detected: beating the alert is the lesson.
+fn alert_timing(
+    alert: &crate::drill::figures::AlertFigure,
+    detect: Option<f64>,
+    text: &Strings,
+) -> String {
+    let fire = alert.delay.or(alert.would_fire_after);
+    let mut out = match (alert.delay, alert.condition_after, alert.would_fire_after) {
+        (Some(fired), _, _) => format!("{} +{fired:.1} s", text.alert_fired),
+        (None, Some(held), Some(would)) => format!(
+            "{} +{held:.1} s, {} +{would:.1} s",
+            text.alert_condition, text.alert_would_fire
+        ),
+        (None, Some(held), None) => format!("{} +{held:.1} s", text.alert_condition),
+        (None, None, _) => text.never.to_string(),
+    };
+    if let (Some(fire), Some(detect)) = (fire, detect)
+        && detect < fire
+    {
+        out.push_str(&format!(
+            "; {} {:.1} s",
+            text.alert_beaten_by,
+            fire - detect
+        ));
+    }
+    out
+}
+
 fn review<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
     let text = view.text;
     let figures: Figures = machine.figures();
@@ -310,7 +339,10 @@ fn review<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
                 format!("{:<26}", format!("{} {}", text.fig_alerts, alert.name)),
                 view.theme.muted_style(),
             ),
-            Span::styled(seconds(alert.delay, text), view.theme.base_style()),
+            Span::styled(
+                alert_timing(alert, figures.time_to_detect, text),
+                view.theme.base_style(),
+            ),
         ]));
     }
     lines.push(Line::default());
