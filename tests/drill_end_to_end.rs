@@ -138,3 +138,63 @@ fn a_killed_drill_is_offered_for_resuming_and_continues() {
     );
     assert_eq!(records(&data).len(), 1);
 }
+
+/// A blind drill hides its case until the participant names a cause: neither the screen nor
+/// the log shows the case's id or a failure knob's name, the record's file is neutral, and
+/// the cause is revealed once named.
+#[test]
+fn a_blind_drill_gives_nothing_away_before_the_cause_is_named() {
+    let tmux = Tmux::start(
+        &format!(
+            "{} drill --blind --seed 3 --baseline 5s --recover-hold 3s",
+            support::GAMEDAY
+        ),
+        200,
+        50,
+    );
+    tmux.begin_drill();
+    let screen = tmux.wait_for("the fault injected", WAIT, |screen| {
+        screen.contains("failure injected at")
+    });
+    // A few polls later: the sandbox's own log lines have come in too.
+    std::thread::sleep(Duration::from_secs(3));
+    let later = tmux.screen();
+    let data = tmux.home().join("data");
+    let found = records(&data);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let name = found[0]
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string());
+    assert!(
+        name.as_deref().is_some_and(|n| n.ends_with("-blind.json")),
+        "{name:?}"
+    );
+    let record = read(&found[0]);
+    let case = record["case_id"].as_str().expect("case id").to_string();
+    for shown in [&screen, &later] {
+        assert!(!shown.contains(&format!("drill {case}")), "{case}: {shown}");
+        for knob in [
+            "latency_ms",
+            "error_rate",
+            "db_slow",
+            "db_fail",
+            "memory_leak_mb",
+        ] {
+            assert!(!shown.contains(knob), "{knob} on screen: {shown}");
+        }
+    }
+    // Named (rightly or not), the case is revealed.
+    tmux.keys("Enter");
+    tmux.wait_for("the question", WAIT, |screen| screen.contains("1  "));
+    tmux.keys("1");
+    let revealed = tmux.wait_for("the case revealed", WAIT, |screen| {
+        screen.contains(&format!("drill {case}")) || screen.contains("Checklist")
+    });
+    assert!(!revealed.contains("failure injected at"), "{revealed}");
+    tmux.keys("q");
+    tmux.wait_for("the confirmation", WAIT, |screen| {
+        screen.contains("Quit now?")
+    });
+    tmux.keys("y");
+    assert_eq!(tmux.wait_exit(WAIT), "0");
+}

@@ -77,7 +77,13 @@ impl SessionRecord {
         let stamp = chrono::DateTime::from_timestamp(seconds, 0)
             .map(|time| time.format("%Y%m%dT%H%M%SZ").to_string())
             .unwrap_or_else(|| seconds.to_string());
-        format!("{stamp}-{}.json", self.case_id)
+        // A blind drill's file must not name the case the participant is to find.
+        let name = if self.drill.blind {
+            "blind"
+        } else {
+            self.case_id.as_str()
+        };
+        format!("{stamp}-{name}.json")
     }
 
     /// The drill again, from this record and the case it names.

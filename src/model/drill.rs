@@ -89,6 +89,29 @@ impl DrillSession {
         &self.request
     }
 
+    /// A blind drill hides its case until the participant names a cause (or it ends): nothing
+    /// on screen or in the log may give it away.
+    pub fn conceals_cause(&self) -> bool {
+        self.request.blind
+            && self.machine.as_ref().is_none_or(|machine| {
+                !machine.phase().is_finished()
+                    && machine
+                        .state()
+                        .detection
+                        .as_ref()
+                        .is_none_or(|detection| detection.diagnosis.is_none())
+            })
+    }
+
+    /// The case's id, or `(blind)` while it is concealed.
+    fn shown_id(&self) -> &str {
+        if self.conceals_cause() {
+            "(blind)"
+        } else {
+            &self.request.case.id
+        }
+    }
+
     pub fn is_running(&self) -> bool {
         self.machine
             .as_ref()
@@ -115,6 +138,7 @@ impl DrillSession {
                 ProblemSeverity::Error => {
                     problem.get_or_insert(finding.message);
                 }
+                ProblemSeverity::Warning if self.request.blind => {}
                 ProblemSeverity::Warning => self.log.push(format!(
                     "gameday: drill {}: {}",
                     self.request.case.id, finding.message
@@ -286,12 +310,13 @@ impl DrillSession {
         for directive in directives {
             match directive {
                 Directive::PhaseChanged { from, to, .. } if from != to => {
-                    self.log.push(format!(
+                    let line = format!(
                         "gameday: drill {}: {} → {}",
-                        self.request.case.id,
+                        self.shown_id(),
                         from.name(),
                         to.name()
-                    ));
+                    );
+                    self.log.push(line);
                 }
                 Directive::PhaseChanged { .. }
                 | Directive::ReadBackFailures

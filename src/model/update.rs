@@ -133,7 +133,14 @@ fn apply_source(model: &mut Model, source_update: Update) -> Vec<Effect> {
             model.live.failures = Some(view);
             effects
         }
-        Update::Logs(lines) => {
+        Update::Logs(mut lines) => {
+            if conceals(model) {
+                for line in &mut lines {
+                    if names_a_knob(&line.text) {
+                        line.text = "the failure state changed (hidden in a blind drill)".into();
+                    }
+                }
+            }
             model.live.push_logs(lines);
             Vec::new()
         }
@@ -219,6 +226,12 @@ fn apply_source(model: &mut Model, source_update: Update) -> Vec<Effect> {
                 text.push_str("; ");
                 text.push_str(note);
             }
+            if conceals(model) && outcome.kind.changes_the_target() {
+                text = format!(
+                    "gameday: a failure was injected at {} (hidden in a blind drill)",
+                    clock_utc(outcome.at)
+                );
+            }
             model.live.push_log(outcome.at, level, text);
             let mut effects = with_drill(model, |drill, _| drill.outcome(&outcome));
             let quit_now = model.requests.quitting && outcome.kind == ActionKind::FailureReset;
@@ -273,13 +286,38 @@ fn note_outside_change(model: &mut Model, view: &crate::fincore::FailureView) {
     } else {
         "changed outside gameday"
     };
-    let text = format!("{why}: {}", differences.join(", "));
+    let text = if conceals(model) {
+        format!("{why} (hidden in a blind drill)")
+    } else {
+        format!("{why}: {}", differences.join(", "))
+    };
     log(
         model,
         LogLevel::Warn,
         format!("gameday: the failure state {text}"),
     );
     model.live.failures_changed_outside = Some((now, text));
+}
+
+/// `HH:MM:SS` UTC, as the header's clock shows time.
+fn clock_utc(at: UnixSeconds) -> String {
+    chrono::DateTime::from_timestamp(at.max(0.0) as i64, 0).map_or_else(
+        || "--:--:--".to_string(),
+        |time| time.format("%H:%M:%S").to_string(),
+    )
+}
+
+/// Whether a blind drill hides its cause now.
+fn conceals(model: &Model) -> bool {
+    model
+        .drill
+        .as_ref()
+        .is_some_and(crate::model::DrillSession::conceals_cause)
+}
+
+/// Whether a line of the target's log names a failure knob (and so the cause).
+fn names_a_knob(text: &str) -> bool {
+    crate::knobs::names().any(|knob| text.contains(knob))
 }
 
 fn tell_drill_alerts(model: &mut Model) {

@@ -22,11 +22,7 @@ const STEPS: [Phase; 5] = [
 
 pub fn render(frame: &mut Frame, view: &View, drill: &DrillSession, area: Rect) {
     let request = drill.request();
-    let revealed = !request.blind
-        || drill
-            .machine
-            .as_ref()
-            .is_some_and(|machine| machine.phase().is_finished());
+    let revealed = !drill.conceals_cause();
     let title = if revealed {
         format!(
             "{} · {}",
@@ -51,8 +47,17 @@ pub fn render(frame: &mut Frame, view: &View, drill: &DrillSession, area: Rect) 
                 timer(view, machine, &mut lines);
                 lines.push(Line::default());
                 lines.push(next_line(view, next_text(view.text, machine)));
-                checklist(view, machine, &mut lines);
-                hints(view, machine, &mut lines);
+                if drill.conceals_cause() {
+                    // The case's items and hints name the cause; they come once it is named.
+                    lines.push(Line::default());
+                    lines.push(Line::styled(
+                        view.text.blind_items_later,
+                        view.theme.muted_style(),
+                    ));
+                } else {
+                    checklist(view, machine, &mut lines);
+                    hints(view, machine, &mut lines);
+                }
             }
         }
     }

@@ -305,6 +305,27 @@ fn alerts(frame: &mut Frame, view: &View, inner: Rect) {
 
 fn failures(frame: &mut Frame, view: &View, inner: Rect) {
     let theme = view.theme;
+    // A blind drill hides which knob is set until the cause is named.
+    let injected_at = view
+        .model
+        .drill
+        .as_ref()
+        .filter(|drill| drill.conceals_cause())
+        .map(|drill| {
+            drill
+                .machine
+                .as_ref()
+                .and_then(|machine| machine.state().injected_at)
+        });
+    if let Some(injected_at) = injected_at {
+        let text = match injected_at {
+            Some(at) => format!("{} {}", view.text.blind_injected_at, format::clock(at)),
+            None => view.text.blind_not_yet.to_string(),
+        };
+        let line = Line::styled(text, view.theme.base_style().fg(theme.warning));
+        text::put_lines(frame.buffer_mut(), inner, &[line]);
+        return;
+    }
     let Some(failures) = &view.model.live.failures else {
         let line = Line::styled(view.text.failures_unknown, view.theme.muted_style());
         text::put_lines(frame.buffer_mut(), inner, &[line]);
