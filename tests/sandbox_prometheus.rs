@@ -346,7 +346,8 @@ async fn no_5xx_series_reads_zero_errors_and_no_traffic_reads_no_quantiles() {
 
     let fresh = eventually("the target scraped", Duration::from_secs(30), || async {
         let values = source.query_signals(now_unix()).await.ok()?;
-        value(&values, Signal::Up).is_some().then_some(values)
+        // A request rate (0 until traffic comes) exists once the target is scraped.
+        value(&values, Signal::Rps).is_some().then_some(values)
     })
     .await;
     assert_eq!(value(&fresh, Signal::Rps), Some(0.0), "{fresh:?}");
