@@ -185,6 +185,27 @@ impl PhaseMachine {
         })
     }
 
+    /// A drill stopped in its baseline starts the baseline again when resumed: the samples
+    /// before the stop may be of another target (the embedded sandbox died with the process),
+    /// and the time in between was not watched. Ticks are kept.
+    pub fn restart_baseline(&mut self, at: UnixSeconds) {
+        if self.state.phase != Phase::Baseline {
+            return;
+        }
+        self.state.started_at = at;
+        self.state.phases = vec![PhaseTime {
+            phase: Phase::Baseline,
+            at,
+        }];
+        self.state.baseline_samples.clear();
+        self.state.restarts_seen = None;
+        self.state.notes.push(Note {
+            at,
+            text: "resumed in the baseline: the baseline starts again".to_string(),
+        });
+        self.observe(at);
+    }
+
     pub fn case(&self) -> &Case {
         &self.case
     }

@@ -711,3 +711,29 @@ fn an_expected_alert_s_condition_is_kept_with_when_it_would_fire_even_unfired() 
     assert_eq!(alert.would_fire_after, Some(67.0));
     assert_eq!(alert.delay, None);
 }
+
+#[test]
+fn a_drill_resumed_in_its_baseline_starts_the_baseline_again_and_keeps_its_ticks() {
+    let (mut machine, _) = PhaseMachine::start(case(), DrillOptions::default(), 0.0);
+    for second in 0..6 {
+        healthy(&mut machine, f64::from(second));
+    }
+    machine.check_item(5.0, Step::Baseline, 0, true);
+    let saved = machine.state().clone();
+    let mut resumed = PhaseMachine::resume(case(), saved).expect("resumable");
+    resumed.restart_baseline(100.0);
+    assert_eq!(resumed.phase(), Phase::Baseline);
+    assert_eq!(resumed.baseline_ends_at(), 110.0);
+    assert!(resumed.state().baseline_samples.is_empty());
+    assert!(
+        resumed.state().checklist[Step::Baseline.index()][0]
+            .done_at
+            .is_some()
+    );
+    // Its old samples do not end it early; new ones do.
+    assert!(phases(&resumed.tick(105.0)).is_empty());
+    for second in 100..110 {
+        healthy(&mut resumed, f64::from(second));
+    }
+    assert_eq!(phases(&resumed.tick(110.0)), [Phase::Inject]);
+}

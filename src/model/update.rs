@@ -694,12 +694,20 @@ fn answer_resume(model: &mut Model, resume: bool) -> Vec<Effect> {
         .and_then(|case| PhaseMachine::resume(case.clone(), record.drill.clone()));
     let data_dir = model.session.data_dir.clone();
     match (resume, machine) {
-        (true, Ok(machine)) => {
+        (true, Ok(mut machine)) => {
+            machine.restart_baseline(model.now);
+            // A blind drill asks for a cause again: every case's, in an order of the clock's.
+            let diagnoses = if record.drill.blind {
+                crate::drill::CaseLibrary::from_cases(model.session.cases.clone())
+                    .diagnosis_choices(model.now.to_bits(), crate::i18n::Lang::En)
+            } else {
+                Vec::new()
+            };
             let request = DrillRequest {
                 case: machine.case().clone(),
                 blind: record.drill.blind,
                 manual_inject: record.drill.manual_inject,
-                diagnoses: Vec::new(),
+                diagnoses,
             };
             let ttl_s = model.session.ttl.map(|ttl| ttl.as_secs());
             let (session, mut effects) =
