@@ -175,7 +175,8 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
                 }
                 None => {
                     tasks.push(spawn_poller(
-                        ScrapePoller::new(fresh_connections()?, api_url, close_watch.clone()),
+                        ScrapePoller::new(fresh_connections()?, api_url, close_watch.clone())
+                            .of_several_workers(),
                         interval,
                         &updates,
                     ));
