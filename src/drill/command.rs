@@ -70,23 +70,13 @@ pub fn run(
         }
         CasesCommand::Show { id } => {
             report_problems(&user_reports)?;
-            let case = library.get(&id).ok_or_else(|| {
-                format!(
-                    "no case `{id}`; expected one of {}",
-                    library.ids().join(", ")
-                )
-            })?;
+            let case = case_named(&library, &id)?;
             print!("{}", show_text(case, lang));
             Ok(())
         }
         CasesCommand::Runbook { id } => {
             report_problems(&user_reports)?;
-            let case = library.get(&id).ok_or_else(|| {
-                format!(
-                    "no case `{id}`; expected one of {}",
-                    library.ids().join(", ")
-                )
-            })?;
+            let case = case_named(&library, &id)?;
             print!("{}", super::runbook::runbook_markdown(case, lang));
             Ok(())
         }
@@ -117,6 +107,16 @@ pub fn run(
             }
         }
     }
+}
+
+/// The case with this id, or what ids there are.
+fn case_named<'a>(library: &'a CaseLibrary, id: &str) -> Result<&'a Case, String> {
+    library.get(id).ok_or_else(|| {
+        format!(
+            "no case `{id}`; expected one of {}",
+            library.ids().join(", ")
+        )
+    })
 }
 
 /// Prints the problems of the user's case files; a broken one makes the command fail, so a

@@ -27,6 +27,20 @@ pub enum Phase {
 }
 
 impl Phase {
+    /// The phase's name in the interface's words (`text` of one language).
+    pub fn word(self, text: &crate::i18n::Strings) -> &'static str {
+        match self {
+            Phase::Baseline => text.phase_baseline,
+            Phase::Inject => text.phase_inject,
+            Phase::Detect => text.phase_detect,
+            Phase::Respond => text.phase_respond,
+            Phase::Recover => text.phase_recover,
+            Phase::Review => text.phase_review,
+            Phase::Abandoned => text.phase_abandoned,
+            Phase::Refused => text.phase_refused,
+        }
+    }
+
     /// The checklist step of an active phase.
     pub fn step(self) -> Option<Step> {
         match self {

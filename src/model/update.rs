@@ -333,17 +333,7 @@ fn apply_action(model: &mut Model, action: Action) -> Vec<Effect> {
             model.view.modal = Some(Modal::QuitDrill);
             Vec::new()
         }
-        Action::Quit => {
-            if model.should_ask_before_quit() {
-                model.view.modal = Some(Modal::QuitPrompt);
-                Vec::new()
-            } else {
-                // Nothing outlives us (or nothing is active): a drill under way is abandoned.
-                let mut effects = with_drill(model, |drill, now| drill.abandon(now, "quit"));
-                effects.push(Effect::Quit);
-                effects
-            }
-        }
+        Action::Quit => quit_or_ask_to_reset(model),
         Action::ForceQuit => vec![Effect::Quit],
         Action::DrillDetect => {
             open_detection(model);
@@ -520,14 +510,7 @@ fn modal_result(model: &mut Model, result: ModalResult) -> Vec<Effect> {
         }
         ModalResult::QuitDrill => {
             model.view.modal = None;
-            if model.should_ask_before_quit() {
-                model.view.modal = Some(Modal::QuitPrompt);
-                Vec::new()
-            } else {
-                let mut effects = with_drill(model, |drill, now| drill.abandon(now, "quit"));
-                effects.push(Effect::Quit);
-                effects
-            }
+            quit_or_ask_to_reset(model)
         }
         ModalResult::Resume(resume) => {
             model.view.modal = None;
@@ -546,6 +529,18 @@ fn modal_result(model: &mut Model, result: ModalResult) -> Vec<Effect> {
             effects
         }
     }
+}
+
+/// Quits, first asking whether to reset failures that would outlive us; a drill under way is
+/// recorded as abandoned.
+fn quit_or_ask_to_reset(model: &mut Model) -> Vec<Effect> {
+    if model.should_ask_before_quit() {
+        model.view.modal = Some(Modal::QuitPrompt);
+        return Vec::new();
+    }
+    let mut effects = with_drill(model, |drill, now| drill.abandon(now, "quit"));
+    effects.push(Effect::Quit);
+    effects
 }
 
 /// Enter in a drill: asks what told the participant, once the fault is in.

@@ -68,17 +68,7 @@ pub fn title(record: &SessionRecord, case: Option<&Case>, lang: Lang) -> String 
 }
 
 pub fn phase_word(phase: Phase, lang: Lang) -> &'static str {
-    let text = strings(lang);
-    match phase {
-        Phase::Baseline => text.phase_baseline,
-        Phase::Inject => text.phase_inject,
-        Phase::Detect => text.phase_detect,
-        Phase::Respond => text.phase_respond,
-        Phase::Recover => text.phase_recover,
-        Phase::Review => text.phase_review,
-        Phase::Abandoned => text.phase_abandoned,
-        Phase::Refused => text.phase_refused,
-    }
+    phase.word(strings(lang))
 }
 
 /// Seconds from the injection: `T+9.0 s`, `T-50.0 s`; `—` when nothing was injected.

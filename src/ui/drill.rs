@@ -77,19 +77,6 @@ pub fn render(frame: &mut Frame, view: &View, drill: &DrillSession, area: Rect) 
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
-fn phase_name(text: &Strings, phase: Phase) -> &'static str {
-    match phase {
-        Phase::Baseline => text.phase_baseline,
-        Phase::Inject => text.phase_inject,
-        Phase::Detect => text.phase_detect,
-        Phase::Respond => text.phase_respond,
-        Phase::Recover => text.phase_recover,
-        Phase::Review => text.phase_review,
-        Phase::Abandoned => text.phase_abandoned,
-        Phase::Refused => text.phase_refused,
-    }
-}
-
 fn phase_bar<'a>(view: &View, current: Phase) -> Line<'a> {
     let theme = view.theme;
     let position = STEPS.iter().position(|phase| *phase == current);
@@ -104,12 +91,12 @@ fn phase_bar<'a>(view: &View, current: Phase) -> Line<'a> {
             None if current == Phase::Review => view.theme.base_style().fg(theme.ok),
             _ => view.theme.muted_style(),
         };
-        spans.push(Span::styled(phase_name(view.text, *phase), style));
+        spans.push(Span::styled(phase.word(view.text), style));
     }
     if position.is_none() {
         spans.push(Span::styled("  ■ ", view.theme.muted_style()));
         spans.push(Span::styled(
-            phase_name(view.text, current),
+            current.word(view.text),
             view.theme.base_style().add_modifier(Modifier::BOLD),
         ));
     }
