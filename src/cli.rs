@@ -1,5 +1,6 @@
 //! Command-line definitions and dispatch; nothing else.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -80,6 +81,8 @@ impl FromArgMatches for SettingsOverrides {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once at start: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Serve the FinCore sandbox: the workshop's payment API with real, injectable failures.
     Sandbox(SandboxArgs),
@@ -174,7 +177,8 @@ pub fn run(cli: Cli) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("gameday: {message}");
+            // A vanished terminal (hangup) must not turn the error into a panic.
+            let _ = writeln!(std::io::stderr(), "gameday: {message}");
             ExitCode::FAILURE
         }
     }
@@ -308,12 +312,7 @@ fn run_dashboard(overrides: SettingsOverrides, drill: Option<DrillArgs>) -> Resu
         .clone()
         .or_else(config::default_data_dir)
         .ok_or("no data folder: set --data-dir or GAMEDAY_DATA_DIR")?;
-    std::fs::create_dir_all(&data_dir).map_err(|err| {
-        format!(
-            "cannot create the data folder {}: {err}",
-            data_dir.display()
-        )
-    })?;
+    crate::data_dir::prepare(&data_dir)?;
     // A broken case file of the user's stops a drill (it may be the one asked for); the
     // dashboard alone goes on with the valid cases.
     let problems = crate::drill::command::report_problems(&user_reports);

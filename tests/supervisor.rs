@@ -9,6 +9,7 @@ mod support;
 use std::time::Duration;
 
 use gameday::sandbox::supervisor::{self, SupervisorConfig, SupervisorEvent};
+use gameday::secret::Secret;
 use support::Api;
 use tokio::sync::mpsc;
 
@@ -42,6 +43,7 @@ async fn a_child_that_outgrows_its_limit_is_killed_restarted_and_counted() {
             listen,
             memory_limit: 96 << 20,
             database_path: dir.path().join("fincore.db"),
+            control_token: Secret::new("supervisor-test-token".to_string()),
         },
         sender,
     );
@@ -68,7 +70,17 @@ async fn a_child_that_outgrows_its_limit_is_killed_restarted_and_counted() {
         .await;
     assert_eq!(status, 200);
 
-    api.post("/api/failures", r#"{"memory_leak_mb": 10}"#).await;
+    // Only the supervisor's token changes the child's failures.
+    let (status, _) = api.post("/api/failures", r#"{"memory_leak_mb": 10}"#).await;
+    assert_eq!(status, 401, "the child takes changes only with its token");
+    let (status, _) = api
+        .post_with_token(
+            "/api/failures",
+            r#"{"memory_leak_mb": 10}"#,
+            "supervisor-test-token",
+        )
+        .await;
+    assert_eq!(status, 200);
     for _ in 0..30 {
         if api
             .http
@@ -119,4 +131,48 @@ async fn a_child_that_outgrows_its_limit_is_killed_restarted_and_counted() {
         !std::path::Path::new(&format!("/proc/{new_pid}")).exists(),
         "child outlived shutdown"
     );
+}
+
+/// A child that dies at once is restarted later and later (0.5 s, doubling), said as a crash
+/// loop with its count, instead of thousands of restarts a minute.
+#[tokio::test]
+async fn a_child_that_keeps_dying_is_restarted_with_a_growing_wait() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let listen = format!("127.0.0.1:{}", support::free_port())
+        .parse()
+        .expect("address");
+    let (sender, mut events) = mpsc::channel(256);
+    let handle = supervisor::spawn(
+        SupervisorConfig {
+            // Exits at once, whatever it is told: a sandbox that cannot start.
+            exe: "false".into(),
+            listen,
+            memory_limit: 96 << 20,
+            database_path: dir.path().join("fincore.db"),
+            control_token: Secret::random(),
+        },
+        sender,
+    );
+    let mut waits = Vec::new();
+    let mut restarts = 0;
+    while waits.len() < 3 {
+        match next_event(&mut events, "a crash loop report", |e| {
+            matches!(
+                e,
+                SupervisorEvent::CrashLoop { .. } | SupervisorEvent::Restarts(_)
+            )
+        })
+        .await
+        {
+            SupervisorEvent::CrashLoop {
+                in_a_row,
+                next_start_in,
+            } => waits.push((in_a_row, next_start_in.as_secs_f64())),
+            SupervisorEvent::Restarts(count) => restarts = count,
+            _ => {}
+        }
+    }
+    assert_eq!(waits, [(2, 1.0), (3, 2.0), (4, 4.0)]);
+    assert_eq!(restarts, 4, "one restart counted per crash");
+    handle.shutdown().await;
 }

@@ -213,6 +213,15 @@ impl Controls {
                 outcome.answer = reason;
                 false
             }
+            Ok((status @ (401 | 403), _)) => {
+                outcome.ok = false;
+                outcome.answer = if self.client.sends_control_token() {
+                    format!("{status} the target refused our control token")
+                } else {
+                    format!("{status} the target wants a control token (--control-token)")
+                };
+                false
+            }
             Ok((status, text)) => {
                 outcome.ok = status == 200;
                 outcome.answer = format!("{status} {}", answer_summary(&text));

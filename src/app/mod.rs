@@ -4,9 +4,12 @@
 
 pub mod control;
 mod effects;
+mod embedded_dir;
+mod operator_log;
 mod terminal;
 pub mod wiring;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -22,6 +25,7 @@ use crate::signals::now_unix;
 use crate::sources::close_watch::AFTER_CHANGE;
 use crate::theme::Themes;
 use effects::{EffectsRunner, Flow};
+use operator_log::OperatorLog;
 
 /// The shortest time between two frames, after a key, a resize or an answer.
 const FRAME: Duration = Duration::from_millis(33);
@@ -41,7 +45,7 @@ pub fn run(settings: Settings, themes: Themes, start: DashboardStart) -> Result<
         .map_err(|err| format!("cannot start the async runtime: {err}"))?;
     let result = runtime.block_on(run_async(settings, themes, start));
     // A request still waiting on a hung source must not keep the process from exiting.
-    runtime.shutdown_timeout(Duration::from_millis(500));
+    runtime.shutdown_timeout(Duration::from_millis(200));
     result
 }
 
@@ -85,7 +89,7 @@ async fn run_async(
     let mut runner = EffectsRunner::new(
         running.commands.clone(),
         running.load.take(),
-        running.target.api_url.clone(),
+        running.api_url.clone(),
         effects::DrillLoadPolicy::new(&settings, running.target.embedded),
         results,
     );
@@ -113,7 +117,8 @@ async fn run_async(
     runner.finish(last).await;
     running.stop().await;
     if let Some(warning) = left_behind(&model) {
-        eprintln!("{warning}");
+        // After a hangup stderr may be gone too: a failed write is not a panic.
+        let _ = writeln!(std::io::stderr(), "{warning}");
     }
     result
 }
@@ -152,13 +157,16 @@ struct Channels {
 
 /// Feeds `msg` to `update` and carries out the effects, and whatever they report back, until
 /// nothing is left; the flow says whether to quit.
-fn step(model: &mut Model, runner: &mut EffectsRunner, msg: Msg) -> Flow {
+fn step(model: &mut Model, runner: &mut EffectsRunner, log: &mut OperatorLog, msg: Msg) -> Flow {
     let mut flow = Flow::Continue;
     let mut queue = vec![msg];
     while let Some(msg) = queue.pop() {
         model.now = now_unix();
         let mut replies = Vec::new();
-        for effect in update(model, msg) {
+        log.message(&msg, model);
+        let effects = update(model, msg);
+        log.changes(model);
+        for effect in effects {
             match runner.carry_out(effect, &mut replies) {
                 Flow::Continue => {}
                 Flow::Quit => flow = Flow::Quit,
@@ -196,8 +204,9 @@ async fn event_loop(
     // change of the failure state does to the figures while the metrics are polled closely.
     let mut prompt_until = tokio::time::Instant::now() + PROMPT_AT_START;
     let mut quit_deadline: Option<tokio::time::Instant> = None;
+    let mut log = OperatorLog::default();
     for msg in first {
-        if let Flow::Quit = step(model, runner, msg) {
+        if let Flow::Quit = step(model, runner, &mut log, msg) {
             return Ok(());
         }
     }
@@ -234,7 +243,7 @@ async fn event_loop(
                     if let Some(action) = model.action_for(key) {
                         dirty = true;
                         urgent = true;
-                        flow = step(model, runner, Msg::Action(action));
+                        flow = step(model, runner, &mut log, Msg::Action(action));
                     }
                 }
                 Some(Ok(Event::Resize(..))) => {
@@ -252,23 +261,23 @@ async fn event_loop(
                     prompt_until = tokio::time::Instant::now() + AFTER_CHANGE;
                 }
                 urgent |= tokio::time::Instant::now() < prompt_until;
-                flow = step(model, runner, Msg::Source(source_update));
+                flow = step(model, runner, &mut log, Msg::Source(source_update));
                 dirty = true;
                 // Take whatever else is waiting, so a burst costs one frame.
                 while let Ok(source_update) = channels.updates.try_recv() {
                     urgent |= matches!(source_update, crate::sources::Update::Outcome(_));
-                    if let Flow::Quit = step(model, runner, Msg::Source(source_update)) {
+                    if let Flow::Quit = step(model, runner, &mut log, Msg::Source(source_update)) {
                         flow = Flow::Quit;
                     }
                 }
             }
             Some(result) = channels.results.recv() => {
-                flow = step(model, runner, result);
+                flow = step(model, runner, &mut log, result);
                 dirty = true;
                 urgent = true;
             }
             _ = clock.tick() => {
-                flow = step(model, runner, Msg::Tick { load: runner.load_snapshot() });
+                flow = step(model, runner, &mut log, Msg::Tick { load: runner.load_snapshot() });
                 dirty = true;
             }
             () = stop.recv() => return Ok(()),

@@ -1,12 +1,19 @@
 //! The terminal, entered once and restored on every way out: normal return, error, panic
-//! (ratatui's hook restores before the panic message), and SIGTERM/SIGHUP (turned into a
-//! normal return by the loop). Frames are written inside synchronized updates, so a terminal
-//! that supports them never shows half a frame.
+//! (our hook restores before the panic message), and SIGTERM, SIGHUP, SIGINT and SIGQUIT
+//! (turned into a normal return by the loop). Restoring never fails loudly: after a hangup the
+//! terminal is gone, and writing to it gives EIO, which must not become a panic (a panic while
+//! panicking aborts, and no cleanup runs). Frames are written inside synchronized updates, so
+//! a terminal that supports them never shows half a frame.
 
 use std::io::Write;
 
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::cursor::Show;
 use ratatui::crossterm::execute;
-use ratatui::crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+use ratatui::crossterm::terminal::{
+    BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
+    disable_raw_mode, enable_raw_mode,
+};
 use ratatui::{DefaultTerminal, Frame};
 
 pub struct Terminal {
@@ -15,9 +22,17 @@ pub struct Terminal {
 
 impl Terminal {
     pub fn enter() -> Result<Terminal, String> {
-        let inner =
-            ratatui::try_init().map_err(|err| format!("cannot open the terminal: {err}"))?;
-        Ok(Terminal { inner })
+        restore_on_panic();
+        let opened = enable_raw_mode()
+            .and_then(|()| execute!(std::io::stdout(), EnterAlternateScreen))
+            .and_then(|()| ratatui::Terminal::new(CrosstermBackend::new(std::io::stdout())));
+        match opened {
+            Ok(inner) => Ok(Terminal { inner }),
+            Err(err) => {
+                restore();
+                Err(format!("cannot open the terminal: {err}"))
+            }
+        }
     }
 
     pub fn draw(&mut self, render: impl FnOnce(&mut Frame)) -> Result<(), String> {
@@ -32,11 +47,29 @@ impl Terminal {
 
 impl Drop for Terminal {
     fn drop(&mut self) {
-        ratatui::restore();
+        restore();
     }
 }
 
-/// SIGTERM, SIGHUP and SIGINT as one stream of "stop" notices.
+/// Leaves the alternate screen and raw mode, ignoring a terminal that is gone.
+fn restore() {
+    let _ = disable_raw_mode();
+    let _ = execute!(std::io::stdout(), LeaveAlternateScreen, Show);
+}
+
+/// Restores the terminal before the panic message is printed, so it is readable; once only.
+fn restore_on_panic() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore();
+            previous(info);
+        }));
+    });
+}
+
+/// SIGTERM, SIGHUP, SIGINT and SIGQUIT as one stream of "stop" notices.
 pub struct StopSignal {
     #[cfg(unix)]
     signals: Vec<tokio::signal::unix::Signal>,
@@ -68,6 +101,7 @@ pub fn stop_signal() -> Result<StopSignal, String> {
             SignalKind::terminate(),
             SignalKind::hangup(),
             SignalKind::interrupt(),
+            SignalKind::quit(),
         ] {
             signals.push(signal(kind).map_err(|err| format!("cannot watch signals: {err}"))?);
         }

@@ -9,11 +9,13 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::control::{self, Controls};
+use super::embedded_dir;
 use crate::config::{DockerSetting, Settings};
 use crate::fincore::FincoreClient;
 use crate::load::{self, LoadHandle, LoadPlan};
 use crate::model::{TargetInfo, TargetRequest};
-use crate::sandbox::supervisor::{self, SupervisorConfig, SupervisorHandle};
+use crate::sandbox::supervisor::{self, SupervisorConfig, SupervisorEvent, SupervisorHandle};
+use crate::secret::{Secret, read_token_file, redact_url};
 use crate::sources::api::FailureReadBack;
 use crate::sources::close_watch::CloseWatch;
 use crate::sources::docker::{DockerPoller, DockerTarget};
@@ -23,7 +25,10 @@ use crate::sources::scrape::{self, ScrapePoller};
 use crate::sources::{Poller, SourceKind, UpdateSender, process, run_poller};
 
 pub struct Running {
+    /// What the header shows: the API's address without any credentials in it.
     pub target: TargetInfo,
+    /// The API's address as given, for the requests.
+    pub api_url: String,
     pub sources: Vec<SourceKind>,
     pub local_rules: bool,
     /// Where the keys' requests go.
@@ -91,15 +96,69 @@ fn docker_target(settings: &Settings) -> Option<DockerTarget> {
     })
 }
 
-/// Waits until something accepts connections at `address`, at most as long as the supervisor
-/// gives the sandbox to start; past that the supervisor reports why it did not.
-async fn wait_until_listening(address: SocketAddr) {
-    let deadline = tokio::time::Instant::now() + supervisor::START_TIMEOUT;
-    while tokio::time::Instant::now() < deadline {
-        if tokio::net::TcpStream::connect(address).await.is_ok() {
-            return;
+/// Waits for the sandbox child's own word that it listens (its banner, which the supervisor
+/// turns into `Started`): an open port alone could be someone else's service. The events read
+/// on the way are returned, for the process source to see them too. The first start failing is
+/// an error with the child's reason and its last log line.
+async fn first_start(
+    events: &mut mpsc::Receiver<SupervisorEvent>,
+) -> Result<Vec<SupervisorEvent>, String> {
+    let mut earlier = Vec::new();
+    let mut last_log: Option<String> = None;
+    let deadline = tokio::time::Instant::now() + supervisor::START_TIMEOUT + Duration::from_secs(1);
+    loop {
+        let event = tokio::time::timeout_at(deadline, events.recv()).await;
+        match event {
+            Ok(Some(SupervisorEvent::Exited { reason })) => {
+                // The child's own words on stderr may come just after its exit.
+                let grace = tokio::time::Instant::now() + Duration::from_millis(300);
+                while let Ok(Some(event)) = tokio::time::timeout_at(grace, events.recv()).await {
+                    if let SupervisorEvent::Log(line) = event {
+                        last_log = Some(line);
+                    }
+                }
+                return Err(match last_log {
+                    Some(line) => format!("the embedded sandbox did not start: {reason}: {line}"),
+                    None => format!("the embedded sandbox did not start: {reason}"),
+                });
+            }
+            Ok(Some(event)) => {
+                if let SupervisorEvent::Log(line) = &event {
+                    last_log = Some(line.clone());
+                }
+                let started = matches!(event, SupervisorEvent::Started { .. });
+                earlier.push(event);
+                if started {
+                    return Ok(earlier);
+                }
+            }
+            Ok(None) => return Err("the embedded sandbox's supervisor stopped".to_string()),
+            Err(_) => return Err("the embedded sandbox did not start in time".to_string()),
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `--sandbox-listen`'s address, refused at once when another program holds it, so the load
+/// and the keys never drive someone else's service.
+fn check_port_free(address: SocketAddr) -> Result<(), String> {
+    TcpListener::bind(address).map(drop).map_err(|err| {
+        format!(
+            "--sandbox-listen {address}: the address is not free ({err}); choose another \
+             port, or leave it unset for a free one"
+        )
+    })
+}
+
+/// The control token for the target: the setting's, or the one in the settings' file.
+fn control_token(settings: &Settings) -> Result<Option<Secret>, String> {
+    match (&settings.control_token, &settings.control_token_file) {
+        (Some(_), Some(_)) => Err(
+            "give the control token once: --control-token or --control-token-file, not both"
+                .to_string(),
+        ),
+        (Some(token), None) => Ok(Some(token.clone())),
+        (None, Some(path)) => read_token_file(path).map(Some),
+        (None, None) => Ok(None),
     }
 }
 
@@ -117,33 +176,49 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
     let mut supervisor_handle = None;
     let mut database_dir = None;
     let close_watch = CloseWatch::default();
+    // The embedded sandbox gets its own; a token meant for another target is not sent to it.
+    let token_for_target;
     let (api_url, target, sources, local_rules) = match &settings.api {
         None => {
             let listen = match settings.sandbox_listen {
-                Some(listen) => listen,
+                Some(listen) => {
+                    check_port_free(listen)?;
+                    listen
+                }
                 None => free_loopback_address()?,
             };
-            let dir = tempfile::Builder::new()
-                .prefix("gameday-embedded-")
-                .tempdir()
-                .map_err(|err| format!("cannot create the sandbox's database folder: {err}"))?;
+            let dir = embedded_dir::create()?;
             let exe = std::env::current_exe()
                 .map_err(|err| format!("cannot find the gameday executable: {err}"))?;
-            let (events, event_receiver) = mpsc::channel(256);
-            supervisor_handle = Some(supervisor::spawn(
+            let (events, mut event_receiver) = mpsc::channel(256);
+            let token = Secret::random();
+            let handle = supervisor::spawn(
                 SupervisorConfig {
                     exe,
                     listen,
                     memory_limit: settings.sandbox_memory.0,
                     database_path: dir.path().join("fincore.db"),
+                    control_token: token.clone(),
                 },
                 events,
-            ));
-            database_dir = Some(dir);
+            );
             // The first polls and the load wait for the sandbox to listen (about 50 ms), so the
             // screen never opens on "connection refused" and the load's first requests count.
-            wait_until_listening(listen).await;
-            tasks.push(tokio::spawn(process::run(event_receiver, updates.clone())));
+            let earlier = match first_start(&mut event_receiver).await {
+                Ok(earlier) => earlier,
+                Err(reason) => {
+                    handle.shutdown().await;
+                    return Err(reason);
+                }
+            };
+            supervisor_handle = Some(handle);
+            database_dir = Some(dir);
+            token_for_target = Some(token);
+            tasks.push(tokio::spawn(process::run(
+                earlier,
+                event_receiver,
+                updates.clone(),
+            )));
             let api_url = format!("http://{listen}");
             tasks.push(spawn_poller(
                 ScrapePoller::new(http.clone(), &api_url, close_watch.clone()),
@@ -159,6 +234,7 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
             )
         }
         Some(api_url) => {
+            token_for_target = control_token(settings)?;
             let mut sources = vec![SourceKind::Api];
             let (metrics_source, metrics_window) = match &settings.prometheus {
                 Some(url) => {
@@ -196,7 +272,7 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
             };
             let target = TargetInfo {
                 embedded: false,
-                api_url: api_url.clone(),
+                api_url: redact_url(api_url),
                 metrics_source,
                 metrics_window,
                 memory_source,
@@ -205,7 +281,7 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
             (api_url.clone(), target, sources, local_rules)
         }
     };
-    let client = FincoreClient::new(&api_url)?;
+    let client = FincoreClient::new(&api_url)?.with_control_token(token_for_target);
     tasks.push(spawn_poller(
         FailureReadBack::new(client.clone()),
         interval,
@@ -242,6 +318,7 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
         .transpose()?;
     Ok(Running {
         target,
+        api_url,
         sources,
         local_rules,
         commands,

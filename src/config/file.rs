@@ -141,6 +141,8 @@ mod tests {
             load: LoadSetting::Rate(50.0),
             poll_interval: HumanDuration(Duration::from_millis(500)),
             ttl: Some(Duration::from_secs(300)),
+            control_token: Some(crate::secret::Secret::new("fixture-token".to_string())),
+            control_token_file: Some(fixtures_dir().join("token")),
             // Relative to the config file's folder, not to wherever gameday was started.
             data_dir: Some(fixtures_dir().join("gameday-data")),
             read_only: true,
@@ -182,7 +184,8 @@ mod tests {
             format!(
                 "{} line 3: key `thme`: unknown key (did you mean `theme`?); expected one of \
                  lang, theme, api, prometheus, docker, container, db_container, \
-                 sandbox_listen, sandbox_memory, load, poll_interval, ttl, data_dir, read_only",
+                 sandbox_listen, sandbox_memory, load, poll_interval, ttl, control_token, \
+                 control_token_file, data_dir, read_only",
                 display_path(&path)
             )
         );
@@ -227,7 +230,7 @@ mod tests {
             load_text("[sandbox]\nmemory = 1\n").expect_err("a table"),
             "line 1: key `sandbox`: unknown key; expected one of lang, theme, api, prometheus, \
              docker, container, db_container, sandbox_listen, sandbox_memory, load, poll_interval, \
-             ttl, data_dir, read_only"
+             ttl, control_token, control_token_file, data_dir, read_only"
         );
     }
 

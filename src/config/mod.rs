@@ -90,6 +90,17 @@ enum ValueOrigin {
 impl ValueOrigin {
     /// "what is wrong; expected what", worded the way this layer words it.
     fn reject(&self, key: SettingKey, problem: &Problem) -> ConfigError {
+        // A secret is never echoed, not even a wrong one.
+        if key.is_secret() {
+            let place = match self {
+                ValueOrigin::File { source, line, .. } => {
+                    format!("{source} line {line}: key `{}`", key.name())
+                }
+                ValueOrigin::Variable(_) => key.env_var(),
+                ValueOrigin::Flag(_) => key.flag(),
+            };
+            return ConfigError(format!("{place}: expected {}", problem.expected));
+        }
         ConfigError(match self {
             ValueOrigin::File {
                 source,
@@ -300,10 +311,12 @@ mod tests {
             "127.0.0.1:2",
             "[::1]:3",
         ),
-        ("sandbox_memory", "\"1MiB\"", "2MiB", "3MiB"),
+        ("sandbox_memory", "\"100MiB\"", "200MiB", "300MiB"),
         ("load", "1", "off", "3.5"),
         ("poll_interval", "\"2s\"", "3s", "4s"),
         ("ttl", "\"1m\"", "off", "2h"),
+        ("control_token", "\"a\"", "b", "c"),
+        ("control_token_file", "\"/a\"", "/b", "/c"),
         ("data_dir", "\"/a\"", "/b", "/c"),
         ("read_only", "true", "false", "true"),
     ];

@@ -9,10 +9,12 @@ use std::time::Duration;
 use super::declare::declare_settings;
 use super::default_data_dir;
 use super::values::{
-    parse_container, parse_data_dir, parse_docker, parse_http_url, parse_lang, parse_load,
-    parse_loopback, parse_poll_interval, parse_size, parse_switch, parse_theme_name, parse_ttl,
+    parse_container, parse_control_token, parse_data_dir, parse_docker, parse_http_url, parse_lang,
+    parse_load, parse_loopback, parse_poll_interval, parse_sandbox_memory, parse_switch,
+    parse_theme_name, parse_ttl,
 };
 use crate::i18n::Lang;
+use crate::secret::Secret;
 use crate::units::{ByteSize, HumanDuration};
 
 declare_settings! {
@@ -56,7 +58,7 @@ declare_settings! {
 
     /// Memory limit of the embedded sandbox; past it, it is killed and restarted.
     SandboxMemory sandbox_memory: ByteSize = ByteSize(512 << 20),
-        flag Value("SIZE"), parse |text, _| parse_size(text);
+        flag Value("SIZE"), parse |text, _| parse_sandbox_memory(text);
 
     /// Background load in requests per second, or `off` (default: 20 on the embedded sandbox,
     /// none against another API).
@@ -71,6 +73,15 @@ declare_settings! {
     /// failure ends by itself: a duration such as 10m, or `off`.
     Ttl ttl: Option<Duration> = Some(Duration::from_secs(600)),
         flag Value("DURATION|off"), parse |text, _| parse_ttl(text);
+
+    /// The token the target asks of every request that changes it (a sandbox started with
+    /// `--control-token`). Never shown or logged; the embedded sandbox gets its own.
+    ControlToken control_token: Option<Secret> = None,
+        flag Value("TOKEN"), parse |text, _| parse_control_token(text).map(Some);
+
+    /// A file holding the control token, so it is not seen in the process list.
+    ControlTokenFile control_token_file: Option<PathBuf> = None,
+        flag Value("PATH"), parse |text, folder| parse_data_dir(text, folder).map(Some);
 
     /// Where logs and session records go.
     // `None` only when the platform has no home directory.
@@ -99,6 +110,11 @@ pub enum FlagShape {
 impl SettingKey {
     pub fn env_var(self) -> String {
         format!("GAMEDAY_{}", self.name().to_ascii_uppercase())
+    }
+
+    /// Whether the value is a secret, never echoed in an error.
+    pub fn is_secret(self) -> bool {
+        matches!(self, SettingKey::ControlToken)
     }
 
     pub fn flag(self) -> String {

@@ -11,6 +11,7 @@ use directories::BaseDirs;
 
 use super::settings::{DockerSetting, LoadSetting};
 use crate::i18n::Lang;
+use crate::secret::Secret;
 use crate::units::{ByteSize, HumanDuration};
 
 /// Highest load rate accepted: a typo like `20000000` should not flood the sandbox.
@@ -52,9 +53,17 @@ pub(super) fn parse_theme_name(text: &str) -> Result<String, Problem> {
     Ok(text.to_string())
 }
 
-pub(super) fn parse_size(text: &str) -> Result<ByteSize, Problem> {
-    text.parse()
-        .map_err(|_| Problem::new("a size", "a size such as 512MiB, 1GiB or 256m"))
+/// The embedded sandbox's memory limit: below 32 MiB it cannot even start (it would be killed
+/// and restarted at once), and above 64 GiB is a typo on any machine this runs on.
+const SANDBOX_MEMORY_RANGE: RangeInclusive<u64> = (32 << 20)..=(64 << 30);
+
+pub(super) fn parse_sandbox_memory(text: &str) -> Result<ByteSize, Problem> {
+    let expected = "a size from 32MiB to 64GiB, such as 512MiB or 1GiB";
+    match text.parse::<ByteSize>() {
+        Ok(size) if SANDBOX_MEMORY_RANGE.contains(&size.0) => Ok(size),
+        Ok(_) => Err(Problem::new("a memory limit within range", expected)),
+        Err(_) => Err(Problem::new("a size", expected)),
+    }
 }
 
 /// A folder; `~/` is the home directory and a relative path is taken from `folder` (the config
@@ -68,6 +77,21 @@ pub(super) fn parse_data_dir(text: &str, folder: Option<&Path>) -> Result<PathBu
         Some(folder) if path.is_relative() => folder.join(path),
         _ => path,
     })
+}
+
+/// The longest control token accepted: a token is a password, not a file.
+const MAX_TOKEN_BYTES: usize = 4096;
+
+/// A control token: printable, without spaces (it goes into an HTTP header as it is).
+pub(super) fn parse_control_token(text: &str) -> Result<Secret, Problem> {
+    let printable = text.chars().all(|c| c.is_ascii_graphic());
+    if text.is_empty() || !printable || text.len() > MAX_TOKEN_BYTES {
+        return Err(Problem::new(
+            "a control token",
+            format!("1 to {MAX_TOKEN_BYTES} printable ASCII characters without spaces"),
+        ));
+    }
+    Ok(Secret::new(text.to_string()))
 }
 
 pub(super) fn parse_switch(text: &str) -> Result<bool, Problem> {

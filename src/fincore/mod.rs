@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::knobs;
+use crate::secret::Secret;
 
 /// One request never waits longer than this: a stalled API must not hold a poller.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -136,6 +137,8 @@ pub struct FincoreClient {
     /// Never reuses a connection: gunicorn keeps a kept-alive connection on one worker, so
     /// only new connections sample every worker's failure state.
     fresh: reqwest::Client,
+    /// Sent as `Authorization: Bearer` with every request that changes the target.
+    control_token: Option<Secret>,
 }
 
 impl FincoreClient {
@@ -155,7 +158,18 @@ impl FincoreClient {
             base: base.trim_end_matches('/').to_string(),
             http,
             fresh,
+            control_token: None,
         })
+    }
+
+    /// The same client, sending `token` with every change.
+    pub fn with_control_token(mut self, token: Option<Secret>) -> FincoreClient {
+        self.control_token = token;
+        self
+    }
+
+    pub fn sends_control_token(&self) -> bool {
+        self.control_token.is_some()
     }
 
     pub fn base(&self) -> &str {
@@ -315,6 +329,9 @@ impl FincoreClient {
         body: Option<&Value>,
     ) -> Result<(u16, String), String> {
         let mut request = http.post(format!("{}{path}", self.base));
+        if let Some(token) = &self.control_token {
+            request = request.bearer_auth(token.expose());
+        }
         if let Some(body) = body {
             request = request
                 .header("Content-Type", "application/json")

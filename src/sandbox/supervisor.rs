@@ -12,6 +12,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
 use super::process_stats::read_rss;
+use crate::secret::Secret;
 use crate::signals::{UnixSeconds, now_unix};
 
 /// How often the child's resident memory is checked against its limit: often enough that a
@@ -21,6 +22,14 @@ const MEMORY_CHECK: Duration = Duration::from_millis(250);
 const REPORT_EVERY: u32 = 4;
 pub const START_TIMEOUT: Duration = Duration::from_secs(20);
 const STOP_GRACE: Duration = Duration::from_secs(3);
+/// How long the dashboard's quit waits for the child before killing it: the embedded
+/// sandbox's database is thrown away anyway, and quitting must feel instant.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(250);
+/// The wait before the first restart after a crash; it doubles with every crash in a row.
+const FIRST_RESTART_WAIT: Duration = Duration::from_millis(500);
+const LONGEST_RESTART_WAIT: Duration = Duration::from_secs(30);
+/// A child that ran this long before ending was healthy: the crash loop's count starts over.
+const HEALTHY_RUN: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 pub struct SupervisorConfig {
@@ -30,6 +39,8 @@ pub struct SupervisorConfig {
     pub memory_limit: u64,
     /// The SQLite file, kept across restarts as a database container's volume would be.
     pub database_path: PathBuf,
+    /// The child's control token: only this process can change its failures.
+    pub control_token: Secret,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +64,11 @@ pub enum SupervisorEvent {
         reason: String,
     },
     Restarts(u32),
+    /// Crashed `in_a_row` times without a healthy run between; the next start is delayed.
+    CrashLoop {
+        in_a_row: u32,
+        next_start_in: Duration,
+    },
     /// Stopped on request; it stays stopped until `Start`.
     Stopped,
     /// One line of the child's log.
@@ -93,7 +109,10 @@ pub fn spawn(config: SupervisorConfig, events: mpsc::Sender<SupervisorEvent>) ->
 enum Ended {
     Shutdown,
     Stopped,
-    Restart { counted: bool },
+    /// Asked for by a command: no wait, not counted.
+    Restart,
+    /// The child died (exit, crash, out of memory) or could not start.
+    Crashed,
 }
 
 async fn supervise(
@@ -102,35 +121,47 @@ async fn supervise(
     mut commands: mpsc::Receiver<SupervisorCommand>,
 ) {
     let mut restarts = 0u32;
-    let mut failures_in_a_row = 0u32;
+    let mut crashes_in_a_row = 0u32;
     loop {
+        let started_at = tokio::time::Instant::now();
         let ended = match start_child(&config, &events).await {
-            Ok(child) => {
-                failures_in_a_row = 0;
-                watch_child(child, &config, &events, &mut commands).await
-            }
+            Ok(child) => watch_child(child, &config, &events, &mut commands).await,
             Err(reason) => {
-                failures_in_a_row += 1;
                 let _ = events.send(SupervisorEvent::Exited { reason }).await;
-                // Back off so a child that cannot start does not spin.
-                let wait = Duration::from_secs(u64::from(failures_in_a_row.min(5)));
+                Ended::Crashed
+            }
+        };
+        let ended = match ended {
+            Ended::Crashed => {
+                if started_at.elapsed() >= HEALTHY_RUN {
+                    crashes_in_a_row = 0;
+                }
+                crashes_in_a_row += 1;
+                restarts += 1;
+                let _ = events.send(SupervisorEvent::Restarts(restarts)).await;
+                // Back off so a child that keeps dying does not spin.
+                let wait = restart_wait(crashes_in_a_row);
+                if crashes_in_a_row > 1 {
+                    let crash_loop = SupervisorEvent::CrashLoop {
+                        in_a_row: crashes_in_a_row,
+                        next_start_in: wait,
+                    };
+                    let _ = events.send(crash_loop).await;
+                }
                 tokio::select! {
-                    () = tokio::time::sleep(wait) => Ended::Restart { counted: true },
+                    () = tokio::time::sleep(wait) => Ended::Restart,
                     command = commands.recv() => match command {
                         Some(SupervisorCommand::Shutdown) | None => Ended::Shutdown,
-                        Some(_) => Ended::Restart { counted: false },
+                        Some(SupervisorCommand::Stop) => Ended::Stopped,
+                        Some(_) => Ended::Restart,
                     },
                 }
             }
+            other => other,
         };
         match ended {
             Ended::Shutdown => return,
-            Ended::Restart { counted } => {
-                if counted {
-                    restarts += 1;
-                    let _ = events.send(SupervisorEvent::Restarts(restarts)).await;
-                }
-            }
+            Ended::Restart | Ended::Crashed => {}
             Ended::Stopped => {
                 let _ = events.send(SupervisorEvent::Stopped).await;
                 loop {
@@ -150,7 +181,17 @@ async fn start_child(
     events: &mpsc::Sender<SupervisorEvent>,
 ) -> Result<Child, String> {
     let database_url = format!("sqlite://{}?mode=rwc", config.database_path.display());
-    let mut child = Command::new(&config.exe)
+    let mut command = Command::new(&config.exe);
+    // Nothing of the dashboard's environment configures the child: a GAMEDAY_CONTROL_TOKEN
+    // meant for another target would lock the dashboard out of its own sandbox.
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("GAMEDAY_") {
+            command.env_remove(name);
+        }
+    }
+    // By the environment, which only this user can read, not by a flag anyone sees in `ps`.
+    command.env("GAMEDAY_CONTROL_TOKEN", config.control_token.expose());
+    let mut child = command
         .arg("sandbox")
         .arg("--listen")
         .arg(config.listen.to_string())
@@ -189,7 +230,7 @@ async fn start_child(
             Ok(child)
         }
         other => {
-            terminate(&mut child).await;
+            terminate(&mut child, STOP_GRACE).await;
             Err(match other {
                 Ok(Ok(Some(line))) => format!("the sandbox said `{line}` instead of its address"),
                 Ok(_) => "the sandbox exited before listening (see its log)".to_string(),
@@ -223,8 +264,7 @@ async fn watch_child(
                     Err(err) => format!("the sandbox could not be waited for: {err}"),
                 };
                 let _ = events.send(SupervisorEvent::Exited { reason }).await;
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                return Ended::Restart { counted: true };
+                return Ended::Crashed;
             }
             _ = ticker.tick() => {
                 let Some(rss) = read_rss(pid) else { continue };
@@ -233,7 +273,7 @@ async fn watch_child(
                     let _ = child.wait().await;
                     let limit = config.memory_limit;
                     let _ = events.send(SupervisorEvent::OomKilled { rss, limit }).await;
-                    return Ended::Restart { counted: true };
+                    return Ended::Crashed;
                 }
                 ticks += 1;
                 if ticks % REPORT_EVERY == 1 {
@@ -244,16 +284,16 @@ async fn watch_child(
             command = commands.recv() => {
                 match command {
                     Some(SupervisorCommand::Restart) => {
-                        terminate(&mut child).await;
-                        return Ended::Restart { counted: false };
+                        terminate(&mut child, STOP_GRACE).await;
+                        return Ended::Restart;
                     }
                     Some(SupervisorCommand::Stop) => {
-                        terminate(&mut child).await;
+                        terminate(&mut child, STOP_GRACE).await;
                         return Ended::Stopped;
                     }
                     Some(SupervisorCommand::Start) => {}
                     Some(SupervisorCommand::Shutdown) | None => {
-                        terminate(&mut child).await;
+                        terminate(&mut child, SHUTDOWN_GRACE).await;
                         return Ended::Shutdown;
                     }
                 }
@@ -262,19 +302,37 @@ async fn watch_child(
     }
 }
 
-/// SIGTERM by PID, then SIGKILL if the child is still there after the grace period.
-async fn terminate(child: &mut Child) {
+/// The wait before the next start after `crashes_in_a_row` crashes: 0.5 s, doubling, at most
+/// 30 s.
+fn restart_wait(crashes_in_a_row: u32) -> Duration {
+    let doublings = crashes_in_a_row.saturating_sub(1).min(16);
+    FIRST_RESTART_WAIT
+        .saturating_mul(1 << doublings)
+        .min(LONGEST_RESTART_WAIT)
+}
+
+/// SIGTERM by PID, then SIGKILL if the child is still there after `grace`.
+async fn terminate(child: &mut Child, grace: Duration) {
     if let Some(pid) = child.id().and_then(|pid| i32::try_from(pid).ok()) {
         // SAFETY: kill(2) with a PID we spawned and have not yet reaped; no memory is touched.
         unsafe {
             libc::kill(pid, libc::SIGTERM);
         }
     }
-    if tokio::time::timeout(STOP_GRACE, child.wait())
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(grace, child.wait()).await.is_err() {
         let _ = child.start_kill();
         let _ = child.wait().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restarts_back_off_doubling_up_to_half_a_minute() {
+        let waits: Vec<f64> = (1..=9).map(|n| restart_wait(n).as_secs_f64()).collect();
+        assert_eq!(waits, [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0]);
+        assert_eq!(restart_wait(u32::MAX), LONGEST_RESTART_WAIT);
     }
 }

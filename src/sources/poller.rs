@@ -1,6 +1,6 @@
 //! One driver for every periodic source. A source implements [`Poller`] (one poll, with state
 //! it owns), and [`run_poller`] owns the rest: the schedule, one poll in flight at a time,
-//! backoff after failures, a deadline for a poll that hangs, and the status the header shows
+//! a retry floor after failures, a deadline for a poll that hangs, and the status the header shows
 //! (ok with the time of the last good poll, or down with the reason and the first failure's
 //! time).
 
@@ -72,28 +72,21 @@ pub trait Poller: Send {
     }
 }
 
-/// Retry delays after failures: 1 s, 2 s, 4 s, capped at 5 s so a source that comes back is
-/// seen again quickly.
-pub fn backoff(failures_in_a_row: u32) -> Duration {
-    backoff_in(failures_in_a_row, Duration::from_secs(1))
-}
-
-/// The backoff in units of `unit` (a second in use; shorter in tests).
-fn backoff_in(failures_in_a_row: u32, unit: Duration) -> Duration {
-    let units = 1u32 << failures_in_a_row.saturating_sub(1).min(3);
-    unit * units.min(5)
-}
+/// The shortest wait before polling a failing source again. No longer backoff: a source
+/// that comes back must show within one poll, and a failing local poll costs next to nothing
+/// (one that times out is already slowed by its own timeout).
+const RETRY_FLOOR: Duration = Duration::from_secs(1);
 
 /// Polls every `interval` until nobody listens, one poll at a time; after a failure the next
-/// poll waits for the backoff instead when that is longer.
+/// poll waits at least [`RETRY_FLOOR`].
 pub async fn run_poller<P: Poller>(poller: P, interval: Duration, updates: UpdateSender) {
-    drive(poller, interval, Duration::from_secs(1), updates).await;
+    drive(poller, interval, RETRY_FLOOR, updates).await;
 }
 
 async fn drive<P: Poller>(
     mut poller: P,
     interval: Duration,
-    backoff_unit: Duration,
+    retry_floor: Duration,
     updates: UpdateSender,
 ) {
     let mut health = Health::default();
@@ -119,7 +112,7 @@ async fn drive<P: Poller>(
         }
         let wait = match health.failures_in_a_row {
             0 => poller.next_wait(interval),
-            failures => interval.max(backoff_in(failures, backoff_unit)),
+            _ => interval.max(retry_floor),
         };
         tokio::time::sleep_until(started + wait).await;
     }
@@ -155,12 +148,6 @@ impl Health {
 mod tests {
     use super::*;
     use tokio::sync::mpsc;
-
-    #[test]
-    fn backoff_grows_and_stays_short() {
-        let delays: Vec<u64> = (1..=6).map(|n| backoff(n).as_secs()).collect();
-        assert_eq!(delays, [1, 2, 4, 5, 5, 5]);
-    }
 
     #[test]
     fn a_source_that_stays_down_keeps_its_first_failure_time_until_it_is_back() {
@@ -203,7 +190,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn failures_back_off_and_report_their_reason_then_polls_resume_at_the_interval() {
+    async fn failures_wait_the_retry_floor_and_report_their_reason_then_polls_resume_at_the_interval()
+     {
         let (sender, mut receiver) = mpsc::channel(16);
         let unit = Duration::from_millis(50);
         let interval = Duration::from_millis(20);
@@ -249,13 +237,14 @@ mod tests {
             })
             .collect();
         assert!(firsts.iter().all(|since| *since == firsts[0]), "{firsts:?}");
-        // Gaps: 1, 2 and 4 units after the failures, then the interval.
+        // Gaps: the floor after each failure, so a source that is back shows at the next
+        // poll; then the interval.
         let gaps: Vec<Duration> = poller
             .started
             .windows(2)
             .map(|pair| pair[1] - pair[0])
             .collect();
-        for (gap, least) in gaps.iter().zip([unit, unit * 2, unit * 4, interval]) {
+        for (gap, least) in gaps.iter().zip([unit, unit, unit, interval]) {
             assert!(*gap >= least && *gap < least + unit, "{gaps:?}");
         }
         assert!(!poller.overlapped, "two polls ran at once");

@@ -11,8 +11,19 @@ use crate::sandbox::supervisor::SupervisorEvent;
 use crate::signals::{Signal, now_unix};
 
 /// Forwards supervisor events as dashboard updates until either side is gone.
-pub async fn run(mut events: mpsc::Receiver<SupervisorEvent>, updates: UpdateSender) {
+pub async fn run(
+    earlier: Vec<SupervisorEvent>,
+    mut events: mpsc::Receiver<SupervisorEvent>,
+    updates: UpdateSender,
+) {
     let mut process = ProcessSource::default();
+    for event in earlier {
+        for update in process.updates_for(event) {
+            if updates.send(update).await.is_err() {
+                return;
+            }
+        }
+    }
     while let Some(event) = events.recv().await {
         for update in process.updates_for(event) {
             if updates.send(update).await.is_err() {
@@ -82,6 +93,19 @@ impl ProcessSource {
                     Update::Lifecycle {
                         event: format!("sandbox restarted ({count})"),
                     },
+                ]
+            }
+            SupervisorEvent::CrashLoop {
+                in_a_row,
+                next_start_in,
+            } => {
+                let text = format!(
+                    "sandbox crash loop: {in_a_row} crashes in a row, next start in {:.1} s",
+                    next_start_in.as_secs_f64()
+                );
+                vec![
+                    log(LogLevel::Error, text.clone()),
+                    Update::Lifecycle { event: text },
                 ]
             }
             SupervisorEvent::Stopped => vec![Update::Status(

@@ -417,6 +417,29 @@ impl Api {
         )
     }
 
+    /// A POST with `Authorization: Bearer TOKEN`, as a facilitator holding the token sends it.
+    pub async fn post_with_token(
+        &self,
+        path: &str,
+        body: &str,
+        token: &str,
+    ) -> (u16, serde_json::Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("Content-Type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("POST answers");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
     pub async fn post(&self, path: &str, body: &str) -> (u16, serde_json::Value) {
         let response = self
             .http
