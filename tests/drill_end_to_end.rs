@@ -84,10 +84,11 @@ fn a_latency_drill_runs_to_its_review_and_leaves_its_record() {
     assert_eq!(tmux.wait_exit(WAIT), "0");
 }
 
-#[test]
-fn a_killed_drill_is_offered_for_resuming_and_continues() {
+/// Kills `gameday drill error-rate EXTRA` once its fault is injected (no chance to clean up),
+/// and returns the data folder and the record left on disk.
+fn drill_killed_in_detect(extra: &str) -> (Tmux, PathBuf, Value) {
     let command = format!(
-        "{} drill error-rate --baseline 3s --recover-hold 3s",
+        "{} drill error-rate --baseline 3s --recover-hold 3s {extra}",
         support::GAMEDAY
     );
     let tmux = Tmux::start(&command, 200, 50);
@@ -96,7 +97,6 @@ fn a_killed_drill_is_offered_for_resuming_and_continues() {
         screen.contains("since the fault")
     });
     let pid = tmux.command_pid().expect("gameday's PID");
-    // No chance to clean up: the record on disk is all that is left.
     let killed = std::process::Command::new("kill")
         .args(["-KILL", &pid.to_string()])
         .status()
@@ -109,10 +109,17 @@ fn a_killed_drill_is_offered_for_resuming_and_continues() {
     let before = read(&found[0]);
     assert_eq!(before["outcome"], "in-progress", "{before}");
     assert_eq!(before["drill"]["phase"], "detect");
+    (tmux, found[0].clone(), before)
+}
 
-    // The same data folder, a new start: the drill is offered, resumed and carried on.
+/// The same data folder, a new start: the drill is offered and resumed.
+fn resume(data: &Path, extra: &str) -> Tmux {
     let again = Tmux::start(
-        &format!("GAMEDAY_DATA_DIR={} {}", data.display(), support::GAMEDAY),
+        &format!(
+            "GAMEDAY_DATA_DIR={} {} {extra}",
+            data.display(),
+            support::GAMEDAY
+        ),
         200,
         50,
     );
@@ -120,8 +127,22 @@ fn a_killed_drill_is_offered_for_resuming_and_continues() {
         screen.contains("Resume it?") && screen.contains("error-rate")
     });
     again.keys("Enter");
-    again.wait_for("the drill resumed in Detect", WAIT, |screen| {
-        screen.contains("something is wrong: find it")
+    again
+}
+
+/// Killed in Detect on the embedded sandbox, the fault dies with it: the resumed drill says
+/// so and injects it again on Enter, the clock restarting there and the record keeping both.
+#[test]
+fn a_drill_killed_on_the_embedded_sandbox_is_resumed_with_its_fault_injected_again() {
+    let (killed, record, before) = drill_killed_in_detect("");
+    let data = killed.home().join("data");
+    let again = resume(&data, "");
+    again.wait_for("the lost fault said", WAIT, |screen| {
+        screen.contains("The fault is gone") && screen.contains("Enter: inject it again")
+    });
+    again.keys("Enter");
+    again.wait_for("the fault injected again", WAIT, |screen| {
+        screen.contains("since the fault") && !screen.contains("The fault is gone")
     });
     // Quitting a running drill asks first.
     again.keys("q");
@@ -130,13 +151,51 @@ fn a_killed_drill_is_offered_for_resuming_and_continues() {
     });
     again.keys("y");
     assert_eq!(again.wait_exit(WAIT), "0");
-    let after = read(&found[0]);
+    let after = read(&record);
     assert_eq!(after["outcome"], "abandoned", "quitting mid-drill: {after}");
+    let lost = &after["drill"]["lost_injections"];
     assert_eq!(
-        after["drill"]["injected_at"], before["drill"]["injected_at"],
-        "the same drill, continued"
+        lost[0]["injected_at"], before["drill"]["injected_at"],
+        "the lost injection is kept: {after}"
     );
+    let first = before["drill"]["injected_at"]
+        .as_f64()
+        .expect("first injection");
+    let second = after["drill"]["injected_at"]
+        .as_f64()
+        .expect("second injection");
+    assert!(second > first, "the clock restarts at the new injection");
     assert_eq!(records(&data).len(), 1);
+}
+
+/// Killed in Detect against a sandbox that outlives us, the fault is still there: the resumed
+/// drill says so and goes on, with the same injection.
+#[test]
+fn a_drill_killed_against_an_external_target_is_resumed_with_its_fault_still_on() {
+    let sandbox = support::Sandbox::start(&[]);
+    let target = format!("--api {} --load 20", sandbox.url);
+    let (killed, record, before) = drill_killed_in_detect(&target);
+    let again = resume(&killed.home().join("data"), &target);
+    again.wait_for("the fault found still on", WAIT, |screen| {
+        screen.contains("the fault is still on the target") && screen.contains("since the fault")
+    });
+    assert!(!again.screen().contains("The fault is gone"));
+    again.keys("q");
+    again.wait_for("the confirmation", WAIT, |screen| {
+        screen.contains("Quit now?")
+    });
+    again.keys("y");
+    again.wait_for("the reset question", WAIT, |screen| {
+        screen.contains("n: quit, leave them")
+    });
+    again.keys("y");
+    assert_eq!(again.wait_exit(WAIT), "0");
+    let after = read(&record);
+    assert_eq!(
+        after["drill"]["injected_at"],
+        before["drill"]["injected_at"]
+    );
+    assert_eq!(after["drill"]["lost_injections"], serde_json::json!([]));
 }
 
 /// A blind drill hides its case until the participant names a cause: neither the screen nor

@@ -8,8 +8,8 @@ use super::figures::{Figures, compute_figures};
 use super::recovery::{VALUE_STALE_AFTER_S, band_from, recovery_tracks};
 pub use super::state::{ActionKind, DrillState, Phase};
 use super::state::{
-    ActionRecord, AlertCondition, AlertRecord, BaselineSamples, Detection, ItemState, Note,
-    PhaseTime, SignalTrack,
+    ActionRecord, AlertCondition, AlertRecord, BaselineSamples, Detection, ItemState,
+    LostInjection, Note, PhaseTime, SignalTrack,
 };
 use crate::alerts::Comparison;
 use crate::signals::{Sample, Signal, UnixSeconds};
@@ -135,6 +135,7 @@ impl PhaseMachine {
             restarts_seen: None,
             platform_restarts: Vec::new(),
             alert_conditions: Vec::new(),
+            lost_injections: Vec::new(),
         };
         let mut machine = PhaseMachine {
             case,
@@ -204,6 +205,47 @@ impl PhaseMachine {
             text: "resumed in the baseline: the baseline starts again".to_string(),
         });
         self.observe(at);
+    }
+
+    /// Whether the drill's fault should be on the target now: injected, not yet cleared.
+    pub fn expects_fault(&self) -> bool {
+        matches!(self.state.phase, Phase::Detect | Phase::Respond)
+    }
+
+    /// A resumed drill found its fault gone (it did not outlive the stop): inject it again.
+    /// The clock restarts at the new injection — detection, crossings and alerts start over —
+    /// and the lost injection is kept in the record. Ticks are kept.
+    pub fn inject_again(&mut self, at: UnixSeconds) -> Vec<Directive> {
+        if !self.expects_fault() {
+            return ignored(format!(
+                "nothing to inject again in phase {}",
+                self.state.phase.name()
+            ));
+        }
+        self.state.lost_injections.push(LostInjection {
+            injected_at: self.state.injected_at.unwrap_or(at),
+            detected_at: self.state.detection.as_ref().map(|detection| detection.at),
+            injected_again_at: at,
+        });
+        self.state.injected_at = None;
+        self.state.detection = None;
+        self.state.failures_cleared_at = None;
+        self.state.alerts.clear();
+        self.state.alert_conditions.clear();
+        self.state.platform_restarts.clear();
+        for track in &mut self.state.signals {
+            track.first_crossed_at = None;
+            track.peak = None;
+        }
+        self.state.notes.push(Note {
+            at,
+            text: "the fault was gone on resume: injected again; the figures count from the \
+                   new injection"
+                .to_string(),
+        });
+        let mut directives = Vec::new();
+        self.enter(Phase::Inject, at, &mut directives);
+        directives
     }
 
     pub fn case(&self) -> &Case {

@@ -737,3 +737,44 @@ fn a_drill_resumed_in_its_baseline_starts_the_baseline_again_and_keeps_its_ticks
     }
     assert_eq!(phases(&resumed.tick(110.0)), [Phase::Inject]);
 }
+
+#[test]
+fn a_fault_lost_across_a_stop_is_injected_again_and_the_clock_restarts_there() {
+    let mut machine = injected_machine(DrillOptions::default());
+    machine.declare_detection(15.0, None, None);
+    assert_eq!(machine.phase(), Phase::Respond);
+    machine.check_item(16.0, Step::Respond, 0, true);
+    let saved = machine.state().clone();
+    let mut resumed = PhaseMachine::resume(case(), saved).expect("resumable");
+    assert!(resumed.expects_fault());
+
+    let directives = resumed.inject_again(100.0);
+    assert_eq!(phases(&directives), [Phase::Inject]);
+    assert!(directives.iter().any(|d| matches!(d, Directive::Inject(_))));
+    let lost = &resumed.state().lost_injections;
+    assert_eq!(lost.len(), 1);
+    assert_eq!(
+        (
+            lost[0].injected_at,
+            lost[0].detected_at,
+            lost[0].injected_again_at
+        ),
+        (11.0, Some(15.0), 100.0)
+    );
+    assert!(resumed.state().detection.is_none());
+    // The ticks are kept; the figures count from the new injection.
+    assert!(
+        resumed.state().checklist[Step::Respond.index()][0]
+            .done_at
+            .is_some()
+    );
+    assert_eq!(phases(&resumed.injected(101.0)), [Phase::Detect]);
+    resumed.declare_detection(104.0, None, None);
+    let figures = resumed.figures();
+    assert_eq!(figures.time_to_detect, Some(3.0));
+
+    // Outside Detect and Respond there is no fault to inject again.
+    let (mut baseline, _) = PhaseMachine::start(case(), DrillOptions::default(), 0.0);
+    assert!(!baseline.expects_fault());
+    assert!(phases(&baseline.inject_again(1.0)).is_empty());
+}

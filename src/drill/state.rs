@@ -182,6 +182,17 @@ pub struct Note {
     pub text: String,
 }
 
+/// An injection lost when the drill stopped (the embedded sandbox ended with the process),
+/// kept in the record when the fault was injected again on resume.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LostInjection {
+    pub injected_at: UnixSeconds,
+    /// When the participant had declared detection of it, if they had.
+    pub detected_at: Option<UnixSeconds>,
+    /// When the resumed drill found the fault gone and injected it again.
+    pub injected_again_at: UnixSeconds,
+}
+
 /// Everything a drill has recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DrillState {
@@ -228,6 +239,9 @@ pub struct DrillState {
     /// The expected alerts' conditions after injection (see [`AlertCondition`]).
     #[serde(default)]
     pub alert_conditions: Vec<AlertCondition>,
+    /// Injections lost across a stop and made again (see [`LostInjection`]).
+    #[serde(default)]
+    pub lost_injections: Vec<LostInjection>,
 }
 
 impl DrillState {

@@ -25,7 +25,7 @@ pub async fn learn(flags: &TargetFlags) -> Result<TargetProfile, String> {
     let capabilities = client
         .capabilities()
         .await
-        .map_err(|err| format!("{}: {err}", flags.api))?;
+        .map_err(|err| format!("{}: {err}", crate::secret::redact_url(&flags.api)))?;
     let url = format!("{}/metrics", flags.api.trim_end_matches('/'));
     let (status, text) = send_for_text(client.http().get(&url).timeout(REQUEST_TIMEOUT)).await?;
     if !(200..300).contains(&status) {

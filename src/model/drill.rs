@@ -44,6 +44,12 @@ pub struct DrillSession {
     firing: BTreeSet<String>,
     /// The briefing was read (Enter): the machine may start. A resumed drill was briefed.
     pub briefed: bool,
+    /// A resumed drill whose fault should be on the target: the first read of the failure
+    /// state says whether it still is.
+    fault_check: bool,
+    /// That read found the fault gone: the participant is asked to inject it again or to
+    /// record the drill abandoned.
+    pub fault_lost: bool,
 }
 
 impl DrillSession {
@@ -60,6 +66,8 @@ impl DrillSession {
             injecting: false,
             firing: BTreeSet::new(),
             briefed: false,
+            fault_check: false,
+            fault_lost: false,
         }
     }
 
@@ -80,6 +88,7 @@ impl DrillSession {
             machine.case().id,
             machine.phase().name()
         ));
+        session.fault_check = machine.expects_fault();
         session.machine = Some(machine);
         session.record_path = Some(path);
         (session, vec![Effect::DrillLoad(Some(load))])
@@ -190,6 +199,24 @@ impl DrillSession {
     }
 
     pub fn failures(&mut self, view: &FailureView, now: UnixSeconds) -> Vec<Effect> {
+        if self.fault_check {
+            self.fault_check = false;
+            if !view.any_active() {
+                // Not a recovery: the fault did not outlive the stop. Nothing is measured
+                // until the participant says what to do.
+                self.fault_lost = true;
+                self.log.push(
+                    "gameday: the fault is gone from the target (it did not outlive the stop)"
+                        .to_string(),
+                );
+                return Vec::new();
+            }
+            self.log
+                .push("gameday: the fault is still on the target: the drill goes on".to_string());
+        }
+        if self.fault_lost {
+            return Vec::new();
+        }
         let since = view
             .since
             .iter()
@@ -222,6 +249,20 @@ impl DrillSession {
         } else {
             // A reset that timed out is still something the participant did.
             machine.failed_action(outcome.at, outcome.kind.clone(), &outcome.answer)
+        };
+        self.carry_out(directives)
+    }
+
+    /// The answer to "the fault is gone": inject it again (the clock restarts there), or
+    /// record the drill abandoned.
+    pub fn answer_fault_lost(&mut self, inject_again: bool, at: UnixSeconds) -> Vec<Effect> {
+        self.fault_lost = false;
+        if !inject_again {
+            return self.abandon(at, "the fault was gone on resume");
+        }
+        let directives = match &mut self.machine {
+            Some(machine) => machine.inject_again(at),
+            None => Vec::new(),
         };
         self.carry_out(directives)
     }

@@ -39,6 +39,9 @@ pub enum Modal {
     Briefing,
     /// A drill is running: quitting records it as abandoned.
     QuitDrill,
+    /// A resumed drill's fault is gone from the target: inject it again, or record the drill
+    /// abandoned.
+    FaultGone,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +82,8 @@ pub enum ModalResult {
     Begin(bool),
     /// Quitting a running drill, confirmed.
     QuitDrill,
+    /// The resumed drill's lost fault: true, inject it again; false, record it abandoned.
+    FaultGone(bool),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -344,6 +349,14 @@ impl Modal {
             Modal::QuitDrill => match key {
                 KeyCode::Char('y') | KeyCode::Char('Y') => ModalResult::QuitDrill,
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => ModalResult::Close,
+                _ => ModalResult::Stay,
+            },
+            // A choice must be made: nothing is measured until it is.
+            Modal::FaultGone => match key {
+                KeyCode::Enter | KeyCode::Char('y') | KeyCode::Char('Y') => {
+                    ModalResult::FaultGone(true)
+                }
+                KeyCode::Char('a') | KeyCode::Char('A') => ModalResult::FaultGone(false),
                 _ => ModalResult::Stay,
             },
             Modal::Resume { .. } => match key {

@@ -131,6 +131,9 @@ fn apply_source(model: &mut Model, source_update: Update) -> Vec<Effect> {
             note_outside_change(model, &view);
             let effects = with_drill(model, |drill, now| drill.failures(&view, now));
             model.live.failures = Some(view);
+            if model.drill.as_ref().is_some_and(|drill| drill.fault_lost) {
+                model.view.modal = Some(Modal::FaultGone);
+            }
             effects
         }
         Update::Logs(mut lines) => {
@@ -511,6 +514,12 @@ fn modal_result(model: &mut Model, result: ModalResult) -> Vec<Effect> {
         ModalResult::QuitDrill => {
             model.view.modal = None;
             quit_or_ask_to_reset(model)
+        }
+        ModalResult::FaultGone(inject_again) => {
+            model.view.modal = None;
+            with_drill(model, |drill, now| {
+                drill.answer_fault_lost(inject_again, now)
+            })
         }
         ModalResult::Resume(resume) => {
             model.view.modal = None;

@@ -955,3 +955,58 @@ fn the_detection_question_is_open_and_naming_something_ticks_the_item_that_asks_
         .expect("an item ticked by the answer");
     assert!(machine.state().checklist[detect][asked].done_at.is_some());
 }
+
+/// A drill resumed in Detect whose fault did not outlive the stop: the first read of the
+/// failure state asks what to do; Enter injects again, `a` records it abandoned. A fault
+/// still on the target lets the drill go on without asking.
+#[test]
+fn a_resumed_drill_whose_fault_is_gone_asks_to_inject_again_or_abandon() {
+    let data = tempfile::tempdir().expect("a folder");
+    let mut model = model();
+    model.session.data_dir = data.path().to_path_buf();
+    drill_in_detect(&mut model);
+    let Some(Effect::SaveRecord { record, .. }) =
+        model.drill.as_mut().and_then(|drill| drill.save())
+    else {
+        panic!("a record to save");
+    };
+    let path = data.path().join("sessions").join(record.file_name());
+    let resumed = |record: &crate::drill::record::SessionRecord| {
+        let mut fresh = self::model();
+        fresh.session.data_dir = data.path().to_path_buf();
+        fresh.drill_start.resume_offer = Some((path.clone(), record.clone()));
+        update(&mut fresh, Msg::Started);
+        act(&mut fresh, Action::ModalKey(KeyCode::Enter));
+        assert_eq!(phase(&fresh), Some(Phase::Detect));
+        fresh
+    };
+    let clean = FailureView {
+        knobs: vec![("latency_ms".to_string(), 0.0)],
+        ..FailureView::default()
+    };
+
+    let mut again = resumed(&record);
+    update(&mut again, Msg::Source(Update::Failures(clean.clone())));
+    assert_eq!(again.view.modal, Some(Modal::FaultGone));
+    let effects = act(&mut again, Action::ModalKey(KeyCode::Enter));
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::Send(_))),
+        "the fault is sent again: {effects:?}"
+    );
+    assert_eq!(phase(&again), Some(Phase::Inject));
+    assert_eq!(again.view.modal, None);
+
+    let mut abandoned = resumed(&record);
+    update(&mut abandoned, Msg::Source(Update::Failures(clean)));
+    act(&mut abandoned, Action::ModalKey(KeyCode::Char('a')));
+    assert_eq!(phase(&abandoned), Some(Phase::Abandoned));
+
+    let mut still_there = resumed(&record);
+    let faulty = FailureView {
+        knobs: vec![("latency_ms".to_string(), 2000.0)],
+        ..FailureView::default()
+    };
+    update(&mut still_there, Msg::Source(Update::Failures(faulty)));
+    assert_eq!(still_there.view.modal, None);
+    assert_eq!(phase(&still_there), Some(Phase::Detect));
+}

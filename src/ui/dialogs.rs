@@ -100,6 +100,21 @@ pub fn render(frame: &mut Frame, view: &View, modal: &Modal, area: Rect) {
                 Line::styled(text.quit_drill_keys, view.theme.muted_style()),
             ],
         ),
+        Modal::FaultGone => {
+            let bold = view.theme.base_style().add_modifier(Modifier::BOLD);
+            let mut lines: Vec<Line> = text
+                .fault_gone_text
+                .lines()
+                .map(|line| Line::styled(line, bold))
+                .collect();
+            lines.push(Line::default());
+            lines.extend(
+                text.fault_gone_keys
+                    .lines()
+                    .map(|line| Line::styled(line, view.theme.muted_style())),
+            );
+            (text.fault_gone_title, lines)
+        }
         Modal::Resume { case_id } => (
             text.resume_title,
             vec![
