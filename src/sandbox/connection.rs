@@ -2,7 +2,8 @@
 //! within the header timeout (counted from the accept, or from the first byte of the next
 //! request), and a keep-alive connection with no request in flight is closed after the idle
 //! timeout. A request in flight is never cut: an injected 60 s latency is the service's own
-//! doing, not the client's.
+//! doing, not the client's; but its body must arrive within the header timeout too, or reading
+//! it fails (a 400), so a trickled body cannot hold a connection either.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -14,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use hyper::body::Incoming;
+use bytes::Bytes;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -224,6 +226,54 @@ impl Drop for InFlight {
     }
 }
 
+/// A request's body, failing once it has not all arrived by its deadline.
+struct TimedBody {
+    inner: Incoming,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    timeout: Duration,
+}
+
+impl TimedBody {
+    fn new(inner: Incoming, timeout: Duration) -> Self {
+        TimedBody {
+            inner,
+            deadline: Box::pin(tokio::time::sleep(timeout)),
+            timeout,
+        }
+    }
+}
+
+impl Body for TimedBody {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => Poll::Ready(frame.map(|frame| frame.map_err(Into::into))),
+            Poll::Pending => match this.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(format!(
+                    "the body did not all arrive within {:?}",
+                    this.timeout
+                )
+                .into()))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 /// How a served connection ended.
 pub enum Ended {
     /// The client closed it, or it failed (a reset, a malformed request).
@@ -249,8 +299,9 @@ pub async fn serve(
         activity: Arc::clone(&activity),
     });
     let requests = Arc::clone(&activity);
-    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let in_flight = InFlight::new(&requests);
+        let mut request = request.map(|body| TimedBody::new(body, timeouts.header));
         request.extensions_mut().insert(ConnectInfo(remote));
         let mut router = router.clone();
         async move {

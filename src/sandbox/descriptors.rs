@@ -82,15 +82,15 @@ fn nofile_limit() -> Option<(u64, u64)> {
     };
     // SAFETY: getrlimit writes one rlimit into the struct we own.
     let status = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
-    (status == 0).then(|| (limit.rlim_cur as u64, limit.rlim_max as u64))
+    (status == 0).then(|| (u64::from(limit.rlim_cur), u64::from(limit.rlim_max)))
 }
 
 /// Sets the soft limit; the limit in force afterwards.
 fn raise_soft_limit(to: u64) -> Option<u64> {
     let (_, hard) = nofile_limit()?;
     let limit = libc::rlimit {
-        rlim_cur: to.min(hard) as libc::rlim_t,
-        rlim_max: hard as libc::rlim_t,
+        rlim_cur: libc::rlim_t::try_from(to.min(hard)).ok()?,
+        rlim_max: libc::rlim_t::try_from(hard).ok()?,
     };
     // SAFETY: setrlimit reads one rlimit from the struct we own.
     let status = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) };
