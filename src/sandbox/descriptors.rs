@@ -75,6 +75,8 @@ pub fn fit(wanted: usize, explicit: bool, reserve: u64) -> Fitted {
     }
 }
 
+// `rlim_t` is 32 bits on some targets; the conversions are no-ops where it is `u64`.
+#[allow(clippy::useless_conversion)]
 fn nofile_limit() -> Option<(u64, u64)> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -86,6 +88,7 @@ fn nofile_limit() -> Option<(u64, u64)> {
 }
 
 /// Sets the soft limit; the limit in force afterwards.
+#[allow(clippy::useless_conversion, clippy::unnecessary_fallible_conversions)]
 fn raise_soft_limit(to: u64) -> Option<u64> {
     let (_, hard) = nofile_limit()?;
     let limit = libc::rlimit {
