@@ -1,9 +1,9 @@
 //! The sandbox's accept loop: at most `max_connections` open, each bounded by the header and
-//! idle timeouts (`connection.rs`); one more is answered `503` with `Retry-After` and closed.
+//! idle timeouts (`connection.rs`); one more is answered `503` with `Retry-After` and closed
+//! (at most [`REFUSALS_AT_ONCE`] at a time, each within a second; beyond, closed unanswered).
 //! Failed accepts (out of descriptors) back off instead of spinning, and are logged once per
 //! window. On shutdown, accepting stops and requests in flight are finished.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::io::ErrorKind;
 use std::sync::Arc;
@@ -11,10 +11,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
@@ -23,9 +20,9 @@ use super::exhaustion::{self, ExhaustionLog};
 use super::metrics::Metrics;
 
 /// Connections being refused at once; more over the limit are closed without an answer.
-pub const REFUSALS_AT_ONCE: usize = 16;
-/// The longest a refusal may take (reading the request, writing the 503).
-const REFUSAL_DEADLINE: Duration = Duration::from_secs(2);
+pub const REFUSALS_AT_ONCE: usize = 32;
+/// The longest a refusal may take (writing the 503, waiting for the client to close).
+const REFUSAL_DEADLINE: Duration = Duration::from_secs(1);
 /// What a refused client is told to wait before trying again, in seconds.
 const RETRY_AFTER_S: &str = "1";
 /// Backoff after an accept failed for want of resources (descriptors, memory).
@@ -139,29 +136,26 @@ fn lacks_resources(err: &std::io::Error) -> bool {
     ) || err.kind() == ErrorKind::OutOfMemory
 }
 
-/// Answers one request with 503 and `Retry-After`, then closes.
-async fn refuse(stream: TcpStream, max_connections: usize) {
-    let body = Bytes::from(format!(
+/// Answers 503 with `Retry-After` at once, without waiting for the request (as a server may:
+/// a client that sent one reads the answer), then reads what the client sends until it closes,
+/// so the close does not reset the answer away; bounded by [`REFUSAL_DEADLINE`].
+async fn refuse(mut stream: TcpStream, max_connections: usize) {
+    let body = format!(
         "{{\"error\":\"the sandbox is at its connection limit ({max_connections} open): retry after {RETRY_AFTER_S} s\"}}"
-    ));
-    let service = hyper::service::service_fn(move |_request| {
-        let body = body.clone();
-        async move {
-            let response = hyper::Response::builder()
-                .status(hyper::StatusCode::SERVICE_UNAVAILABLE)
-                .header(hyper::header::RETRY_AFTER, RETRY_AFTER_S)
-                .header(hyper::header::CONTENT_TYPE, "application/json")
-                .header(hyper::header::CONNECTION, "close")
-                .body(Full::new(body));
-            Ok::<_, Infallible>(response.unwrap_or_else(|_| {
-                let mut fallback = hyper::Response::new(Full::new(Bytes::new()));
-                *fallback.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
-                fallback
-            }))
+    );
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nretry-after: {RETRY_AFTER_S}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    if stream.write_all(answer.as_bytes()).await.is_err() {
+        return;
+    }
+    let _ = stream.shutdown().await;
+    let mut discard = [0u8; 1024];
+    while let Ok(read) = stream.read(&mut discard).await {
+        if read == 0 {
+            break;
         }
-    });
-    let _ = http1::Builder::new()
-        .keep_alive(false)
-        .serve_connection(TokioIo::new(stream), service)
-        .await;
+    }
 }
