@@ -386,7 +386,11 @@ fn run_sandbox(args: SandboxArgs) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|err| format!("cannot start the async runtime: {err}"))?;
-    runtime.block_on(sandbox::run(config))
+    let result = runtime.block_on(sandbox::run(config));
+    // With --exit-with-stdin a blocking read of stdin is still running after a signal, and
+    // dropping the runtime would wait for it (until the supervisor's SIGKILL): don't wait.
+    runtime.shutdown_background();
+    result
 }
 
 /// A duration flag's value, or an error that gives the allowed range.

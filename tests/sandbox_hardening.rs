@@ -590,3 +590,62 @@ async fn log_lines_stay_short_whatever_a_request_sends() {
     assert_eq!(refused, 30);
     assert!(log.contains("… ("), "a cut says so: {log}");
 }
+
+/// Waits for the child to exit; its status, or `None` after `within`.
+fn exited(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+#[tokio::test]
+async fn a_stop_by_signal_or_stdin_finishes_the_request_in_flight_then_exits() {
+    for stop in ["stdin", "TERM", "INT"] {
+        let mut child = Command::new(GAMEDAY)
+            .args(["sandbox", "--listen", "127.0.0.1:0", "--exit-with-stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gameday starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the listening line");
+        let url = line.trim().trim_start_matches("listening on ").to_string();
+        let api = Api::new(&url);
+        let (status, _) = api.post("/api/failures", r#"{"latency_ms": 1000}"#).await;
+        assert_eq!(status, 200);
+        let health = format!("{url}/health");
+        let in_flight = tokio::spawn(async move {
+            reqwest::get(health)
+                .await
+                .map(|response| response.status().as_u16())
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        match stop {
+            "stdin" => drop(child.stdin.take()),
+            signal => {
+                let _ = Command::new("kill")
+                    .args([&format!("-{signal}"), &child.id().to_string()])
+                    .status();
+            }
+        }
+        let answer = in_flight.await.expect("the request task");
+        assert_eq!(answer.ok(), Some(200), "{stop}: the request in flight");
+        let status = exited(&mut child, Duration::from_secs(10));
+        if status.is_none() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        assert!(
+            status.is_some_and(|status| status.success()),
+            "{stop}: {status:?}"
+        );
+    }
+}
