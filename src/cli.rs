@@ -149,14 +149,23 @@ pub struct SandboxArgs {
     /// Time to live of every injected failure that does not give its own `ttl_s` (0s: none).
     #[arg(long, default_value = "0s", value_name = "DURATION")]
     pub failure_ttl: HumanDuration,
-    /// Require `Authorization: Bearer TOKEN` to change failures.
-    #[arg(
-        long,
-        env = "GAMEDAY_CONTROL_TOKEN",
-        value_name = "TOKEN",
-        hide_env_values = true
-    )]
+    /// Require `Authorization: Bearer TOKEN` to change failures [env: GAMEDAY_CONTROL_TOKEN,
+    /// used when neither token flag is given].
+    #[arg(long, value_name = "TOKEN")]
     pub control_token: Option<String>,
+    /// Read the control token from this file (trimmed), so it is not shown by `ps`.
+    #[arg(long, value_name = "PATH", conflicts_with = "control_token")]
+    pub control_token_file: Option<PathBuf>,
+    /// Close a connection whose request headers have not all arrived in this time.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub header_timeout: HumanDuration,
+    /// Close a kept-alive connection with no request for this long.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub idle_timeout: HumanDuration,
+    /// Most connections open at once; more are answered 503 with Retry-After [default: 768,
+    /// lowered to fit the file-descriptor limit].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_connections: Option<u32>,
     /// Write the JSON log here instead of stderr.
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
@@ -338,9 +347,25 @@ fn run_dashboard(overrides: SettingsOverrides, drill: Option<DrillArgs>) -> Resu
 
 fn run_sandbox(args: SandboxArgs) -> Result<(), String> {
     crate::logging::init_json(args.log_file.as_deref())?;
-    if args.control_token.as_deref() == Some("") {
-        return Err("--control-token: expected a non-empty token".to_string());
-    }
+    let control_token = sandbox::control_token::resolve(
+        args.control_token,
+        args.control_token_file.as_deref(),
+        env_var(sandbox::control_token::ENV_NAME),
+    )?;
+    let header_timeout = within(
+        "--header-timeout",
+        args.header_timeout,
+        std::time::Duration::from_millis(100),
+        std::time::Duration::from_secs(600),
+        "100ms to 10m",
+    )?;
+    let idle_timeout = within(
+        "--idle-timeout",
+        args.idle_timeout,
+        std::time::Duration::from_millis(100),
+        std::time::Duration::from_secs(3600),
+        "100ms to 1h",
+    )?;
     let config = SandboxConfig {
         listen: args.listen,
         database_url: args.database_url,
@@ -348,14 +373,37 @@ fn run_sandbox(args: SandboxArgs) -> Result<(), String> {
         db_pool: args.db_pool,
         memory_cap_bytes: args.memory_cap.0,
         default_ttl: (!args.failure_ttl.0.is_zero()).then_some(args.failure_ttl.0),
-        control_token: args.control_token,
+        control_token,
+        connections: sandbox::ConnectionLimits {
+            max_connections: args.max_connections.and_then(|n| usize::try_from(n).ok()),
+            header_timeout,
+            idle_timeout,
+        },
         exit_with_stdin: args.exit_with_stdin,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|err| format!("cannot start the async runtime: {err}"))?;
-    runtime.block_on(sandbox::run(config))
+    let result = runtime.block_on(sandbox::run(config));
+    // With --exit-with-stdin a blocking read of stdin is still running after a signal, and
+    // dropping the runtime would wait for it (until the supervisor's SIGKILL): don't wait.
+    runtime.shutdown_background();
+    result
+}
+
+/// A duration flag's value, or an error that gives the allowed range.
+fn within(
+    flag: &str,
+    value: HumanDuration,
+    min: std::time::Duration,
+    max: std::time::Duration,
+    range: &str,
+) -> Result<std::time::Duration, String> {
+    if value.0 < min || value.0 > max {
+        return Err(format!("{flag} {value}: expected a duration from {range}"));
+    }
+    Ok(value.0)
 }
 
 /// The key table with `[keys]` applied; a refusal names the entry's file and line.

@@ -65,14 +65,16 @@ pub fn expired(knobs: &[Knob], config: &FailureConfig, freed_bytes: u64) {
     );
 }
 
+/// `reason` may quote the request; it is cut to a few hundred bytes.
 pub fn refused(caller: &Caller, path: &str, status: u16, reason: &str) {
+    let reason = super::bodies::bounded(reason, 2 * super::bodies::QUOTE_BYTES);
     tracing::warn!(
         event = "control_refused",
         remote = %caller.remote,
         user_agent = %caller.user_agent,
         path,
         status,
-        reason,
+        reason = %reason,
         "control request refused"
     );
 }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
+use super::bodies::{QUOTE_BYTES, bounded, quoted};
 pub use crate::knobs::Knob;
 use crate::knobs::{self, COUNT, KnobKind, TTL_NAME, TTL_RANGE};
 
@@ -59,8 +60,7 @@ pub struct FailureUpdate {
 /// Parses a request body strictly: a JSON object of known knobs with values of the right type
 /// and range, and an optional `ttl_s`. The error names the field at fault.
 pub fn parse_update(body: &[u8]) -> Result<FailureUpdate, String> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|err| format!("body is not valid JSON: {err}"))?;
+    let value = super::bodies::parse_strict(body)?;
     let Value::Object(fields) = value else {
         return Err(format!(
             "body must be a JSON object such as {{\"latency_ms\": 2000}}; got {}",
@@ -82,8 +82,8 @@ fn parse_fields(fields: &Map<String, Value>) -> Result<FailureUpdate, String> {
                 .filter(|ttl| TTL_RANGE.contains(*ttl))
                 .ok_or_else(|| {
                     format!(
-                        "field `{TTL_NAME}`: expected an integer from {} to {} ({}, 0 = no expiry); got {value}",
-                        TTL_RANGE.min, TTL_RANGE.max, TTL_RANGE.unit
+                        "field `{TTL_NAME}`: expected an integer from {} to {} ({}, 0 = no expiry); got {}",
+                        TTL_RANGE.min, TTL_RANGE.max, TTL_RANGE.unit, quoted(value)
                     )
                 })?;
             update.ttl_s = Some(ttl);
@@ -92,13 +92,18 @@ fn parse_fields(fields: &Map<String, Value>) -> Result<FailureUpdate, String> {
         let Some(spec) = knobs::by_name(name) else {
             let known: Vec<&str> = knobs::names().collect();
             return Err(format!(
-                "unknown field `{name}`: expected one of {}, {TTL_NAME}",
+                "unknown field `{}`: expected one of {}, {TTL_NAME}",
+                bounded(name, QUOTE_BYTES),
                 known.join(", ")
             ));
         };
-        let parsed = spec
-            .accept(value)
-            .ok_or_else(|| format!("field `{name}`: expected {}; got {value}", spec.expected()))?;
+        let parsed = spec.accept(value).ok_or_else(|| {
+            format!(
+                "field `{name}`: expected {}; got {}",
+                spec.expected(),
+                quoted(value)
+            )
+        })?;
         update.changes.push((spec.knob, parsed.as_number()));
     }
     if update.changes.is_empty() {
@@ -244,6 +249,14 @@ mod tests {
             (r#"[1,2]"#, "JSON object"),
             (r#""str""#, "JSON object"),
             (r#"{"latency_ms":"#, "not valid JSON"),
+            (
+                r#"{"latency_ms":"x","latency_ms":7}"#,
+                "duplicate field `latency_ms`",
+            ),
+            (
+                r#"{"latency_ms":7,"latency_ms":7}"#,
+                "duplicate field `latency_ms`",
+            ),
         ];
         for (body, expected) in cases {
             let err = update(body).expect_err(body);

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The default buckets of the Python client, which the workshop service uses.
@@ -100,6 +100,93 @@ pub struct Metrics {
     pub active_transactions: AtomicI64,
     pub queued_requests: AtomicI64,
     pub busy_workers: AtomicI64,
+    pub connections: ConnectionCounts,
+}
+
+/// The server's connections: open now, the limit, and how many were refused, timed out or
+/// failed to be accepted.
+#[derive(Default)]
+pub struct ConnectionCounts {
+    open: AtomicI64,
+    limit: AtomicU64,
+    pub refused: AtomicU64,
+    header_timeouts: AtomicU64,
+    idle_timeouts: AtomicU64,
+    pub accept_errors: AtomicU64,
+}
+
+impl ConnectionCounts {
+    pub fn set_limit(&self, max_connections: usize) {
+        self.limit.store(
+            u64::try_from(max_connections).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Counts a connection open until the guard drops.
+    pub fn opened(&self) -> OpenConnection<'_> {
+        self.open.fetch_add(1, Ordering::Relaxed);
+        OpenConnection(&self.open)
+    }
+
+    pub fn timed_out(&self, reason: super::connection::TimedOut) {
+        let counter = match reason {
+            super::connection::TimedOut::Header => &self.header_timeouts,
+            super::connection::TimedOut::Idle => &self.idle_timeouts,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String) {
+        gauge(
+            out,
+            "fintech_connections_open",
+            "Client connections open now",
+            self.open.load(Ordering::Relaxed),
+        );
+        gauge(
+            out,
+            "fintech_connections_max",
+            "Most client connections open at once; more are refused with 503",
+            self.limit.load(Ordering::Relaxed),
+        );
+        counter(
+            out,
+            "fintech_connections_refused_total",
+            "Connections refused with 503 at the connection limit",
+            self.refused.load(Ordering::Relaxed),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP fintech_connections_timed_out_total Connections closed by the server: no complete headers in time (header), or idle too long (idle)"
+        );
+        let _ = writeln!(out, "# TYPE fintech_connections_timed_out_total counter");
+        for (reason, count) in [
+            ("header", &self.header_timeouts),
+            ("idle", &self.idle_timeouts),
+        ] {
+            let _ = writeln!(
+                out,
+                "fintech_connections_timed_out_total{{reason=\"{reason}\"}} {}",
+                count.load(Ordering::Relaxed)
+            );
+        }
+        counter(
+            out,
+            "fintech_accept_errors_total",
+            "Failed accepts of new connections (out of file descriptors, for one)",
+            self.accept_errors.load(Ordering::Relaxed),
+        );
+    }
+}
+
+/// One open connection, uncounted when dropped.
+pub struct OpenConnection<'a>(&'a AtomicI64);
+
+impl Drop for OpenConnection<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Values read at scrape time from elsewhere in the sandbox.
@@ -252,9 +339,16 @@ impl Metrics {
             "Most memory the memory_leak failure may hold",
             context.leak_cap_bytes,
         );
+        self.connections.render(&mut out);
         super::process_stats::render(&mut out);
         out
     }
+}
+
+fn counter(out: &mut String, name: &str, help: &str, value: u64) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} counter");
+    let _ = writeln!(out, "{name} {value}");
 }
 
 pub(crate) fn gauge(out: &mut String, name: &str, help: &str, value: impl std::fmt::Display) {
@@ -322,5 +416,7 @@ mod tests {
             "fintech_requests_total{endpoint=\"/api/balance\",method=\"GET\",status=\"500\"} 1\n"
         ));
         assert!(text.contains("fintech_db_pool_connections{state=\"in_use\"} 1\n"));
+        assert!(text.contains("fintech_connections_open 0\n"), "{text}");
+        assert!(text.contains("fintech_connections_timed_out_total{reason=\"idle\"} 0\n"));
     }
 }

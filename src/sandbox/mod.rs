@@ -2,12 +2,18 @@
 //! failures, a real database, finite capacity and the workshop's metrics.
 
 mod audit;
+pub mod bodies;
+mod connection;
+pub mod control_token;
+mod descriptors;
+mod exhaustion;
 pub mod failures;
 pub mod leak;
 pub mod ledger;
 pub mod metrics;
 pub mod process_stats;
 mod routes;
+mod server;
 pub mod supervisor;
 
 use std::net::SocketAddr;
@@ -33,9 +39,24 @@ pub struct SandboxConfig {
     pub memory_cap_bytes: u64,
     pub default_ttl: Option<Duration>,
     pub control_token: Option<String>,
+    pub connections: ConnectionLimits,
     /// Stop when stdin closes: a supervisor holds our stdin, so we never outlive it.
     pub exit_with_stdin: bool,
 }
+
+/// How many connections may be open and how long each may wait, from the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// `None`: [`DEFAULT_MAX_CONNECTIONS`], lowered if the descriptor limit cannot hold it.
+    pub max_connections: Option<usize>,
+    pub header_timeout: Duration,
+    pub idle_timeout: Duration,
+}
+
+/// Above the load generator's 512 requests in flight (so an injected latency is not turned
+/// into refusals) with the dashboard's probes, and under the common descriptor limit of 1024
+/// with room for the database and the refusals.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 768;
 
 /// The longest a shutdown waits for requests in flight (an injected 60 s delay must not hold
 /// the process).
@@ -83,6 +104,21 @@ pub async fn run(config: SandboxConfig) -> Result<(), String> {
             }
         );
     }
+    let fitted = descriptors::fit(
+        config
+            .connections
+            .max_connections
+            .unwrap_or(DEFAULT_MAX_CONNECTIONS),
+        config.connections.max_connections.is_some(),
+        descriptors::reserve(config.db_pool, server::REFUSALS_AT_ONCE),
+    );
+    let limits = server::ServerLimits {
+        max_connections: fitted.max_connections,
+        timeouts: connection::ConnectionTimeouts {
+            header: config.connections.header_timeout,
+            idle: config.connections.idle_timeout,
+        },
+    };
     let metrics = Arc::new(Metrics::default());
     let ledger = Ledger::open(
         config.database_url.as_deref(),
@@ -108,28 +144,41 @@ pub async fn run(config: SandboxConfig) -> Result<(), String> {
         workers = config.workers,
         db_pool = config.db_pool,
         memory_cap_bytes = config.memory_cap_bytes,
-        "FinCore sandbox listening"
+        max_connections = limits.max_connections,
+        header_timeout_ms = millis(limits.timeouts.header),
+        idle_timeout_ms = millis(limits.timeouts.idle),
+        descriptor_limit = fitted.descriptors,
+        "FinCore sandbox listening on {bound}: at most {} connections, header timeout {:?}, \
+         idle timeout {:?}",
+        limits.max_connections,
+        limits.timeouts.header,
+        limits.timeouts.idle,
     );
+    if let Some(note) = &fitted.note {
+        tracing::warn!(event = "connection_limit_adjusted", "{note}");
+        eprintln!("WARNING: {note}");
+    }
     println!("listening on http://{bound}");
 
     let expiry = tokio::spawn(expire_failures(Arc::clone(&sandbox)));
     let app = routes::router(Arc::clone(&sandbox));
-    let server = axum::serve(
+    server::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        app,
+        limits,
+        Arc::clone(&sandbox.metrics),
+        shutdown_signal(config.exit_with_stdin),
+        SHUTDOWN_GRACE,
     )
-    .with_graceful_shutdown(shutdown_signal(config.exit_with_stdin));
-    let stopped = tokio::select! {
-        result = server => result.map_err(|err| format!("server failed: {err}")),
-        () = async {
-            shutdown_signal(config.exit_with_stdin).await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        } => Ok(()),
-    };
+    .await;
     expiry.abort();
     sandbox.ledger.close().await;
     tracing::info!(event = "sandbox_stopped", "FinCore sandbox stopped");
-    stopped
+    Ok(())
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Resets each knob when its time to live runs out.

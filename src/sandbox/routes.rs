@@ -13,18 +13,18 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::audit::{self, Caller};
+use super::bodies::{self, QUOTE_BYTES, bounded};
 use super::failures::{self, FailureConfig, Knob};
 use super::leak::LeakOutcome;
-use super::ledger::{DbFaults, LedgerError, SOURCE_ACCOUNT, TransferRequest, cents_to_amount};
+use super::ledger::{DbFaults, LedgerError, SOURCE_ACCOUNT, cents_to_amount};
 use super::metrics::ScrapeContext;
 use super::{Sandbox, iso_timestamp};
 use crate::knobs;
 
 const MAX_BODY_BYTES: usize = 64 * 1024;
-const MAX_TRANSFER_CENTS: i64 = 100_000_000;
 
 pub fn router(sandbox: Arc<Sandbox>) -> Router {
     Router::new()
@@ -308,7 +308,7 @@ async fn transfer(
             Ok(body) => body,
             Err(refusal) => return refusal.into_response(),
         };
-        let request = match parse_transfer(&body) {
+        let request = match bodies::parse_transfer(&body) {
             Ok(request) => request,
             Err(message) => return error(StatusCode::BAD_REQUEST, message),
         };
@@ -368,69 +368,6 @@ fn read_json_body(
     Ok(body)
 }
 
-fn parse_transfer(body: &[u8]) -> Result<TransferRequest, String> {
-    let value: Value =
-        serde_json::from_slice(body).map_err(|err| format!("body is not valid JSON: {err}"))?;
-    let Value::Object(fields) = value else {
-        return Err(
-            "body must be a JSON object such as {\"amount\": 100, \"to_account\": \"ACC-002\"}"
-                .to_string(),
-        );
-    };
-    if let Some(unknown) = fields
-        .keys()
-        .find(|key| !matches!(key.as_str(), "amount" | "to_account"))
-    {
-        return Err(format!(
-            "unknown field `{unknown}`: expected amount, to_account"
-        ));
-    }
-    let amount = fields
-        .get("amount")
-        .ok_or("field `amount` is missing: expected a positive number with at most 2 decimals")?;
-    let amount_cents = amount
-        .as_f64()
-        .map(|amount| amount * 100.0)
-        .filter(|cents| {
-            cents.is_finite()
-                && *cents >= 1.0 - 1e-6
-                && (cents - cents.round()).abs() < 1e-6
-                && cents.round() <= MAX_TRANSFER_CENTS as f64
-        })
-        .map(|cents| cents.round() as i64)
-        .ok_or_else(|| {
-            format!(
-                "field `amount`: expected a number from 0.01 to {} with at most 2 decimals; got {amount}",
-                MAX_TRANSFER_CENTS / 100
-            )
-        })?;
-    let to_account = fields
-        .get("to_account")
-        .ok_or("field `to_account` is missing: expected an account number such as \"ACC-002\"")?;
-    let to_account = to_account
-        .as_str()
-        .filter(|account| {
-            (1..=20).contains(&account.len())
-                && account
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        })
-        .ok_or_else(|| {
-            format!(
-                "field `to_account`: expected 1 to 20 letters, digits, `-` or `_`; got {to_account}"
-            )
-        })?;
-    if to_account == SOURCE_ACCOUNT {
-        return Err(format!(
-            "field `to_account`: cannot transfer from {SOURCE_ACCOUNT} to itself"
-        ));
-    }
-    Ok(TransferRequest {
-        amount_cents,
-        to_account: to_account.to_string(),
-    })
-}
-
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, String> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
@@ -483,9 +420,8 @@ fn caller(remote: SocketAddr, headers: &HeaderMap, authenticated: bool) -> Calle
         remote: remote.to_string(),
         user_agent: headers
             .get(header::USER_AGENT)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or("-")
-            .to_string(),
+            .map(|value| bounded(&String::from_utf8_lossy(value.as_bytes()), QUOTE_BYTES))
+            .unwrap_or_else(|| "-".to_string()),
         authenticated,
     }
 }
@@ -503,10 +439,9 @@ fn authorize(
     };
     let given = headers
         .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+        .and_then(|value| bearer_token(value.as_bytes()))
+        .unwrap_or(b"");
+    if constant_time_eq(given, expected.as_bytes()) {
         return Ok(caller(remote, headers, true));
     }
     audit::refused(
@@ -522,8 +457,29 @@ fn authorize(
     ))
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// The token of `Authorization: Bearer TOKEN`, the scheme in any case (RFC 9110 §11.1).
+fn bearer_token(value: &[u8]) -> Option<&[u8]> {
+    let value = value.trim_ascii();
+    let split = value
+        .iter()
+        .position(|byte| *byte == b' ' || *byte == b'\t')?;
+    let (scheme, token) = value.split_at(split);
+    scheme
+        .eq_ignore_ascii_case(b"bearer")
+        .then(|| token.trim_ascii())
+}
+
+/// Compares in a time that depends only on the length of `given` (which its sender knows),
+/// never on where the first difference is or on the expected token's length.
+fn constant_time_eq(given: &[u8], expected: &[u8]) -> bool {
+    if expected.is_empty() {
+        return false;
+    }
+    let mut differ = u8::from(given.len() != expected.len());
+    for (index, byte) in given.iter().enumerate() {
+        differ |= byte ^ expected[index % expected.len()];
+    }
+    std::hint::black_box(differ) == 0
 }
 
 async fn set_failures(
@@ -587,33 +543,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn transfers_are_parsed_strictly() {
-        let ok = parse_transfer(br#"{"amount": 12.34, "to_account": "ACC-002"}"#).expect("valid");
-        assert_eq!(ok.amount_cents, 1234);
-        let cases = [
-            (r#"{"amount": 0, "to_account": "ACC-002"}"#, "`amount`"),
-            (r#"{"amount": 1.234, "to_account": "ACC-002"}"#, "`amount`"),
-            (r#"{"amount": "5", "to_account": "ACC-002"}"#, "`amount`"),
-            (r#"{"to_account": "ACC-002"}"#, "`amount` is missing"),
-            (r#"{"amount": 5}"#, "`to_account` is missing"),
-            (r#"{"amount": 5, "to_account": 7}"#, "`to_account`"),
-            (r#"{"amount": 5, "to_account": "ACC-001"}"#, "itself"),
-            (
-                r#"{"amount": 5, "to_account": "A", "memo": "x"}"#,
-                "unknown field `memo`",
-            ),
-            (r#"[]"#, "JSON object"),
-        ];
-        for (body, expected) in cases {
-            let err = parse_transfer(body.as_bytes()).expect_err(body);
-            assert!(err.contains(expected), "{body}: {err}");
-        }
-    }
-
-    #[test]
     fn tokens_compare_whole() {
         assert!(constant_time_eq(b"secret", b"secret"));
         assert!(!constant_time_eq(b"secret", b"secreT"));
         assert!(!constant_time_eq(b"secret", b"secret2"));
+        assert!(!constant_time_eq(b"secretsecret", b"secret"));
+        assert!(!constant_time_eq(b"", b"secret"));
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_read_in_any_case() {
+        for header in ["Bearer t0k", "bearer t0k", "BEARER   t0k ", "BeArEr\tt0k"] {
+            assert_eq!(
+                bearer_token(header.as_bytes()),
+                Some(&b"t0k"[..]),
+                "{header}"
+            );
+        }
+        for header in ["Basic t0k", "Bearert0k", "t0k", ""] {
+            assert_ne!(
+                bearer_token(header.as_bytes()),
+                Some(&b"t0k"[..]),
+                "{header}"
+            );
+        }
     }
 }
