@@ -2,6 +2,8 @@
 //! out of the screen (which a projector shows), the log and every message.
 
 use std::fmt;
+use std::io::Read;
+use std::path::Path;
 
 /// A value that is used but never shown: its `Debug` prints a placeholder.
 #[derive(Clone, PartialEq, Eq)]
@@ -30,31 +32,56 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// The longest token file read: a token is a line, not a document.
+/// The largest token file read: a token is a line, not a document.
 const MAX_TOKEN_FILE_BYTES: u64 = 4096;
 
-/// The token in `path`: its first line, trimmed. A file that is not a regular file, is too
-/// long, or holds no token is refused with its name.
-pub fn read_token_file(path: &std::path::Path) -> Result<Secret, String> {
-    let shown = path.display();
-    let metadata =
-        std::fs::metadata(path).map_err(|err| format!("control token file {shown}: {err}"))?;
-    if !metadata.is_file() || metadata.len() > MAX_TOKEN_FILE_BYTES {
+/// The token in `path`, checked, as a secret; errors name the file.
+pub fn read_token_file(path: &Path) -> Result<Secret, String> {
+    let what = format!("control token file {}", path.display());
+    let text = read_token_text(path).map_err(|err| format!("{what}: {err}"))?;
+    check_token(text, &what).map(Secret::new)
+}
+
+/// A token as it must travel in an `Authorization` header: visible ASCII, no spaces. A
+/// refusal names `what` gave it, never the token.
+pub fn check_token(token: String, what: &str) -> Result<String, String> {
+    if token.is_empty() {
+        return Err(format!("{what}: expected a non-empty token"));
+    }
+    if !token.bytes().all(|byte| byte.is_ascii_graphic()) {
         return Err(format!(
-            "control token file {shown}: expected a regular file of at most \
-             {MAX_TOKEN_FILE_BYTES} bytes holding the token"
+            "{what}: the token must be visible ASCII characters without spaces ({} bytes given)",
+            token.len()
         ));
     }
-    let text = std::fs::read_to_string(path)
-        .map_err(|err| format!("control token file {shown}: {err}"))?;
-    let token = text.lines().next().unwrap_or_default().trim();
-    if token.is_empty() || !token.chars().all(|c| c.is_ascii_graphic()) {
+    Ok(token)
+}
+
+/// The file's text, trimmed; only a regular file of at most [`MAX_TOKEN_FILE_BYTES`] is read
+/// (a FIFO would hang the start).
+pub fn read_token_text(path: &Path) -> Result<String, String> {
+    let file = std::fs::File::open(path).map_err(|err| format!("cannot read it: {err}"))?;
+    let metadata = file
+        .metadata()
+        .map_err(|err| format!("cannot read it: {err}"))?;
+    if !metadata.is_file() {
+        return Err("not a regular file".to_string());
+    }
+    if metadata.len() > MAX_TOKEN_FILE_BYTES {
         return Err(format!(
-            "control token file {shown}: expected the token on its first line, printable \
-             ASCII without spaces"
+            "{} bytes: a token file holds one token of at most {MAX_TOKEN_FILE_BYTES} bytes",
+            metadata.len()
         ));
     }
-    Ok(Secret::new(token.to_string()))
+    let mut text = String::new();
+    file.take(MAX_TOKEN_FILE_BYTES)
+        .read_to_string(&mut text)
+        .map_err(|err| format!("cannot read it as text: {err}"))?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err("the file is empty: expected the token on one line".to_string());
+    }
+    Ok(token.to_string())
 }
 
 /// `url` without the user information of its authority (`http://user:pass@host` →

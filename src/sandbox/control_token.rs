@@ -3,11 +3,9 @@
 //! flags exclude each other (clap says so). A token is visible ASCII without spaces, as it
 //! must travel in an `Authorization` header.
 
-use std::io::Read;
 use std::path::Path;
 
-/// The largest token file read: a token is a line, not a document.
-const MAX_FILE_BYTES: u64 = 4096;
+use crate::secret::{check_token as check, read_token_text as read_file};
 
 pub const ENV_NAME: &str = "GAMEDAY_CONTROL_TOKEN";
 
@@ -29,46 +27,6 @@ pub fn resolve(
         .map(Some);
     }
     env.map(|token| check(token, ENV_NAME)).transpose()
-}
-
-fn check(token: String, what: &str) -> Result<String, String> {
-    if token.is_empty() {
-        return Err(format!("{what}: expected a non-empty token"));
-    }
-    if !token.bytes().all(|byte| byte.is_ascii_graphic()) {
-        return Err(format!(
-            "{what}: the token must be visible ASCII characters without spaces ({} bytes given)",
-            token.len()
-        ));
-    }
-    Ok(token)
-}
-
-/// The file's text, trimmed; only a regular file of at most [`MAX_FILE_BYTES`] is read (a FIFO
-/// would hang the start).
-fn read_file(path: &Path) -> Result<String, String> {
-    let file = std::fs::File::open(path).map_err(|err| format!("cannot read it: {err}"))?;
-    let metadata = file
-        .metadata()
-        .map_err(|err| format!("cannot read it: {err}"))?;
-    if !metadata.is_file() {
-        return Err("not a regular file".to_string());
-    }
-    if metadata.len() > MAX_FILE_BYTES {
-        return Err(format!(
-            "{} bytes: a token file holds one token of at most {MAX_FILE_BYTES} bytes",
-            metadata.len()
-        ));
-    }
-    let mut text = String::new();
-    file.take(MAX_FILE_BYTES)
-        .read_to_string(&mut text)
-        .map_err(|err| format!("cannot read it as text: {err}"))?;
-    let token = text.trim();
-    if token.is_empty() {
-        return Err("the file is empty: expected the token on one line".to_string());
-    }
-    Ok(token.to_string())
 }
 
 #[cfg(test)]
