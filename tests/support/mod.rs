@@ -3,6 +3,7 @@
 //! when dropped. `scripts/test.sh` installs the Debian packages they need.
 #![allow(dead_code)]
 
+pub mod hostile;
 pub mod podman;
 pub mod tmux;
 pub mod workshop;
