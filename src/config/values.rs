@@ -81,8 +81,12 @@ pub(super) fn parse_ca_cert(text: &str, folder: Option<&Path>) -> Result<PathBuf
         Some(folder) if path.is_relative() => folder.join(path),
         _ => path,
     };
-    crate::fincore::tls::read_pem_file(&path)
-        .map_err(|reason| Problem::new("a usable CA certificate", reason))?;
+    crate::fincore::tls::read_pem_file(&path).map_err(|reason| {
+        Problem::new(
+            "a usable CA certificate",
+            format!("a readable PEM certificate file ({reason})"),
+        )
+    })?;
     Ok(path)
 }
 

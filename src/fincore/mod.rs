@@ -371,6 +371,8 @@ impl ProbeFailure {
 pub fn describe_error(err: &reqwest::Error) -> String {
     if err.is_timeout() {
         format!("no answer in {} s", REQUEST_TIMEOUT.as_secs())
+    } else if let Some(reason) = tls_failure(err) {
+        reason
     } else if err.is_connect() {
         "connection refused".to_string()
     } else if err.is_decode() || err.is_body() {
@@ -379,6 +381,28 @@ pub fn describe_error(err: &reqwest::Error) -> String {
         let text = err.to_string();
         snippet(&text)
     }
+}
+
+/// Why an https connection failed, when it was TLS that failed (rustls' reason, found in the
+/// error's chain), with what to do about an untrusted certificate.
+fn tls_failure(err: &reqwest::Error) -> Option<String> {
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if text.contains("certificate") {
+            let hint = if text.contains("UnknownIssuer") || text.contains("unknown issuer") {
+                "; trust it with --ca-cert"
+            } else {
+                ""
+            };
+            return Some(format!("TLS: {}{hint}", snippet(&text)));
+        }
+        if cause.downcast_ref::<rustls::Error>().is_some() {
+            return Some(format!("TLS: {}", snippet(&text)));
+        }
+        source = cause.source();
+    }
+    None
 }
 
 /// The first line of a text, at most 80 characters.
