@@ -78,7 +78,9 @@ impl FailureView {
                 .and_then(Value::as_object)
                 .map(|map| {
                     map.iter()
+                        // Seconds left: a negative or unbounded one is no reading.
                         .filter_map(|(k, v)| v.as_f64().map(|v| (k.clone(), v)))
+                        .filter(|(_, v)| v.is_finite() && *v >= 0.0)
                         .collect()
                 })
                 .unwrap_or_default()
