@@ -99,6 +99,58 @@ fn size_words(bytes: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Serves one request on loopback with `head` and then `body_bytes` bytes of body, written
+    /// in 64 KiB blocks until done or the reader leaves; the URL.
+    async fn serve_once(head: String, body_bytes: usize) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/metrics", listener.local_addr().expect("address"));
+        tokio::spawn(async move {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let mut request = [0u8; 2048];
+            let _ = stream.read(&mut request).await;
+            let _ = stream.write_all(head.as_bytes()).await;
+            let block = vec![b'a'; 65536];
+            let mut sent = 0;
+            while sent < body_bytes {
+                let part = block.len().min(body_bytes - sent);
+                if stream.write_all(&block[..part]).await.is_err() {
+                    return;
+                }
+                sent += part;
+            }
+        });
+        url
+    }
+
+    async fn read(url: &str, cap: BodyCap) -> Result<String, String> {
+        let client = crate::fincore::tls::client_builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .expect("client");
+        let response = client.get(url).send().await.expect("headers");
+        read_capped(response, cap).await
+    }
+
+    #[tokio::test]
+    async fn a_body_over_its_cap_is_refused_whether_its_length_is_said_or_not() {
+        let cap = BodyCap::of(256 << 10);
+        let said = "HTTP/1.1 200 OK\r\nContent-Length: 50000000\r\nConnection: close\r\n\r\n";
+        let url = serve_once(said.to_string(), 50_000_000).await;
+        assert_eq!(read(&url, cap).await, Err(cap.refusal()));
+        // No length: read until the cap is passed, then dropped.
+        let unsaid = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n";
+        let url = serve_once(unsaid.to_string(), usize::MAX).await;
+        assert_eq!(read(&url, cap).await, Err(cap.refusal()));
+        // Within the cap, the whole body.
+        let url = serve_once(unsaid.to_string(), 100_000).await;
+        assert_eq!(read(&url, cap).await.map(|body| body.len()), Ok(100_000));
+    }
 
     #[test]
     fn refusals_say_the_cap_in_words() {

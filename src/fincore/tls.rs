@@ -49,7 +49,9 @@ pub fn read_pem_file(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
 }
 
 /// A client builder with gameday's TLS: rustls on `ring`, the system's roots and the
-/// certificates trusted by [`trust_pem_file`].
+/// certificates trusted by [`trust_pem_file`]. Every client must start here (tests too):
+/// reqwest is built without a provider of its own and refuses to build a client before one
+/// is installed.
 pub fn client_builder() -> reqwest::ClientBuilder {
     // reqwest is built without a provider of its own; the first client installs ours. A
     // second install fails harmlessly: one is already there.

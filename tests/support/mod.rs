@@ -397,7 +397,7 @@ impl Api {
     pub fn new(base: &str) -> Api {
         Api {
             base: base.to_string(),
-            http: reqwest::Client::builder()
+            http: gameday::fincore::tls::client_builder()
                 .timeout(Duration::from_secs(30))
                 .build()
                 .expect("HTTP client"),
