@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the test services if they are missing (Debian packages: Prometheus, PostgreSQL,
-# podman with runc and busybox-static for the Docker API, tmux, curl, python3-venv; and, from
+# podman with runc and busybox-static for the Docker API, tmux, curl, python3-venv, openssl (https tests); and, from
 # PyPI, Flask and gunicorn for the workshop-shaped FinCore in scripts/bench/), then runs every
 # check and test: format, clippy, unit and integration tests.
 # Integration tests start their own private servers on free loopback ports and stop them by PID.
@@ -16,6 +16,7 @@ command -v podman >/dev/null 2>&1 || missing+=(podman)
 command -v runc >/dev/null 2>&1 || [ -x /usr/sbin/runc ] || missing+=(runc)
 dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
 python3 -m venv --help >/dev/null 2>&1 && python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if ((${#missing[@]})); then
   echo "test.sh: installing ${missing[*]}" >&2
   sudo=""

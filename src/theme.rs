@@ -407,7 +407,13 @@ fn read_theme_files(dir: &Path) -> Result<BTreeMap<String, UserThemeFile>, Strin
             ));
         };
         let name = name.to_string();
-        let text = fs::read_to_string(&path).map_err(|error| cannot_read(&path, error))?;
+        // Only a regular file of a bounded size: a FIFO here would hang start-up.
+        let text = crate::toml_errors::read_text_file(&path).map_err(|error| match error {
+            crate::toml_errors::TextFileError::NotUtf8 { .. } => {
+                format!("{} {error}", display_path(&path))
+            }
+            _ => format!("{}: {error}", display_path(&path)),
+        })?;
         let file = parse_theme_file(&text, &display_path(&path))?;
         files.insert(name, UserThemeFile { path, text, file });
     }

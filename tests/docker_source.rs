@@ -170,7 +170,7 @@ async fn a_memory_kill_and_restart_show_in_restart_count() {
         api.post("/api/failures", r#"{"memory_leak_mb":5}"#).await.0,
         200
     );
-    let client = reqwest::Client::builder()
+    let client = gameday::fincore::tls::client_builder()
         .timeout(Duration::from_secs(5))
         .build()
         .expect("HTTP client");

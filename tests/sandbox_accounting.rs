@@ -26,7 +26,7 @@ async fn impatient_clients(
     count: usize,
     patience: Duration,
 ) -> Vec<Option<u16>> {
-    let client = reqwest::Client::builder()
+    let client = gameday::fincore::tls::client_builder()
         .timeout(patience)
         .build()
         .expect("HTTP client");

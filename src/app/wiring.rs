@@ -54,7 +54,7 @@ impl Running {
 }
 
 fn http_client() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
+    crate::fincore::tls::client_builder()
         .timeout(crate::fincore::REQUEST_TIMEOUT)
         .pool_max_idle_per_host(64)
         .user_agent(concat!("gameday/", env!("CARGO_PKG_VERSION")))
@@ -66,7 +66,7 @@ fn http_client() -> Result<reqwest::Client, String> {
 /// address several worker processes may answer, and only new connections reach them all, so
 /// their disagreement can be seen (and said) instead of one worker's figures passing for all.
 fn fresh_connections() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
+    crate::fincore::tls::client_builder()
         .timeout(crate::fincore::REQUEST_TIMEOUT)
         .pool_max_idle_per_host(0)
         .user_agent(concat!("gameday/", env!("CARGO_PKG_VERSION")))

@@ -43,6 +43,10 @@ pub fn discover(
         config_file_in_use(default_file, env).and_then(|file| file.parent().map(Path::to_path_buf));
     let themes = Themes::load(config_dir.as_deref()).map_err(ConfigError)?;
     let settings = load(default_file, env, overrides)?.check_theme(&themes.names())?;
+    if let Some(path) = &settings.ca_cert {
+        // Every client built from now on trusts it (the parser has read it once already).
+        crate::fincore::tls::trust_pem_file(path).map_err(ConfigError)?;
+    }
     Ok(Discovered {
         settings,
         themes,

@@ -12,7 +12,9 @@ use serde::de::{self, Deserializer, Visitor};
 use super::key_bindings::key_bindings;
 use super::settings::{ConfigFile, SettingKey};
 use super::{ConfigError, LoadedSettings, ValueOrigin, config_file_in_use};
-use crate::toml_errors::{describe_toml_error, display_path, line_of};
+use crate::toml_errors::{
+    TextFileError, describe_toml_error, display_path, line_of, read_text_file,
+};
 
 /// Applies the config file `config_file_in_use` names, if there is one, over `loaded`.
 pub(super) fn apply_config_file(
@@ -24,20 +26,25 @@ pub(super) fn apply_config_file(
     let Some(path) = config_file_in_use(default_file, env) else {
         return Ok(());
     };
-    let text = match fs::read_to_string(&path) {
+    if let Err(error) = fs::metadata(&path)
+        && error.kind() == ErrorKind::NotFound
+        && !from_env
+    {
+        return Ok(());
+    }
+    let text = match read_text_file(&path) {
         Ok(text) => text,
-        Err(error) if error.kind() == ErrorKind::NotFound && !from_env => return Ok(()),
+        Err(error @ TextFileError::NotUtf8 { .. }) => {
+            return Err(ConfigError(format!("{} {error}", display_path(&path))));
+        }
         Err(error) if from_env => {
             return Err(ConfigError(format!(
-                "GAMEDAY_CONFIG={}: cannot read it ({error}); expected the path of a config file",
+                "GAMEDAY_CONFIG={}: {error}; expected the path of a config file",
                 path.display()
             )));
         }
         Err(error) => {
-            return Err(ConfigError(format!(
-                "{}: cannot read it ({error})",
-                display_path(&path)
-            )));
+            return Err(ConfigError(format!("{}: {error}", display_path(&path))));
         }
     };
     let source = display_path(&path);
@@ -133,6 +140,7 @@ mod tests {
             theme: "projector".to_string(),
             api: Some("http://localhost:5000".to_string()),
             prometheus: Some("https://prometheus.example:9090/".to_string()),
+            ca_cert: Some(fixtures_dir().join("ca.pem")),
             docker: DockerSetting::Host("unix:///run/podman/podman.sock".to_string()),
             container: Some("workshop-fincore-1".to_string()),
             db_container: Some("workshop-db-1".to_string()),
@@ -183,7 +191,7 @@ mod tests {
             error.0,
             format!(
                 "{} line 3: key `thme`: unknown key (did you mean `theme`?); expected one of \
-                 lang, theme, api, prometheus, docker, container, db_container, \
+                 lang, theme, api, prometheus, ca_cert, docker, container, db_container, \
                  sandbox_listen, sandbox_memory, load, poll_interval, ttl, control_token, \
                  control_token_file, data_dir, read_only",
                 display_path(&path)
@@ -229,7 +237,7 @@ mod tests {
         assert_eq!(
             load_text("[sandbox]\nmemory = 1\n").expect_err("a table"),
             "line 1: key `sandbox`: unknown key; expected one of lang, theme, api, prometheus, \
-             docker, container, db_container, sandbox_listen, sandbox_memory, load, poll_interval, \
+             ca_cert, docker, container, db_container, sandbox_listen, sandbox_memory, load, poll_interval, \
              ttl, control_token, control_token_file, data_dir, read_only"
         );
     }
@@ -258,7 +266,9 @@ mod tests {
                 format!("{}\n", setting.unwrap_or(line))
             })
             .collect();
-        let (_dir, path) = write_config(&uncommented);
+        let (dir, path) = write_config(&uncommented);
+        // The certificate it names must exist and be PEM: the fixture's stands in.
+        fs::copy(fixture("ca.pem"), dir.path().join("fincore-ca.pem")).expect("copy ca.pem");
         let file: ConfigFile = toml::from_str(&uncommented).expect("uncommented example");
         assert!(file.entries().iter().all(|(_, value)| value.is_some()));
         assert!(load_file(&path, &[]).is_ok(), "{uncommented}");

@@ -37,6 +37,8 @@ use file::apply_config_file;
 use settings::apply;
 use values::Problem;
 
+use crate::toml_errors::{ECHO_CHARS, cut};
+
 /// A setting that cannot be used, with where it came from and what is expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError(pub String);
@@ -109,16 +111,21 @@ impl ValueOrigin {
             } => format!(
                 "{source} line {line}: key `{}`: {}",
                 key.name(),
-                problem.describe(shown)
+                problem.describe(&cut(shown, ECHO_CHARS))
             ),
             ValueOrigin::Variable(value) => {
-                format!("{}={value}: expected {}", key.env_var(), problem.expected)
+                format!(
+                    "{}={}: expected {}",
+                    key.env_var(),
+                    cut(value, ECHO_CHARS),
+                    problem.expected
+                )
             }
             ValueOrigin::Flag(value) => {
                 format!(
                     "{}: {}",
                     key.flag(),
-                    problem.describe(&format!("{value:?}"))
+                    problem.describe(&cut(&format!("{value:?}"), ECHO_CHARS))
                 )
             }
         })

@@ -9,9 +9,9 @@ use std::time::Duration;
 use super::declare::declare_settings;
 use super::default_data_dir;
 use super::values::{
-    parse_container, parse_control_token, parse_data_dir, parse_docker, parse_http_url, parse_lang,
-    parse_load, parse_loopback, parse_poll_interval, parse_sandbox_memory, parse_switch,
-    parse_theme_name, parse_ttl,
+    parse_ca_cert, parse_container, parse_control_token, parse_data_dir, parse_docker,
+    parse_http_url, parse_lang, parse_load, parse_loopback, parse_poll_interval,
+    parse_sandbox_memory, parse_switch, parse_theme_name, parse_ttl,
 };
 use crate::i18n::Lang;
 use crate::secret::Secret;
@@ -36,6 +36,11 @@ declare_settings! {
     /// Prometheus scraping that API, e.g. http://localhost:9090 (default: scrape /metrics).
     Prometheus prometheus: Option<String> = None,
         flag Value("URL"), parse |text, _| parse_http_url(text).map(Some);
+
+    /// A PEM certificate to trust for https targets besides the system's roots, e.g. a
+    /// self-signed one.
+    CaCert ca_cert: Option<PathBuf> = None,
+        flag Value("PATH"), parse |text, folder| parse_ca_cert(text, folder).map(Some);
 
     /// Container figures from Docker or podman: `--docker` for DOCKER_HOST or the default
     /// socket, `--docker=unix:///run/podman/podman.sock` for another.

@@ -94,6 +94,26 @@ pub(super) fn parse_control_token(text: &str) -> Result<Secret, Problem> {
     Ok(Secret::new(text.to_string()))
 }
 
+/// A PEM file of certificates to trust for https, checked as it is named so a wrong path is
+/// an error of the layer that gave it; relative paths are taken from the config file's folder.
+pub(super) fn parse_ca_cert(text: &str, folder: Option<&Path>) -> Result<PathBuf, Problem> {
+    if text.is_empty() {
+        return Err(Problem::new("a file", "the path of a PEM certificate"));
+    }
+    let path = expand_home(text);
+    let path = match folder {
+        Some(folder) if path.is_relative() => folder.join(path),
+        _ => path,
+    };
+    crate::fincore::tls::read_pem_file(&path).map_err(|reason| {
+        Problem::new(
+            "a usable CA certificate",
+            format!("a readable PEM certificate file ({reason})"),
+        )
+    })?;
+    Ok(path)
+}
+
 pub(super) fn parse_switch(text: &str) -> Result<bool, Problem> {
     parse_bool(text).ok_or_else(|| Problem::new("a boolean", "true or false"))
 }

@@ -11,7 +11,7 @@ use rand::{Rng, SeedableRng};
 
 use super::case::Case;
 use super::validate::{CaseProblem, CaseReport, ProblemSeverity, check_case};
-use crate::toml_errors::display_path;
+use crate::toml_errors::{cut, display_path, read_text_file};
 
 /// The shipped cases, in the order they are taught.
 const SHIPPED: [(&str, &str); 7] = [
@@ -137,15 +137,25 @@ pub fn check_files(paths: &[PathBuf]) -> Vec<CaseReport> {
         .iter()
         .map(|path| {
             let name = display_path(path);
-            match fs::read_to_string(path) {
+            match read_text_file(path) {
                 Ok(text) => check_case(&name, &text),
-                Err(error) => unreadable(&name, &error.to_string()),
+                Err(error) => {
+                    let (line, column) = error.place();
+                    unreadable_at(&name, &error.reason(), line, column)
+                }
             }
         })
         .collect();
     mark_duplicate_ids(&mut reports);
+    // A message may echo what the file says (an id, a value): a few hundred characters of it.
+    for problem in reports.iter_mut().flat_map(|report| &mut report.problems) {
+        problem.message = cut(&problem.message, MESSAGE_CHARS);
+    }
     reports
 }
+
+/// The longest problem message: enough for any of ours, with a value echoed in it.
+const MESSAGE_CHARS: usize = 300;
 
 /// `*.toml` in `dir`, by name; a missing folder has none.
 fn user_case_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
@@ -163,16 +173,22 @@ fn user_case_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 fn unreadable(name: &str, error: &str) -> CaseReport {
+    unreadable_at(name, &format!("cannot read: {error}"), 1, 1)
+}
+
+/// A file that cannot be checked, with the problem at its place (the line of a byte that is
+/// not UTF-8; the start of the file otherwise).
+fn unreadable_at(name: &str, message: &str, line: usize, column: usize) -> CaseReport {
     CaseReport {
         file: name.to_string(),
         case: None,
         id_at: (1, 1),
         problems: vec![CaseProblem {
             file: name.to_string(),
-            line: 1,
-            column: 1,
+            line,
+            column,
             field: String::new(),
-            message: format!("cannot read: {error}"),
+            message: message.to_string(),
             severity: ProblemSeverity::Error,
         }],
     }

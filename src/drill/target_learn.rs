@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use super::case::{Case, TargetCapabilities};
 use super::target_check::{Finding, TargetProfile, check_against};
 use super::validate::ProblemSeverity;
-use crate::fincore::{FincoreClient, REQUEST_TIMEOUT, send_for_text, snippet};
+use crate::fincore::{BodyCap, FincoreClient, REQUEST_TIMEOUT, send_for_text, snippet};
 use crate::sources::exposition;
 use crate::sources::prometheus::PrometheusSource;
 
@@ -27,7 +27,11 @@ pub async fn learn(flags: &TargetFlags) -> Result<TargetProfile, String> {
         .await
         .map_err(|err| format!("{}: {err}", crate::secret::redact_url(&flags.api)))?;
     let url = format!("{}/metrics", flags.api.trim_end_matches('/'));
-    let (status, text) = send_for_text(client.http().get(&url).timeout(REQUEST_TIMEOUT)).await?;
+    let (status, text) = send_for_text(
+        client.http().get(&url).timeout(REQUEST_TIMEOUT),
+        BodyCap::METRICS,
+    )
+    .await?;
     if !(200..300).contains(&status) {
         return Err(format!("{url} answered {status}: {}", snippet(&text)));
     }

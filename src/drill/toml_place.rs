@@ -52,11 +52,8 @@ pub(crate) fn reword(message: &str, field: &str) -> String {
         .strip_prefix("invalid type: ")
         .and_then(|rest| rest.split_once(", expected "))
     {
-        return format!(
-            "expected {}, found {}",
-            type_words(expected),
-            type_words(found)
-        );
+        let found = crate::toml_errors::found_words(found).unwrap_or_else(|| type_words(found));
+        return format!("expected {}, found {found}", type_words(expected));
     }
     if let Some(rest) = message.strip_prefix("unknown field `")
         && let Some((key, tail)) = rest.split_once('`')
@@ -90,6 +87,7 @@ pub(crate) fn reword(message: &str, field: &str) -> String {
         && let Some((value, tail)) = rest.split_once('`')
     {
         let expected = tail.trim_start_matches(", expected ").replace('`', "\"");
+        let value = crate::toml_errors::cut(value, crate::toml_errors::ECHO_CHARS);
         return format!("`{value}` is not allowed; expected {expected}");
     }
     message.to_string()

@@ -2,7 +2,9 @@
 //! the calls that change it. It copes with the workshop service's quirks (0/1 for booleans,
 //! HTML error pages, per-worker state) as well as the sandbox's extensions.
 
+pub mod body;
 pub mod presets;
+pub mod tls;
 
 use std::time::Duration;
 
@@ -10,6 +12,8 @@ use serde_json::Value;
 
 use crate::knobs;
 use crate::secret::Secret;
+
+pub use body::BodyCap;
 
 /// One request never waits longer than this: a stalled API must not hold a poller.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -75,7 +79,9 @@ impl FailureView {
                 .and_then(Value::as_object)
                 .map(|map| {
                     map.iter()
+                        // Seconds left: a negative or unbounded one is no reading.
                         .filter_map(|(k, v)| v.as_f64().map(|v| (k.clone(), v)))
+                        .filter(|(_, v)| v.is_finite() && *v >= 0.0)
                         .collect()
                 })
                 .unwrap_or_default()
@@ -143,12 +149,12 @@ pub struct FincoreClient {
 
 impl FincoreClient {
     pub fn new(base: &str) -> Result<FincoreClient, String> {
-        let http = reqwest::Client::builder()
+        let http = tls::client_builder()
             .timeout(REQUEST_TIMEOUT)
             .user_agent(concat!("gameday/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|err| format!("cannot build an HTTP client: {err}"))?;
-        let fresh = reqwest::Client::builder()
+        let fresh = tls::client_builder()
             .timeout(REQUEST_TIMEOUT)
             .pool_max_idle_per_host(0)
             .user_agent(concat!("gameday/", env!("CARGO_PKG_VERSION")))
@@ -189,7 +195,8 @@ impl FincoreClient {
         http: &reqwest::Client,
         path: &str,
     ) -> Result<(u16, Value), String> {
-        let (status, text) = send_for_text(http.get(format!("{}{path}", self.base))).await?;
+        let request = http.get(format!("{}{path}", self.base));
+        let (status, text) = send_for_text(request, BodyCap::JSON).await?;
         let body = serde_json::from_str(&text).map_err(|_| {
             format!(
                 "GET {path} answered {status} with something that is not JSON: {}",
@@ -275,10 +282,12 @@ impl FincoreClient {
             .timeout(PROBE_TIMEOUT);
         let response = request.send().await.map_err(|err| ProbeFailure::of(&err))?;
         let status_code = response.status().as_u16();
-        let text = response
-            .text()
+        let text = body::read_capped(response, BodyCap::JSON)
             .await
-            .map_err(|err| ProbeFailure::of(&err))?;
+            .map_err(|reason| ProbeFailure {
+                reason,
+                reached: true,
+            })?;
         // A 500 from the server in front of the app may not be JSON: still an answer.
         let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         Ok(Health {
@@ -296,7 +305,7 @@ impl FincoreClient {
             .get(format!("{}/api/failures", self.base))
             .header(reqwest::header::USER_AGENT, OBSERVER_USER_AGENT)
             .timeout(PROBE_TIMEOUT);
-        send_for_text(request).await.is_ok()
+        send_for_text(request, BodyCap::JSON).await.is_ok()
     }
 
     /// `POST /api/failures` with `body`; the answer's status and text, whatever it is.
@@ -337,16 +346,20 @@ impl FincoreClient {
                 .header("Content-Type", "application/json")
                 .body(body.to_string());
         }
-        send_for_text(request).await
+        send_for_text(request, BodyCap::JSON).await
     }
 }
 
-/// Sends a request and reads its whole answer as text: the status code and body, or a short
-/// reason why there was no answer. Every source reads its HTTP answers through here.
-pub async fn send_for_text(request: reqwest::RequestBuilder) -> Result<(u16, String), String> {
+/// Sends a request and reads its whole answer as text, at most `cap` of it: the status code
+/// and body, or a short reason why there was none (refused, timed out, over the cap). Every
+/// source reads its HTTP answers through here.
+pub async fn send_for_text(
+    request: reqwest::RequestBuilder,
+    cap: BodyCap,
+) -> Result<(u16, String), String> {
     let response = request.send().await.map_err(|err| describe_error(&err))?;
     let status = response.status().as_u16();
-    let text = response.text().await.map_err(|err| describe_error(&err))?;
+    let text = body::read_capped(response, cap).await?;
     Ok((status, text))
 }
 
@@ -377,6 +390,8 @@ impl ProbeFailure {
 pub fn describe_error(err: &reqwest::Error) -> String {
     if err.is_timeout() {
         format!("no answer in {} s", REQUEST_TIMEOUT.as_secs())
+    } else if let Some(reason) = tls_failure(err) {
+        reason
     } else if err.is_connect() {
         "connection refused".to_string()
     } else if err.is_decode() || err.is_body() {
@@ -385,6 +400,28 @@ pub fn describe_error(err: &reqwest::Error) -> String {
         let text = err.to_string();
         snippet(&text)
     }
+}
+
+/// Why an https connection failed, when it was TLS that failed (rustls' reason, found in the
+/// error's chain), with what to do about an untrusted certificate.
+fn tls_failure(err: &reqwest::Error) -> Option<String> {
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if text.contains("certificate") {
+            let hint = if text.contains("UnknownIssuer") || text.contains("unknown issuer") {
+                "; trust it with --ca-cert"
+            } else {
+                ""
+            };
+            return Some(format!("TLS: {}{hint}", snippet(&text)));
+        }
+        if cause.downcast_ref::<rustls::Error>().is_some() {
+            return Some(format!("TLS: {}", snippet(&text)));
+        }
+        source = cause.source();
+    }
+    None
 }
 
 /// The first line of a text, at most 80 characters.

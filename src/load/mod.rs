@@ -67,7 +67,7 @@ impl LoadPlan {
 /// An HTTP client for load: no proxy (a proxy from the environment would carry the load
 /// elsewhere), no redirects (only the target is addressed), a connection pool per target.
 pub fn http_client() -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
+    crate::fincore::tls::client_builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .pool_max_idle_per_host(MAX_IN_FLIGHT)

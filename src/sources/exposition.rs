@@ -39,10 +39,32 @@ impl MetricSample {
     }
 }
 
-/// Every sample of one scrape, in the order the target wrote them.
+/// Every sample of one scrape, in the order the target wrote them, but for the implausible
+/// ones (`super::plausible`), which are counted in `dropped` and never read.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Exposition {
     pub samples: Vec<MetricSample>,
+    pub dropped: DroppedSamples,
+}
+
+/// The samples left out of an exposition as implausible: how many, and the first few of them
+/// (metric name and why), for a note.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DroppedSamples {
+    pub count: usize,
+    pub examples: Vec<(String, &'static str)>,
+}
+
+/// At most this many dropped samples are kept by name: enough for a note.
+const DROPPED_EXAMPLES: usize = 16;
+
+impl DroppedSamples {
+    fn push(&mut self, name: String, why: &'static str) {
+        self.count += 1;
+        if self.examples.len() < DROPPED_EXAMPLES {
+            self.examples.push((name, why));
+        }
+    }
 }
 
 impl Exposition {
@@ -103,6 +125,7 @@ pub fn parse(text: &str) -> Result<Exposition, ExpositionError> {
     // A sample line is 60–100 bytes: reserve roughly once, but not megabytes for a big page
     // of garbage that fails on its first line.
     let mut samples = Vec::with_capacity((text.len() / 80).min(1024));
+    let mut dropped = DroppedSamples::default();
     for (index, raw_line) in text.split('\n').enumerate() {
         let line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
         let mut cursor = Cursor {
@@ -114,10 +137,16 @@ pub fn parse(text: &str) -> Result<Exposition, ExpositionError> {
         match cursor.peek() {
             None => {}
             Some(b'#') => parse_comment(&mut cursor)?,
-            Some(_) => samples.push(parse_sample(&mut cursor)?),
+            Some(_) => {
+                let sample = parse_sample(&mut cursor)?;
+                match super::plausible::implausible_sample(&sample) {
+                    None => samples.push(sample),
+                    Some(why) => dropped.push(sample.name, why),
+                }
+            }
         }
     }
-    Ok(Exposition { samples })
+    Ok(Exposition { samples, dropped })
 }
 
 /// The metric types a `# TYPE` line may name: 0.0.4's five and OpenMetrics' others.
@@ -461,11 +490,17 @@ fintech_active_transactions 0.0
         let text = "\n  \na +Inf\nb -Inf\nc NaN\nd 1e3 1712345678000\ne{} 2 -5\n\t f 3\t\n";
         let exposition = parse(text).expect("valid exposition");
         let values: Vec<f64> = exposition.samples.iter().map(|s| s.value).collect();
-        assert_eq!(values[0], f64::INFINITY);
-        assert_eq!(values[1], f64::NEG_INFINITY);
-        assert!(values[2].is_nan());
-        assert_eq!(&values[3..], &[1000.0, 2.0, 3.0]);
-        assert!(exposition.samples[4].labels.is_empty());
+        // The special values are valid syntax but no reading: dropped, and counted.
+        assert_eq!(exposition.dropped.count, 3);
+        let names: Vec<&str> = exposition
+            .dropped
+            .examples
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert_eq!(values, [1000.0, 2.0, 3.0]);
+        assert!(exposition.samples[1].labels.is_empty());
     }
 
     #[test]

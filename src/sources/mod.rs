@@ -12,6 +12,7 @@ pub mod exposition;
 pub mod fincore_log;
 pub mod health;
 pub mod owners;
+pub mod plausible;
 pub mod poller;
 pub mod process;
 pub mod processes;

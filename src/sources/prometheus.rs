@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::poller::{Poller, SourceError, send};
 use super::{SourceKind, Update, UpdateSender};
 use crate::alerts::{AlertState, AlertStatus, Severity};
-use crate::fincore::{REQUEST_TIMEOUT, send_for_text, snippet};
+use crate::fincore::{BodyCap, REQUEST_TIMEOUT, send_for_text, snippet};
 use crate::signals::{Sample, Signal, UnixSeconds, now_unix};
 
 /// The rate window of every query; panel titles say so.
@@ -118,7 +118,7 @@ impl PrometheusSource {
             .get(format!("{}{path}", self.base))
             .query(params)
             .timeout(REQUEST_TIMEOUT);
-        let (status, text) = send_for_text(request).await?;
+        let (status, text) = send_for_text(request, BodyCap::PROMETHEUS).await?;
         let body: Value = serde_json::from_str(&text)
             .map_err(|_| format!("{path} answered {status} with non-JSON: {}", snippet(&text)))?;
         if body["status"] != "success" {
@@ -185,7 +185,8 @@ impl PrometheusSource {
                             .filter_map(|point| {
                                 let at = point[0].as_f64()?;
                                 let value: f64 = point[1].as_str()?.parse().ok()?;
-                                value.is_finite().then_some(Sample { at, value })
+                                super::plausible::plausible_value(value)
+                                    .then_some(Sample { at, value })
                             })
                             .collect()
                     })
@@ -283,6 +284,8 @@ where
 pub struct PrometheusPoller {
     source: PrometheusSource,
     history_asked: bool,
+    /// What was dropped as implausible and said so already.
+    notes: super::plausible::ImplausibleNotes,
 }
 
 impl PrometheusPoller {
@@ -290,6 +293,7 @@ impl PrometheusPoller {
         PrometheusPoller {
             source,
             history_asked: false,
+            notes: super::plausible::ImplausibleNotes::default(),
         }
     }
 
@@ -323,7 +327,13 @@ impl Poller for PrometheusPoller {
             self.source.scalar(START_TIME_CHANGES, at),
             self.source.scalar(TARGET_UP, at)
         );
-        let (values, alerts) = (values?, alerts?);
+        let (mut values, alerts) = (values?, alerts?);
+        let dropped = super::plausible::keep_plausible(&mut values)
+            .into_iter()
+            .map(|signal| signal.name().to_string());
+        if let Some(note) = self.notes.note(SourceKind::Prometheus.label(), dropped, at) {
+            send(updates, Update::Logs(vec![note])).await?;
+        }
         let update = Update::Signals {
             source: SourceKind::Prometheus,
             at,

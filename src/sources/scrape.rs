@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use super::close_watch::CloseWatch;
 use super::exposition;
+use super::plausible::{self, ImplausibleNotes};
 use super::poller::{Poller, SourceError, send};
 use super::processes::ProcessSightings;
 use super::scrape_window::ScrapeWindow;
 use super::{SourceKind, Update, UpdateSender};
-use crate::fincore::{REQUEST_TIMEOUT, send_for_text, snippet};
+use crate::fincore::{BodyCap, REQUEST_TIMEOUT, send_for_text, snippet};
 use crate::signals::{Signal, now_unix};
 
 /// The window rates and quantiles are computed over; panel titles say so.
@@ -29,6 +30,8 @@ pub struct ScrapePoller {
     /// workers may answer, and one scrape at a time can keep reaching the same one while
     /// another serves the traffic. The window adds what each worker counted.
     at_once: usize,
+    /// What was dropped as implausible and said so already.
+    notes: ImplausibleNotes,
 }
 
 impl ScrapePoller {
@@ -43,6 +46,7 @@ impl ScrapePoller {
             rule_window: ScrapeWindow::new(RULE_WINDOW),
             processes: ProcessSightings::default(),
             close_watch,
+            notes: ImplausibleNotes::default(),
         }
     }
 }
@@ -110,6 +114,21 @@ impl Poller for ScrapePoller {
             let window_s = self.window.window().as_secs_f64();
             self.processes.push(at, exposition, window_s);
         }
+        let mut dropped: Vec<String> = outcomes
+            .iter()
+            .chain(std::iter::once(&outcome))
+            .flatten()
+            .flat_map(|exposition| &exposition.dropped.examples)
+            .map(|(name, why)| format!("{name} ({why})"))
+            .collect();
+        dropped.extend(
+            plausible::keep_plausible(&mut values)
+                .into_iter()
+                .map(|signal| signal.name().to_string()),
+        );
+        if let Some(note) = self.notes.note(SourceKind::Scrape.label(), dropped, at) {
+            send(updates, Update::Logs(vec![note])).await?;
+        }
         let update = Update::Signals {
             source: SourceKind::Scrape,
             at,
@@ -132,7 +151,8 @@ impl Poller for ScrapePoller {
 }
 
 async fn scrape_once(http: &reqwest::Client, url: &str) -> Result<String, String> {
-    let (status, text) = send_for_text(http.get(url).timeout(REQUEST_TIMEOUT)).await?;
+    let (status, text) =
+        send_for_text(http.get(url).timeout(REQUEST_TIMEOUT), BodyCap::METRICS).await?;
     if !(200..300).contains(&status) {
         return Err(format!("/metrics answered {status}: {}", snippet(&text)));
     }

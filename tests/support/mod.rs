@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod json_bodies;
+pub mod hostile;
 pub mod podman;
 pub mod tmux;
 pub mod workshop;
@@ -397,7 +398,7 @@ impl Api {
     pub fn new(base: &str) -> Api {
         Api {
             base: base.to_string(),
-            http: reqwest::Client::builder()
+            http: gameday::fincore::tls::client_builder()
                 .timeout(Duration::from_secs(30))
                 .build()
                 .expect("HTTP client"),

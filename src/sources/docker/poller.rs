@@ -99,10 +99,13 @@ impl Poller for DockerPoller {
             send(updates, Update::Lifecycle { event: change }).await?;
         }
         let restarts = self.restarts.observe(&snapshots);
+        let mut values = signals(&snapshots, restarts);
+        // Whole numbers from the engine cannot be negative; a NaN from a division can.
+        crate::sources::plausible::keep_plausible(&mut values);
         let update = Update::Signals {
             source: SourceKind::Docker,
             at,
-            values: signals(&snapshots, restarts),
+            values,
         };
         send(updates, update).await?;
         if let Some(first) = snapshots.first() {
