@@ -101,7 +101,10 @@ pub fn run(
                     write_file(&path, &to_html(&document))?;
                 }
                 (ReportFormat::Md, Some(path)) => {
-                    let chart_path = path.with_extension("svg");
+                    let mut chart_path = path.with_extension("svg");
+                    if chart_path == path {
+                        chart_path = path.with_extension("chart.svg");
+                    }
                     let chart = document.blocks.iter().find_map(|block| match block {
                         Block::Chart { svg, .. } => Some(svg),
                         _ => None,
