@@ -25,6 +25,9 @@ const PANEL: f64 = 96.0;
 const PANEL_GAP: f64 = 30.0;
 const AXIS: f64 = 30.0;
 const LEGEND_LINE: f64 = 17.0;
+/// Points further apart than this (or three polls, when the series was thinned) are not
+/// joined by a line.
+const GAP_S: f64 = 10.0;
 
 const BAND_COLOURS: [&str; 4] = ["#9e9e9e", "#e53935", "#fb8c00", "#43a047"];
 const LINE_COLOUR: &str = "#1565c0";
@@ -207,15 +210,27 @@ fn panel(
             html_text(&signal_value(signal, threshold, lang))
         );
     }
-    let mut line = String::new();
+    // A stretch without values is left blank rather than bridged: no value is not a value.
+    let gap = (3.0 * points.min_gap_s).max(GAP_S);
+    let mut lines: Vec<String> = Vec::new();
+    let mut previous: Option<UnixSeconds> = None;
     for (at, value) in points.points(origin) {
-        let _ = write!(line, "{:.1},{:.1} ", time.x(at), y(value));
+        if previous.is_none_or(|previous| at - previous > gap) {
+            lines.push(String::new());
+        }
+        if let Some(line) = lines.last_mut() {
+            let _ = write!(line, "{:.1},{:.1} ", time.x(at), y(value));
+        }
+        previous = Some(at);
     }
-    let _ = writeln!(
-        svg,
-        "<polyline points=\"{}\" fill=\"none\" stroke=\"{LINE_COLOUR}\" stroke-width=\"1.5\"/>",
-        line.trim_end()
-    );
+    for line in lines {
+        let _ = writeln!(
+            svg,
+            "<polyline points=\"{}\" fill=\"none\" stroke=\"{LINE_COLOUR}\" \
+             stroke-width=\"1.5\"/>",
+            line.trim_end()
+        );
+    }
 }
 
 /// The chart's time span and its mapping to x.

@@ -131,8 +131,26 @@ pub fn figure_rows(record: &SessionRecord, lang: Lang) -> Vec<(String, String)> 
         let mut value = alert
             .delay
             .map_or_else(|| text.never.to_string(), |d| maybe_duration(Some(d), lang));
+        let mut about = Vec::new();
+        if let Some(after) = alert.condition_after {
+            about.push(format!(
+                "{} {}",
+                w.condition_after,
+                maybe_duration(Some(after), lang)
+            ));
+        }
+        if let Some(after) = alert.would_fire_after.filter(|_| alert.delay.is_none()) {
+            about.push(format!(
+                "{} {}",
+                w.would_fire_after,
+                maybe_duration(Some(after), lang)
+            ));
+        }
         if !alert.expected {
-            value.push_str(&format!(" ({})", w.unexpected));
+            about.push(w.unexpected.to_string());
+        }
+        if !about.is_empty() {
+            value.push_str(&format!(" ({})", about.join(", ")));
         }
         rows.push((format!("{} {}", text.fig_alerts, alert.name), value));
     }

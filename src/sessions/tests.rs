@@ -290,8 +290,10 @@ fn the_chart_has_a_panel_per_signal_the_phase_bands_and_numbered_markers() {
         "{svg}"
     );
     assert!(svg.trim_end().ends_with("</svg>"), "{svg}");
-    // p95 and p99 (watched) and their recovery: one line each, p95 with its threshold.
-    assert_eq!(svg.matches("<polyline").count(), 2, "{svg}");
+    // p95 and p99 (watched and recovery signals), each with its threshold. No value came
+    // between +2 s and +11 s after the detection: each line has that gap.
+    assert_eq!(svg.matches("<polyline").count(), 4, "{svg}");
+    assert!(svg.contains(">p99 latency</text>"), "{svg}");
     assert!(svg.contains(">p95 latency</text>"), "{svg}");
     assert!(
         svg.contains(">1.00 s</text>"),
@@ -317,4 +319,48 @@ fn the_chart_has_a_panel_per_signal_the_phase_bands_and_numbered_markers() {
     let mut old = record.clone();
     old.drill.series = Default::default();
     assert!(chart_svg(&old, Lang::En, Clock::utc()).is_none());
+}
+
+#[test]
+fn alerts_are_timed_in_the_figures_and_marked_on_the_chart() {
+    let (mut machine, _) = PhaseMachine::start(latency(), DrillOptions::default(), START);
+    for second in 0..60 {
+        feed(&mut machine, START + f64::from(second), 0.1);
+    }
+    machine.tick(START + 60.0);
+    let injected = START + 61.0;
+    machine.injected(injected);
+    for second in 1..=30 {
+        feed(&mut machine, injected + f64::from(second), 2.2);
+    }
+    machine.alert_condition("HighLatency", injected + 18.0, Some(60.0));
+    machine.declare_detection(injected + 12.0, Some(Signal::LatencyP95), None);
+    machine.abandon(injected + 30.0, "stopped");
+    let record = stored(&machine);
+    let md = to_markdown(
+        &postmortem(&record, Some(&latency()), Lang::En, Clock::utc()),
+        ChartLink::DataUri,
+    );
+    assert!(
+        md.contains(
+            "| alerts HighLatency | never (condition held after 18.0 s, would fire after 1 min 18 s) |"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("| T+18.0 s | alert condition held: HighLatency |"),
+        "{md}"
+    );
+    let svg = chart_svg(&record.record, Lang::En, Clock::utc()).expect("a series");
+    assert!(
+        svg.contains("T+18.0 s  11:07:59  alert condition held: HighLatency"),
+        "{svg}"
+    );
+    // It would fire after the drill ended: outside the chart, in the figures only.
+    assert!(!svg.contains("alert fires after"), "{svg}");
+    let ru = to_markdown(
+        &postmortem(&record, Some(&latency()), Lang::Ru, Clock::utc()),
+        ChartLink::DataUri,
+    );
+    assert!(ru.contains("условие выполнено через 18.0 с"), "{ru}");
 }
