@@ -407,6 +407,52 @@ mod tests {
     }
 
     #[test]
+    fn a_drill_left_running_for_hours_leaves_a_record_of_bounded_size() {
+        let start = 1_795_000_000.0;
+        let (mut machine, _) = PhaseMachine::start(latency_case(), DrillOptions::default(), start);
+        // Every signal there is, once a second, for four hours.
+        for second in 0..(4 * 3600) {
+            let at = start + f64::from(second);
+            for signal in Signal::ALL {
+                let value = match signal {
+                    Signal::Up => 1.0,
+                    // A count that went up would be a restart, noted each time.
+                    Signal::ErrorRatio | Signal::ErrorRatioOver5m | Signal::Restarts => 0.0,
+                    _ => 0.001_234_567 * f64::from(second % 97),
+                };
+                machine.sample(signal, Sample { at, value });
+            }
+            if second == 60 {
+                machine.injected(at);
+            }
+        }
+        assert_eq!(machine.phase(), Phase::Detect);
+        let record = SessionRecord::from_machine(&machine, "embedded sandbox");
+        assert_eq!(record.drill.series.signals.len(), Signal::ALL.len());
+        for series in &record.drill.series.signals {
+            assert!(series.offsets.len() <= crate::drill::series::SERIES_CAP);
+            assert!(series.thinned > 0);
+        }
+        let data = tempfile::tempdir().expect("data folder");
+        let path = write_record(data.path(), &record).expect("written");
+        let bytes = fs::metadata(&path).expect("written").len();
+        // 16 signals of at most 1200 points, two numbers each, on one line per column.
+        assert!(bytes < 1_500_000, "{bytes} bytes");
+        println!("a four-hour record of every signal: {bytes} bytes");
+        // serde_json's default float parsing may be a unit off in the last place: compare
+        // the shape, not every bit.
+        let read = read_record(&path).expect("read back");
+        let lengths = |record: &SessionRecord| -> Vec<usize> {
+            let series = &record.drill.series.signals;
+            series
+                .iter()
+                .map(|s| s.offsets.len() + s.values.len())
+                .collect()
+        };
+        assert_eq!(lengths(&read), lengths(&record));
+    }
+
+    #[test]
     fn a_version_1_record_is_still_read() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/sessions/v1/sessions/20261118T110640Z-latency.json");
