@@ -143,7 +143,8 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margi
 padding:0 1rem;line-height:1.45;color:#1b1b1b}h1{font-size:1.6rem}h2{font-size:1.25rem;\
 margin-top:2rem;border-bottom:1px solid #ccc}table{border-collapse:collapse;margin:.5rem 0}\
 th,td{border:1px solid #ccc;padding:.25rem .6rem;text-align:left;vertical-align:top}\
-th{background:#f2f2f2}@media print{body{margin:0}}";
+th{background:#f2f2f2}figure{margin:1rem 0}figure svg{max-width:100%;height:auto}\
+@media print{body{margin:0}}";
 
 pub fn to_html(document: &Document) -> String {
     let mut out = String::new();

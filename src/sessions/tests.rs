@@ -127,6 +127,7 @@ fn show_gives_every_item_action_hint_and_note() {
         "opened hint 1: Compare p50",
         "every request is slowed, not a few.\n",
         "Notes\n  11:07:53  checked <failures> & | the pool",
+        "Signal series (signals × points): 4 × ≤ 93 (thinned 0)",
     ] {
         assert!(text.contains(part), "missing {part:?} in\n{text}");
     }
