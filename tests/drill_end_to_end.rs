@@ -65,7 +65,7 @@ fn a_latency_drill_runs_to_its_review_and_leaves_its_record() {
     let found = records(&data);
     assert_eq!(found.len(), 1, "{found:?}");
     let record = read(&found[0]);
-    assert_eq!(record["schema_version"], 1);
+    assert_eq!(record["schema_version"], 2);
     assert_eq!(record["case_id"], "latency");
     assert_eq!(record["outcome"], "completed");
     let drill = &record["drill"];
@@ -79,6 +79,39 @@ fn a_latency_drill_runs_to_its_review_and_leaves_its_record() {
     let recovered = drill["recovered_at"].as_f64().expect("recovered_at");
     assert!((mttr - (recovered - injected)).abs() < 1e-6);
     assert!(recovered >= drill["actions"][0]["at"].as_f64().unwrap_or(f64::MAX));
+    // Version 2: ISO times, the baseline's samples, the series of the whole drill, the marks.
+    assert!(
+        drill["injected_at_iso"]
+            .as_str()
+            .is_some_and(|iso| iso.ends_with('Z')),
+        "{record}"
+    );
+    assert!(
+        drill["baseline_samples"]
+            .as_array()
+            .is_some_and(|samples| !samples.is_empty()),
+        "{record}"
+    );
+    let series = &drill["series"];
+    let origin = series["origin_at"].as_f64().expect("series origin");
+    let p95 = series["signals"]
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s["signal"] == "latency_p95"))
+        .expect("a p95 series");
+    let offsets = p95["offsets"].as_array().expect("offsets");
+    assert_eq!(Some(offsets.len()), p95["values"].as_array().map(Vec::len));
+    let first = origin + offsets[0].as_f64().unwrap_or(f64::MAX);
+    let last = origin + offsets[offsets.len() - 1].as_f64().unwrap_or(0.0);
+    assert!(first < injected && last >= recovered, "{series}");
+    let kinds: Vec<&str> = record["marks"]
+        .as_array()
+        .expect("marks")
+        .iter()
+        .filter_map(|mark| mark["kind"].as_str())
+        .collect();
+    for kind in ["injection", "detection", "reset", "recovered"] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
 
     tmux.keys("q");
     assert_eq!(tmux.wait_exit(WAIT), "0");

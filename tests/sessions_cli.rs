@@ -388,3 +388,137 @@ fn a_case_becomes_a_runbook() {
         unknown.stderr
     );
 }
+
+/// Width and height from a PNG's IHDR chunk.
+fn png_size(png: &[u8]) -> (u32, u32) {
+    assert!(png.len() > 24, "{} bytes", png.len());
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
+    assert_eq!(&png[12..16], b"IHDR");
+    let word = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());
+    (word(16), word(20))
+}
+
+/// `width="W" height="H"` of the SVG's root element.
+fn svg_size(svg: &str) -> (u32, u32) {
+    let root = &svg[svg.find("<svg").unwrap()..];
+    let root = &root[..root.find('>').unwrap()];
+    let attribute = |name: &str| -> u32 {
+        let start = root.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+        root[start..].split('"').next().unwrap().parse().unwrap()
+    };
+    (attribute("width"), attribute("height"))
+}
+
+/// `rsvg-convert` (Debian's librsvg2-bin) renders `svg` to a PNG of the SVG's own size: it
+/// fails on SVG that is not well-formed.
+fn assert_renders(svg_file: &Path) {
+    let png = svg_file.with_extension("png");
+    let output = Command::new("rsvg-convert")
+        .arg("-o")
+        .arg(&png)
+        .arg(svg_file)
+        .output()
+        .expect("rsvg-convert runs (apt-get install librsvg2-bin)");
+    assert!(
+        output.status.success(),
+        "rsvg-convert: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let svg = std::fs::read_to_string(svg_file).unwrap();
+    assert_eq!(png_size(&std::fs::read(&png).unwrap()), svg_size(&svg));
+}
+
+#[test]
+fn the_report_chart_is_well_formed_svg_that_renders() {
+    let data = tempfile::tempdir().unwrap();
+    write_records(data.path());
+    for lang in ["en", "ru"] {
+        // Markdown to a file: the chart is a file beside it, linked by its name.
+        let report = data.path().join(format!("report-{lang}.md"));
+        let md = gameday(
+            data.path(),
+            &[
+                "sessions",
+                "report",
+                FIRST,
+                "--lang",
+                lang,
+                "--output",
+                report.to_str().unwrap(),
+            ],
+            "C.UTF-8",
+        );
+        assert_eq!(md.code, 0, "{}", md.stderr);
+        let text = std::fs::read_to_string(&report).unwrap();
+        assert!(text.contains(&format!("](report-{lang}.svg)")), "{text}");
+        let chart = data.path().join(format!("report-{lang}.svg"));
+        assert_renders(&chart);
+        let (width, height) = svg_size(&std::fs::read_to_string(&chart).unwrap());
+        assert_eq!(width, 760);
+        assert!(height > 300, "two panels and a legend: {height}");
+
+        // HTML: the same chart inline.
+        let html = gameday(
+            data.path(),
+            &[
+                "sessions", "report", FIRST, "--format", "html", "--lang", lang,
+            ],
+            "C.UTF-8",
+        );
+        assert_eq!(html.code, 0, "{}", html.stderr);
+        let start = html.stdout.find("<svg").expect("inline svg");
+        let end = html.stdout.find("</svg>").expect("closed") + "</svg>".len();
+        let inline = data.path().join(format!("inline-{lang}.svg"));
+        std::fs::write(&inline, &html.stdout[start..end]).unwrap();
+        assert_renders(&inline);
+    }
+    // To the standard output, the chart is inside the Markdown as a data URI.
+    let stdout = gameday(data.path(), &["sessions", "report", FIRST], "C.UTF-8");
+    assert_eq!(stdout.code, 0, "{}", stdout.stderr);
+    assert!(
+        stdout.stdout.contains("](data:image/svg+xml;base64,PHN2Zy"),
+        "{}",
+        stdout.stdout
+    );
+}
+
+#[test]
+fn a_version_1_record_still_lists_shows_and_reports() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sessions/v1");
+    let list = gameday(&fixture, &["sessions", "list"], "C.UTF-8");
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(list.stderr.is_empty(), "{}", list.stderr);
+    assert!(
+        list.stdout
+            .contains(&format!("{FIRST}  latency  2026-11-18 11:06  completed")),
+        "{}",
+        list.stdout
+    );
+    let show = gameday(&fixture, &["sessions", "show", FIRST], "C.UTF-8");
+    assert_eq!(show.code, 0, "{}", show.stderr);
+    assert_contains(
+        &show.stdout,
+        &[
+            "time to detect (MTTD)",
+            "9.0 s",
+            "[ ] Note the normal request rate — missed",
+        ],
+    );
+    let report = gameday(
+        &fixture,
+        &["sessions", "report", FIRST, "--lang", "ru"],
+        "C.UTF-8",
+    );
+    assert_eq!(report.code, 0, "{}", report.stderr);
+    assert_contains(
+        &report.stdout,
+        &[
+            "## Хронология",
+            "## График",
+            "В этой записи нет рядов сигналов",
+            "| Обнаружение | p95 задержки выше одной секунды | выполнено (авто, T+1.0 с) |",
+            "- 2. ",
+        ],
+    );
+    assert!(!report.stdout.contains("data:image"), "{}", report.stdout);
+}

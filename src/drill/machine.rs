@@ -6,6 +6,7 @@
 use super::case::{Case, LoadSpec, PlannedInjection, Step, TargetCapabilities};
 use super::figures::{Figures, compute_figures};
 use super::recovery::{VALUE_STALE_AFTER_S, band_from, recovery_tracks};
+use super::series::DrillSeries;
 pub use super::state::{ActionKind, DrillState, Phase};
 use super::state::{
     ActionRecord, AlertCondition, AlertRecord, BaselineSamples, Detection, ItemState,
@@ -136,6 +137,7 @@ impl PhaseMachine {
             platform_restarts: Vec::new(),
             alert_conditions: Vec::new(),
             lost_injections: Vec::new(),
+            series: DrillSeries::default(),
         };
         let mut machine = PhaseMachine {
             case,
@@ -283,6 +285,7 @@ impl PhaseMachine {
             return directives;
         }
         self.observe(sample.at);
+        self.state.series.push(signal, sample);
         let at = sample.at;
         if signal == Signal::Restarts {
             self.notice_restart(sample);
@@ -641,7 +644,8 @@ impl PhaseMachine {
     }
 
     fn end_baseline(&mut self, now: UnixSeconds, directives: &mut Vec<Directive>) {
-        let samples = std::mem::take(&mut self.state.baseline_samples);
+        // Kept in the record: the bands are only what was made of them.
+        let samples = self.state.baseline_samples.clone();
         self.state.bands = samples
             .iter()
             .filter_map(|series| band_from(series.signal, &series.values))

@@ -1,6 +1,11 @@
 //! Session records: one JSON file per drill in `<data dir>/sessions/`, rewritten atomically at
 //! every phase change (temporary file in the same folder, fsync, rename), so a crash leaves the
 //! previous complete record, never half of one. An unfinished record can be resumed.
+//!
+//! Version 2 (version 1 is still read; its new fields are empty): every time has its ISO 8601
+//! UTC form beside it (`record_json`), the baseline's samples are kept, `drill.series` holds
+//! every signal over the whole drill (bounded, see `series`), and `checklist`, `hints_used` and
+//! `marks` say in words what the drill state keeps as indices and timestamps.
 
 use std::fs;
 use std::io::{ErrorKind, Write};
@@ -8,14 +13,17 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::case::{Case, Step, Text};
 use super::figures::Figures;
 use super::library::CaseLibrary;
 use super::machine::PhaseMachine;
-use super::state::{DrillState, Phase};
+use super::marks::{Mark, marks};
+use super::record_json::readable_json;
+use super::state::{ActionKind, DrillState, Phase};
 use crate::signals::UnixSeconds;
 
 /// Bumped when a field changes meaning or goes away; readers refuse newer versions.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -52,6 +60,93 @@ pub struct SessionRecord {
     /// Every timestamp, crossing, alert, action, checklist tick and note.
     pub drill: DrillState,
     pub figures: Figures,
+    /// Every checklist item with its text, done or missed (version 2).
+    #[serde(default)]
+    pub checklist: Vec<ChecklistEntry>,
+    /// The hints opened, in order, with their text (version 2).
+    #[serde(default)]
+    pub hints_used: Vec<HintEntry>,
+    /// The drill's moments in order: phases, injection, crossings, alerts, detection,
+    /// remedies, recovery (version 2; see `drill::marks`).
+    #[serde(default)]
+    pub marks: Vec<Mark>,
+}
+
+/// A text as the case gives it, in both of its languages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BothLanguages {
+    pub en: String,
+    pub ru: String,
+}
+
+impl From<&Text> for BothLanguages {
+    fn from(text: &Text) -> Self {
+        BothLanguages {
+            en: text.en.clone(),
+            ru: text.ru.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChecklistEntry {
+    /// `respond.2`: the step and the item's place in it, from 1.
+    pub id: String,
+    pub step: Step,
+    pub text: BothLanguages,
+    pub done: bool,
+    pub done_at: Option<UnixSeconds>,
+    /// Ticked by its signal condition or the detection answer rather than by hand.
+    pub auto: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HintEntry {
+    /// The hint's number as the dashboard shows it, from 1.
+    pub number: usize,
+    pub text: BothLanguages,
+    pub opened_at: Option<UnixSeconds>,
+}
+
+/// Every checklist item of `state` with the text `case` gives it.
+fn checklist_entries(case: &Case, state: &DrillState) -> Vec<ChecklistEntry> {
+    let mut entries = Vec::new();
+    for step in Step::ALL {
+        let items = case.checklist_for(step);
+        let Some(states) = state.checklist.get(step.index()) else {
+            continue;
+        };
+        for (index, (item, item_state)) in items.iter().zip(states).enumerate() {
+            entries.push(ChecklistEntry {
+                id: format!("{}.{}", step.name(), index + 1),
+                step,
+                text: BothLanguages::from(&item.text),
+                done: item_state.done_at.is_some(),
+                done_at: item_state.done_at,
+                auto: item_state.auto,
+            });
+        }
+    }
+    entries
+}
+
+fn hint_entries(case: &Case, state: &DrillState) -> Vec<HintEntry> {
+    state
+        .hints_opened
+        .iter()
+        .filter_map(|&index| {
+            let opened_at = state
+                .actions
+                .iter()
+                .find(|action| action.kind == ActionKind::HintOpened { index })
+                .map(|action| action.at);
+            Some(HintEntry {
+                number: index + 1,
+                text: BothLanguages::from(case.hints.get(index)?),
+                opened_at,
+            })
+        })
+        .collect()
 }
 
 impl SessionRecord {
@@ -68,6 +163,9 @@ impl SessionRecord {
             updated_at: state.last_at,
             drill: state.clone(),
             figures: machine.figures(),
+            checklist: checklist_entries(machine.case(), state),
+            hints_used: hint_entries(machine.case(), state),
+            marks: marks(state),
         }
     }
 
@@ -105,7 +203,8 @@ pub fn write_record(data_dir: &Path, record: &SessionRecord) -> Result<PathBuf, 
     fs::create_dir_all(&dir)
         .map_err(|error| format!("cannot create {}: {error}", dir.display()))?;
     let path = dir.join(record.file_name());
-    let json = serde_json::to_vec_pretty(record)
+    let json = serde_json::to_string_pretty(record)
+        .map(|pretty| readable_json(&pretty))
         .map_err(|error| format!("cannot encode the session record: {error}"))?;
     let failed = |error: std::io::Error| format!("cannot write {}: {error}", path.display());
     // Same folder, so the rename cannot cross file systems; a dot name no reader picks up.
@@ -114,7 +213,7 @@ pub fn write_record(data_dir: &Path, record: &SessionRecord) -> Result<PathBuf, 
         .suffix(".tmp")
         .tempfile_in(&dir)
         .map_err(failed)?;
-    temporary.write_all(&json).map_err(failed)?;
+    temporary.write_all(json.as_bytes()).map_err(failed)?;
     temporary.as_file().sync_all().map_err(failed)?;
     temporary
         .persist(&path)
@@ -229,11 +328,144 @@ mod tests {
         assert_eq!(read, record);
         let json: serde_json::Value =
             serde_json::from_str(&fs::read_to_string(&path).expect("text")).expect("json");
-        assert_eq!(json["schema_version"], 1);
+        assert_eq!(json["schema_version"], 2);
         assert_eq!(json["outcome"], "in-progress");
         assert_eq!(json["drill"]["phase"], "respond");
         assert_eq!(json["drill"]["signals"][0]["signal"], "latency_p95");
         assert_eq!(json["figures"]["time_to_detect"], 9.0);
+    }
+
+    #[test]
+    fn a_version_2_record_reads_as_a_person_would() {
+        let data = tempfile::tempdir().expect("data folder");
+        let mut machine = machine_at(1_795_000_000.0);
+        machine.action(1_795_000_071.0, ActionKind::HintOpened { index: 1 });
+        let record = SessionRecord::from_machine(&machine, "embedded sandbox");
+        let path = write_record(data.path(), &record).expect("written");
+        let text = fs::read_to_string(&path).expect("text");
+        let json: serde_json::Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(json["started_at_iso"], "2026-11-18T11:06:40.000Z");
+        assert_eq!(json["drill"]["injected_at_iso"], "2026-11-18T11:07:41.000Z");
+        assert_eq!(
+            json["drill"]["detection"]["at_iso"],
+            "2026-11-18T11:07:50.000Z"
+        );
+        assert_eq!(
+            json["drill"]["phases"][1]["at_iso"],
+            "2026-11-18T11:07:40.000Z"
+        );
+        // The baseline's samples stay after it ended.
+        let baseline = &json["drill"]["baseline_samples"][0];
+        assert_eq!(baseline["signal"], "latency_p95");
+        assert_eq!(baseline["values"].as_array().map(Vec::len), Some(60));
+        // The series of the whole drill, one point per sample, on one line per column.
+        let series = &json["drill"]["series"];
+        assert_eq!(series["origin_at_iso"], "2026-11-18T11:06:40.000Z");
+        assert_eq!(series["cap"], crate::drill::series::SERIES_CAP);
+        assert_eq!(
+            series["signals"][0]["offsets"].as_array().map(Vec::len),
+            Some(61)
+        );
+        assert_eq!(series["signals"][0]["values"][60], 2.2);
+        assert!(text.contains("\"values\": [0.1, 0.1, 0.1,"), "one line");
+        // Checklist items with their text, hints by name, the marks.
+        let item = &json["checklist"][0];
+        assert_eq!(item["id"], "baseline.1");
+        assert_eq!(item["done"], true);
+        assert!(item["text"]["en"].as_str().is_some_and(|t| !t.is_empty()));
+        assert!(item["text"]["ru"].as_str().is_some_and(|t| !t.is_empty()));
+        assert_eq!(item["done_at_iso"], "2026-11-18T11:06:40.000Z");
+        assert!(
+            json["checklist"]
+                .as_array()
+                .is_some_and(|items| items.iter().any(|item| item["done"] == false))
+        );
+        assert_eq!(json["hints_used"][0]["number"], 2);
+        assert_eq!(
+            json["hints_used"][0]["opened_at_iso"],
+            "2026-11-18T11:07:51.000Z"
+        );
+        let kinds: Vec<&str> = json["marks"]
+            .as_array()
+            .expect("marks")
+            .iter()
+            .filter_map(|mark| mark["kind"].as_str())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "phase",
+                "phase",
+                "phase",
+                "injection",
+                "first-crossing",
+                "phase",
+                "detection"
+            ]
+        );
+        assert_eq!(read_record(&path).expect("read back"), record);
+    }
+
+    #[test]
+    fn a_drill_left_running_for_hours_leaves_a_record_of_bounded_size() {
+        let start = 1_795_000_000.0;
+        let (mut machine, _) = PhaseMachine::start(latency_case(), DrillOptions::default(), start);
+        // Every signal there is, once a second, for four hours.
+        for second in 0..(4 * 3600) {
+            let at = start + f64::from(second);
+            for signal in Signal::ALL {
+                let value = match signal {
+                    Signal::Up => 1.0,
+                    // A count that went up would be a restart, noted each time.
+                    Signal::ErrorRatio | Signal::ErrorRatioOver5m | Signal::Restarts => 0.0,
+                    _ => 0.001_234_567 * f64::from(second % 97),
+                };
+                machine.sample(signal, Sample { at, value });
+            }
+            if second == 60 {
+                machine.injected(at);
+            }
+        }
+        assert_eq!(machine.phase(), Phase::Detect);
+        let record = SessionRecord::from_machine(&machine, "embedded sandbox");
+        assert_eq!(record.drill.series.signals.len(), Signal::ALL.len());
+        for series in &record.drill.series.signals {
+            assert!(series.offsets.len() <= crate::drill::series::SERIES_CAP);
+            assert!(series.thinned > 0);
+        }
+        let data = tempfile::tempdir().expect("data folder");
+        let path = write_record(data.path(), &record).expect("written");
+        let bytes = fs::metadata(&path).expect("written").len();
+        // 16 signals of at most 1200 points, two numbers each, on one line per column.
+        assert!(bytes < 1_500_000, "{bytes} bytes");
+        println!("a four-hour record of every signal: {bytes} bytes");
+        // serde_json's default float parsing may be a unit off in the last place: compare
+        // the shape, not every bit.
+        let read = read_record(&path).expect("read back");
+        let lengths = |record: &SessionRecord| -> Vec<usize> {
+            let series = &record.drill.series.signals;
+            series
+                .iter()
+                .map(|s| s.offsets.len() + s.values.len())
+                .collect()
+        };
+        assert_eq!(lengths(&read), lengths(&record));
+    }
+
+    #[test]
+    fn a_version_1_record_is_still_read() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/sessions/v1/sessions/20261118T110640Z-latency.json");
+        let record = read_record(&path).expect("version 1 reads");
+        assert_eq!(record.schema_version, 1);
+        assert_eq!(record.outcome, Outcome::Completed);
+        assert!(record.drill.series.signals.is_empty());
+        assert!(record.checklist.is_empty() && record.marks.is_empty());
+        assert_eq!(record.figures.time_to_detect, Some(9.0));
+        assert!(
+            !marks(&record.drill).is_empty(),
+            "marks come from the state"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::case::{PlannedInjection, Step};
+use super::series::DrillSeries;
 use super::signal_serde;
 pub use crate::actions::ActionKind;
 use crate::alerts::Comparison;
@@ -88,7 +89,7 @@ pub struct PhaseTime {
     pub at: UnixSeconds,
 }
 
-/// A signal's baseline values, kept only until the baseline ends.
+/// A signal's baseline values, in the order sampled (kept in the record since version 2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BaselineSamples {
     #[serde(with = "signal_serde")]
@@ -242,6 +243,9 @@ pub struct DrillState {
     /// Injections lost across a stop and made again (see [`LostInjection`]).
     #[serde(default)]
     pub lost_injections: Vec<LostInjection>,
+    /// Every signal sampled over the whole drill, bounded (absent in version 1 records).
+    #[serde(default)]
+    pub series: DrillSeries,
 }
 
 impl DrillState {

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::document::{to_html, to_markdown};
+use super::document::{Block, ChartLink, to_html, to_markdown};
 use super::facts::Clock;
 use super::history::{histories, history_text};
 use super::postmortem::postmortem;
@@ -37,7 +37,10 @@ pub enum SessionsCommand {
         /// The record's id, as `gameday sessions list` shows it.
         id: String,
     },
-    /// A postmortem of one drill: timeline, cause, what we did, what we will change.
+    /// A postmortem of one drill: figures, a chart of the signals, timeline, cause, what we
+    /// did (every checklist item, the hints), what we will change. In Markdown written to a
+    /// file, the chart is a file beside it (`REPORT.svg`); to the standard output, it is
+    /// inside the text as a data URI. In HTML it is inline.
     Report {
         /// The record's id, as `gameday sessions list` shows it.
         id: String,
@@ -89,17 +92,32 @@ pub fn run(
             let stored = find(&records, &id)?;
             let case = library.get(&stored.record.case_id);
             let document = postmortem(stored, case, lang, clock);
-            let text = match format {
-                ReportFormat::Md => to_markdown(&document),
-                ReportFormat::Html => to_html(&document),
-            };
-            match output {
-                Some(path) => {
-                    std::fs::write(&path, text)
-                        .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
-                    eprintln!("wrote {}", path.display());
+            match (format, output) {
+                (ReportFormat::Html, None) => print!("{}", to_html(&document)),
+                (ReportFormat::Md, None) => {
+                    print!("{}", to_markdown(&document, ChartLink::DataUri))
                 }
-                None => print!("{text}"),
+                (ReportFormat::Html, Some(path)) => {
+                    write_file(&path, &to_html(&document))?;
+                }
+                (ReportFormat::Md, Some(path)) => {
+                    let mut chart_path = path.with_extension("svg");
+                    if chart_path == path {
+                        chart_path = path.with_extension("chart.svg");
+                    }
+                    let chart = document.blocks.iter().find_map(|block| match block {
+                        Block::Chart { svg, .. } => Some(svg),
+                        _ => None,
+                    });
+                    if let Some(svg) = chart {
+                        write_file(&chart_path, svg)?;
+                    }
+                    let name = chart_path
+                        .file_name()
+                        .map(|name| name.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    write_file(&path, &to_markdown(&document, ChartLink::File(&name)))?;
+                }
             }
             Ok(())
         }
@@ -133,4 +151,11 @@ pub fn run(
             Ok(())
         }
     }
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), String> {
+    std::fs::write(path, text)
+        .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
 }

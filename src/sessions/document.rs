@@ -20,6 +20,22 @@ pub enum Block {
         header: Vec<String>,
         rows: Vec<Vec<String>>,
     },
+    /// An SVG picture (made by us, so trusted markup) and the text that stands for it.
+    Chart {
+        svg: String,
+        alt: String,
+    },
+}
+
+/// Where a Markdown report finds its chart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartLink<'a> {
+    /// A file beside the report, by this relative name: GitHub, GitLab, VS Code, Obsidian
+    /// and pandoc all show it.
+    File(&'a str),
+    /// Inside the text as a `data:` URI, for a report written to the standard output: it
+    /// travels with the text, and VS Code, Typora, Obsidian and pandoc show it; GitHub does not.
+    DataUri,
 }
 
 /// A cell or line of Markdown: characters that would start markup are escaped, and line
@@ -39,7 +55,7 @@ fn markdown_text(text: &str) -> String {
     out
 }
 
-pub fn to_markdown(document: &Document) -> String {
+pub fn to_markdown(document: &Document, chart: ChartLink) -> String {
     let mut out = format!("# {}\n", markdown_text(&document.title));
     for block in &document.blocks {
         out.push('\n');
@@ -67,6 +83,40 @@ pub fn to_markdown(document: &Document) -> String {
                     out.push_str(&row(cells));
                 }
             }
+            Block::Chart { svg, alt } => {
+                let target = match chart {
+                    ChartLink::File(name) if name.contains([' ', '(', ')', '<', '>']) => {
+                        format!("<{}>", name.replace(['<', '>'], ""))
+                    }
+                    ChartLink::File(name) => name.to_string(),
+                    ChartLink::DataUri => {
+                        format!("data:image/svg+xml;base64,{}", base64(svg.as_bytes()))
+                    }
+                };
+                let _ = writeln!(out, "![{}]({target})", markdown_text(alt));
+            }
+        }
+    }
+    out
+}
+
+/// Standard base64 with padding (RFC 4648), for the chart's `data:` URI.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (index, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if index <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
         }
     }
     out
@@ -93,7 +143,8 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margi
 padding:0 1rem;line-height:1.45;color:#1b1b1b}h1{font-size:1.6rem}h2{font-size:1.25rem;\
 margin-top:2rem;border-bottom:1px solid #ccc}table{border-collapse:collapse;margin:.5rem 0}\
 th,td{border:1px solid #ccc;padding:.25rem .6rem;text-align:left;vertical-align:top}\
-th{background:#f2f2f2}@media print{body{margin:0}}";
+th{background:#f2f2f2}figure{margin:1rem 0}figure svg{max-width:100%;height:auto}\
+@media print{body{margin:0}}";
 
 pub fn to_html(document: &Document) -> String {
     let mut out = String::new();
@@ -134,6 +185,10 @@ pub fn to_html(document: &Document) -> String {
                 }
                 out.push_str("</tbody>\n</table>\n");
             }
+            // Our own SVG, inline: the page stays one file.
+            Block::Chart { svg, .. } => {
+                let _ = writeln!(out, "<figure>\n{}</figure>", svg);
+            }
         }
     }
     out.push_str("</body>\n</html>\n");
@@ -162,7 +217,7 @@ mod tests {
 
     #[test]
     fn markdown_escapes_what_would_become_markup() {
-        let text = to_markdown(&document());
+        let text = to_markdown(&document(), ChartLink::DataUri);
         assert!(text.starts_with("# Postmortem: \\<script\\>\n"), "{text}");
         assert!(text.contains("\n## Timeline\n"), "{text}");
         assert!(
@@ -194,5 +249,40 @@ mod tests {
         );
         assert!(html.contains("<td>a|b</td><td>line\nbreak</td>"), "{html}");
         assert!(html.trim_end().ends_with("</html>"));
+    }
+
+    #[test]
+    fn base64_is_the_standard_one() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+        assert_eq!(base64("ё<svg>".as_bytes()), "0ZE8c3ZnPg==");
+    }
+
+    #[test]
+    fn a_chart_is_a_file_beside_the_markdown_or_inside_it() {
+        let document = Document {
+            lang: "en",
+            title: "t".to_string(),
+            blocks: vec![Block::Chart {
+                svg: "<svg/>".to_string(),
+                alt: "The signals".to_string(),
+            }],
+        };
+        let beside = to_markdown(&document, ChartLink::File("report.svg"));
+        assert!(
+            beside.contains("\n![The signals](report.svg)\n"),
+            "{beside}"
+        );
+        let spaced = to_markdown(&document, ChartLink::File("my report.svg"));
+        assert!(spaced.contains("](<my report.svg>)"), "{spaced}");
+        let inside = to_markdown(&document, ChartLink::DataUri);
+        assert!(
+            inside.contains("](data:image/svg+xml;base64,PHN2Zy8+)"),
+            "{inside}"
+        );
+        assert!(to_html(&document).contains("<figure>\n<svg/></figure>"));
     }
 }

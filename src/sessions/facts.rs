@@ -131,8 +131,26 @@ pub fn figure_rows(record: &SessionRecord, lang: Lang) -> Vec<(String, String)> 
         let mut value = alert
             .delay
             .map_or_else(|| text.never.to_string(), |d| maybe_duration(Some(d), lang));
+        let mut about = Vec::new();
+        if let Some(after) = alert.condition_after {
+            about.push(format!(
+                "{} {}",
+                w.condition_after,
+                maybe_duration(Some(after), lang)
+            ));
+        }
+        if let Some(after) = alert.would_fire_after.filter(|_| alert.delay.is_none()) {
+            about.push(format!(
+                "{} {}",
+                w.would_fire_after,
+                maybe_duration(Some(after), lang)
+            ));
+        }
         if !alert.expected {
-            value.push_str(&format!(" ({})", w.unexpected));
+            about.push(w.unexpected.to_string());
+        }
+        if !about.is_empty() {
+            value.push_str(&format!(" ({})", about.join(", ")));
         }
         rows.push((format!("{} {}", text.fig_alerts, alert.name), value));
     }
@@ -237,6 +255,19 @@ pub fn timeline(record: &SessionRecord, case: Option<&Case>, lang: Lang) -> Vec<
             );
         }
     }
+    for condition in &drill.alert_conditions {
+        push(
+            condition.held_at,
+            format!("{}: {}", w.alert_condition, condition.name),
+        );
+        let fired = drill
+            .alerts
+            .iter()
+            .any(|alert| alert.name == condition.name);
+        if let Some(at) = condition.would_fire_at.filter(|_| !fired) {
+            push(at, format!("{}: {}", w.alert_would_fire, condition.name));
+        }
+    }
     for alert in &drill.alerts {
         let unexpected = if alert.expected {
             String::new()
@@ -290,7 +321,8 @@ pub struct ChecklistLine {
     pub auto: bool,
 }
 
-/// Every checklist item of the record, with the case's text (`#N` when the case is gone).
+/// Every checklist item of the record, with the case's text (the record's own when the case
+/// is gone, `#N` when a version 1 record's case is gone).
 pub fn checklist_lines(
     record: &SessionRecord,
     case: Option<&Case>,
@@ -302,12 +334,17 @@ pub fn checklist_lines(
             continue;
         };
         for (index, item) in items.iter().enumerate() {
-            let text = case
-                .and_then(|case| case.checklist_for(step).get(index))
-                .map_or_else(
-                    || format!("#{}", index + 1),
-                    |item| item.text.get(lang).to_string(),
-                );
+            let id = format!("{}.{}", step.name(), index + 1);
+            let kept = record.checklist.iter().find(|entry| entry.id == id);
+            let text = match (
+                case.and_then(|case| case.checklist_for(step).get(index)),
+                kept,
+            ) {
+                (Some(item), _) => item.text.get(lang).to_string(),
+                (None, Some(entry)) if lang == Lang::Ru => entry.text.ru.clone(),
+                (None, Some(entry)) => entry.text.en.clone(),
+                (None, None) => format!("#{}", index + 1),
+            };
             lines.push(ChecklistLine {
                 step,
                 text,

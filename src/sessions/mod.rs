@@ -3,6 +3,7 @@
 //!
 //! Everything here but `command` and `store` is pure: records and cases in, text out.
 
+mod chart;
 pub mod command;
 mod document;
 mod facts;

@@ -1,9 +1,10 @@
 //! `gameday sessions report`: a drill's record and its case in the course's postmortem
 //! template — Timeline, Cause, What we did, What we will change — with the figures.
 //!
-//! A record keeps each signal's baseline, peak and crossing, not its series (the dashboard's
-//! store is memory only), so the report has tables and no chart.
+//! Under the figures, a chart of the case's signals (`chart`) from the series a version 2
+//! record keeps; a version 1 record has none, and the report says so.
 
+use super::chart::chart_svg;
 use super::document::{Block, Document};
 use super::facts::{
     Clock, checklist_lines, figure_rows, signal_rows, since_injection, step_word, timeline, title,
@@ -57,6 +58,15 @@ pub fn postmortem(
             rows: signals.into_iter().map(Vec::from).collect(),
         });
     }
+
+    blocks.push(Block::Heading(w.chart.to_string()));
+    blocks.push(match chart_svg(record, lang, clock) {
+        Some(svg) => Block::Chart {
+            svg,
+            alt: w.chart_title.to_string(),
+        },
+        None => Block::Paragraph(w.no_series.to_string()),
+    });
 
     blocks.push(Block::Heading(w.timeline.to_string()));
     blocks.push(Block::Table {
@@ -116,14 +126,41 @@ pub fn postmortem(
     } else {
         blocks.push(Block::List(actions));
     }
-    let missed: Vec<String> = checklist_lines(record, case, lang)
-        .into_iter()
-        .filter(|line| line.done_at.is_none())
-        .map(|line| format!("{}: {}", step_word(line.step, lang), line.text))
-        .collect();
-    if !missed.is_empty() {
-        blocks.push(Block::Paragraph(format!("{}:", w.missed_items)));
-        blocks.push(Block::List(missed));
+    blocks.push(Block::Paragraph(format!("{}:", w.checklist)));
+    blocks.push(Block::Table {
+        header: vec![
+            w.step.to_string(),
+            w.item.to_string(),
+            w.done_or_missed.to_string(),
+        ],
+        rows: checklist_lines(record, case, lang)
+            .into_iter()
+            .map(|line| {
+                let state = match line.done_at {
+                    Some(at) if line.auto => format!(
+                        "{} ({}, {})",
+                        w.done,
+                        w.auto,
+                        since_injection(record, at, lang)
+                    ),
+                    Some(at) => format!("{} ({})", w.done, since_injection(record, at, lang)),
+                    None => w.missed.to_string(),
+                };
+                vec![step_word(line.step, lang).to_string(), line.text, state]
+            })
+            .collect(),
+    });
+    blocks.push(Block::Paragraph(format!("{}:", w.hints_used)));
+    if drill.hints_opened.is_empty() {
+        blocks.push(Block::List(vec![w.none.to_string()]));
+    } else {
+        blocks.push(Block::List(
+            drill
+                .hints_opened
+                .iter()
+                .map(|&index| hint_text(record, case, index, lang))
+                .collect(),
+        ));
     }
 
     blocks.push(Block::Heading(w.what_we_will_change.to_string()));
@@ -142,4 +179,28 @@ pub fn postmortem(
         title: format!("{}: {}", w.postmortem, title(record, case, lang)),
         blocks,
     }
+}
+
+/// `2. Errors are flat…`: the hint's number and text, from the case or else the record.
+fn hint_text(
+    record: &crate::drill::record::SessionRecord,
+    case: Option<&Case>,
+    index: usize,
+    lang: Lang,
+) -> String {
+    let text = case
+        .and_then(|case| case.hints.get(index))
+        .map(|hint| hint.get(lang).to_string())
+        .or_else(|| {
+            let kept = record
+                .hints_used
+                .iter()
+                .find(|hint| hint.number == index + 1)?;
+            Some(match lang {
+                Lang::En => kept.text.en.clone(),
+                Lang::Ru => kept.text.ru.clone(),
+            })
+        })
+        .unwrap_or_default();
+    format!("{}. {text}", index + 1)
 }

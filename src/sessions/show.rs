@@ -114,6 +114,20 @@ pub fn show_text(stored: &StoredRecord, case: Option<&Case>, lang: Lang, clock: 
         }
     }
 
+    let series = &drill.series;
+    let most = series.signals.iter().map(|s| s.values.len()).max();
+    let thinned = series.signals.iter().map(|s| s.thinned).max().unwrap_or(0);
+    let _ = match most {
+        Some(most) => writeln!(
+            out,
+            "\n{}: {} × ≤ {most} ({} {thinned})",
+            w.series,
+            series.signals.len(),
+            w.thinned
+        ),
+        None => writeln!(out, "\n{}: {}", w.series, w.none),
+    };
+
     let _ = writeln!(out, "\n{}", w.checklist);
     let mut last_step = None;
     for line in checklist_lines(record, case, lang) {

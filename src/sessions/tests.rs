@@ -1,7 +1,8 @@
 //! The texts of `gameday sessions` from records of real phase-machine runs, driven with
 //! scripted samples and a clock the test controls, and dates written in UTC.
 
-use super::document::{to_html, to_markdown};
+use super::chart::chart_svg;
+use super::document::{ChartLink, to_html, to_markdown};
 use super::facts::Clock;
 use super::history::histories;
 use super::postmortem::postmortem;
@@ -126,6 +127,7 @@ fn show_gives_every_item_action_hint_and_note() {
         "opened hint 1: Compare p50",
         "every request is slowed, not a few.\n",
         "Notes\n  11:07:53  checked <failures> & | the pool",
+        "Signal series (signals × points): 4 × ≤ 93 (thinned 0)",
     ] {
         assert!(text.contains(part), "missing {part:?} in\n{text}");
     }
@@ -142,6 +144,14 @@ fn show_gives_every_item_action_hint_and_note() {
     }
     let gone = show_text(&record, None, Lang::En, Clock::utc());
     assert!(gone.contains("the case is no longer known"), "{gone}");
+    // A version 2 record keeps its items' texts.
+    assert!(
+        gone.contains("[ ] Note the normal request rate — missed"),
+        "{gone}"
+    );
+    let mut old = record.clone();
+    old.record.checklist.clear();
+    let gone = show_text(&old, None, Lang::En, Clock::utc());
     assert!(gone.contains("[ ] #2 — missed"), "{gone}");
 }
 
@@ -149,7 +159,10 @@ fn show_gives_every_item_action_hint_and_note() {
 fn the_postmortem_follows_the_course_template_in_both_languages() {
     let record = stored(&finished_drill(START, 9.0));
     let case = latency();
-    let md = to_markdown(&postmortem(&record, Some(&case), Lang::En, Clock::utc()));
+    let md = to_markdown(
+        &postmortem(&record, Some(&case), Lang::En, Clock::utc()),
+        ChartLink::File("chart.svg"),
+    );
     let order: Vec<usize> = [
         "# Postmortem: Latency: every request takes two seconds longer",
         "## Figures",
@@ -177,13 +190,19 @@ fn the_postmortem_follows_the_course_template_in_both_languages() {
         "Every request is delayed by a fixed amount.",
         "- T+11.0 s — reset the failures — failed: connection refused",
         "- T+19.0 s — reset the failures — ok",
-        "- Baseline: Note the normal request rate",
+        "| Baseline | Note the normal request rate | missed |",
+        "| Detect | p95 latency is above one second | done (auto, T+1.0 s) |",
+        "- 1. Compare p50 and p99",
+        "## Chart\n\n![The case's signals over the drill, phases shaded](chart.svg)",
         "- Why did the request rate drop although the load generator kept sending?",
         "| T+12.0 s | note: checked \\<failures\\> & \\| the pool |",
     ] {
         assert!(md.contains(part), "missing {part:?} in\n{md}");
     }
-    let ru = to_markdown(&postmortem(&record, Some(&case), Lang::Ru, Clock::utc()));
+    let ru = to_markdown(
+        &postmortem(&record, Some(&case), Lang::Ru, Clock::utc()),
+        ChartLink::File("chart.svg"),
+    );
     for part in [
         "# Постмортем: Задержка",
         "## Хронология",
@@ -248,4 +267,101 @@ fn an_unknown_id_says_what_is_expected() {
     );
     let error = find(&[], "nope").expect_err("none");
     assert!(error.contains("no session records yet"), "{error}");
+}
+
+#[test]
+fn the_report_in_both_languages_carries_units_timeline_checklist_and_hints() {
+    let record = stored(&finished_drill(START, 9.0));
+    let case = latency();
+    for (lang, name) in [(Lang::En, "report_en"), (Lang::Ru, "report_ru")] {
+        let md = to_markdown(
+            &postmortem(&record, Some(&case), lang, Clock::utc()),
+            ChartLink::File("chart.svg"),
+        );
+        insta::assert_snapshot!(name, md);
+    }
+}
+
+#[test]
+fn the_chart_has_a_panel_per_signal_the_phase_bands_and_numbered_markers() {
+    let record = stored(&finished_drill(START, 9.0)).record;
+    let svg = chart_svg(&record, Lang::En, Clock::utc()).expect("a series");
+    assert!(
+        svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+        "{svg}"
+    );
+    assert!(svg.trim_end().ends_with("</svg>"), "{svg}");
+    // p95 and p99 (watched and recovery signals), each with its threshold. No value came
+    // between +2 s and +11 s after the detection: each line has that gap.
+    assert_eq!(svg.matches("<polyline").count(), 4, "{svg}");
+    assert!(svg.contains(">p99 latency</text>"), "{svg}");
+    assert!(svg.contains(">p95 latency</text>"), "{svg}");
+    assert!(
+        svg.contains(">1.00 s</text>"),
+        "threshold with its unit: {svg}"
+    );
+    for band in ["baseline", "fault → detection", "response", "recovery"] {
+        assert!(svg.contains(&format!(">{band}</text>")), "{band}: {svg}");
+    }
+    // Four bands drawn: the drill reached every phase.
+    assert_eq!(svg.matches("fill-opacity=\"0.15\"").count(), 4, "{svg}");
+    for marker in [
+        "1  T+0.0 s  11:07:41  fault injected",
+        "2  T+9.0 s  11:07:50  detection declared",
+        "3  T+19.0 s  11:08:00  reset the failures",
+        "4  T+20.0 s  11:08:01  every signal back in its band",
+    ] {
+        assert!(svg.contains(marker), "{marker}: {svg}");
+    }
+    let ru = chart_svg(&record, Lang::Ru, Clock::utc()).expect("a series");
+    assert!(ru.contains(">сбой → обнаружение</text>"), "{ru}");
+    assert!(ru.contains("сбой внесён"), "{ru}");
+    // A version 1 record has no series: no chart, and the report says why.
+    let mut old = record.clone();
+    old.drill.series = Default::default();
+    assert!(chart_svg(&old, Lang::En, Clock::utc()).is_none());
+}
+
+#[test]
+fn alerts_are_timed_in_the_figures_and_marked_on_the_chart() {
+    let (mut machine, _) = PhaseMachine::start(latency(), DrillOptions::default(), START);
+    for second in 0..60 {
+        feed(&mut machine, START + f64::from(second), 0.1);
+    }
+    machine.tick(START + 60.0);
+    let injected = START + 61.0;
+    machine.injected(injected);
+    for second in 1..=30 {
+        feed(&mut machine, injected + f64::from(second), 2.2);
+    }
+    machine.alert_condition("HighLatency", injected + 18.0, Some(60.0));
+    machine.declare_detection(injected + 12.0, Some(Signal::LatencyP95), None);
+    machine.abandon(injected + 30.0, "stopped");
+    let record = stored(&machine);
+    let md = to_markdown(
+        &postmortem(&record, Some(&latency()), Lang::En, Clock::utc()),
+        ChartLink::DataUri,
+    );
+    assert!(
+        md.contains(
+            "| alerts HighLatency | never (condition held after 18.0 s, would fire after 1 min 18 s) |"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("| T+18.0 s | alert condition held: HighLatency |"),
+        "{md}"
+    );
+    let svg = chart_svg(&record.record, Lang::En, Clock::utc()).expect("a series");
+    assert!(
+        svg.contains("T+18.0 s  11:07:59  alert condition held: HighLatency"),
+        "{svg}"
+    );
+    // It would fire after the drill ended: outside the chart, in the figures only.
+    assert!(!svg.contains("alert fires after"), "{svg}");
+    let ru = to_markdown(
+        &postmortem(&record, Some(&latency()), Lang::Ru, Clock::utc()),
+        ChartLink::DataUri,
+    );
+    assert!(ru.contains("условие выполнено через 18.0 с"), "{ru}");
 }

@@ -3,8 +3,8 @@
 //! when dropped. `scripts/test.sh` installs the Debian packages they need.
 #![allow(dead_code)]
 
-pub mod json_bodies;
 pub mod hostile;
+pub mod json_bodies;
 pub mod podman;
 pub mod tmux;
 pub mod workshop;
