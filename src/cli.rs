@@ -366,6 +366,14 @@ fn run_sandbox(args: SandboxArgs) -> Result<(), String> {
         std::time::Duration::from_secs(3600),
         "100ms to 1h",
     )?;
+    // The leak's ceiling: below 1 MiB no leak shows, above 64 GiB is a typo on any machine.
+    let memory_cap = args.memory_cap.0;
+    if !((1 << 20)..=(64 << 30)).contains(&memory_cap) {
+        return Err(format!(
+            "--memory-cap {}: expected a size from 1MiB to 64GiB",
+            args.memory_cap
+        ));
+    }
     let config = SandboxConfig {
         listen: args.listen,
         database_url: args.database_url,

@@ -536,6 +536,8 @@ fn absurd_limits_are_refused_with_the_allowed_range() {
         (&["--max-connections", "1000000"][..], "1..=65536"),
         (&["--header-timeout", "0s"][..], "from 100ms to 10m"),
         (&["--idle-timeout", "2h"][..], "from 100ms to 1h"),
+        (&["--memory-cap", "99999TiB"][..], "from 1MiB to 64GiB"),
+        (&["--memory-cap", "1KiB"][..], "from 1MiB to 64GiB"),
     ] {
         let mut full = vec!["sandbox", "--listen", "127.0.0.1:0"];
         full.extend_from_slice(args);
