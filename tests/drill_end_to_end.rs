@@ -60,6 +60,22 @@ fn a_latency_drill_runs_to_its_review_and_leaves_its_record() {
         screen.contains("time to recover (MTTR)")
     });
     assert!(screen.contains("time to detect (MTTD)"), "{screen}");
+    // The review says which signal crossed first, with values in their units.
+    assert!(
+        screen.contains("(p95 latency)") || screen.contains("(p99 latency)"),
+        "{screen}"
+    );
+    // A note after the fact goes into the record.
+    tmux.keys("n");
+    tmux.wait_for("the note dialog", WAIT, |screen| {
+        screen.contains("A note for the drill's record")
+    });
+    tmux.run(&["send-keys", "-t", "gd", "-l", "saw it on p95 first"]);
+    tmux.keys("Enter");
+    tmux.wait_for("the note saved", WAIT, |screen| {
+        !screen.contains("A note for the drill's record")
+    });
+    std::thread::sleep(Duration::from_millis(500));
 
     let data = tmux.home().join("data");
     let found = records(&data);
@@ -72,6 +88,13 @@ fn a_latency_drill_runs_to_its_review_and_leaves_its_record() {
     let injected = drill["injected_at"].as_f64().expect("injected_at");
     let detection = drill["detection"]["at"].as_f64().expect("detection");
     assert_eq!(drill["detection"]["signal"], "latency_p95");
+    let notes = drill["notes"].as_array().expect("notes");
+    assert!(
+        notes
+            .iter()
+            .any(|note| note["text"] == "saw it on p95 first"),
+        "{notes:?}"
+    );
     let mttd = record["figures"]["time_to_detect"].as_f64().expect("MTTD");
     assert!((mttd - (detection - injected)).abs() < 1e-6);
     assert_eq!(drill["actions"][0]["kind"], "failure_reset");

@@ -209,6 +209,11 @@ impl PhaseMachine {
         self.observe(at);
     }
 
+    /// A note of the participant's, at any phase, even after the drill ended.
+    pub fn add_note(&mut self, at: UnixSeconds, text: String) {
+        self.state.notes.push(Note { at, text });
+    }
+
     /// Whether the drill's fault should be on the target now: injected, not yet cleared.
     pub fn expects_fault(&self) -> bool {
         matches!(self.state.phase, Phase::Detect | Phase::Respond)

@@ -253,6 +253,15 @@ impl DrillSession {
         self.carry_out(directives)
     }
 
+    /// A note from the participant, written into the record (saved at once).
+    pub fn note(&mut self, at: UnixSeconds, text: String) -> Vec<Effect> {
+        let Some(machine) = &mut self.machine else {
+            return Vec::new();
+        };
+        machine.add_note(at, text);
+        self.save().into_iter().collect()
+    }
+
     /// The answer to "the fault is gone": inject it again (the clock restarts there), or
     /// record the drill abandoned.
     pub fn answer_fault_lost(&mut self, inject_again: bool, at: UnixSeconds) -> Vec<Effect> {
@@ -304,6 +313,8 @@ impl DrillSession {
     }
 
     pub fn hint(&mut self, at: UnixSeconds) -> Vec<Effect> {
+        // A new key press answers for itself: the last one's message goes.
+        self.message = None;
         let Some(machine) = &mut self.machine else {
             return Vec::new();
         };
@@ -319,6 +330,7 @@ impl DrillSession {
 
     /// Ticks or unticks item `index` (from 0) of the current step's checklist.
     pub fn toggle_item(&mut self, at: UnixSeconds, index: usize) -> Vec<Effect> {
+        self.message = None;
         let Some(machine) = &mut self.machine else {
             return Vec::new();
         };
@@ -351,6 +363,8 @@ impl DrillSession {
         for directive in directives {
             match directive {
                 Directive::PhaseChanged { from, to, .. } if from != to => {
+                    // A message of an earlier phase ("no hint left") is stale in the next.
+                    self.message = None;
                     let line = format!(
                         "gameday: drill {}: {} → {}",
                         self.shown_id(),

@@ -20,6 +20,7 @@ impl Default for KeyTable {
             Binding::new("quit", &[k('q')], When::Always, Label::Quit, Act(Action::Quit)),
             Binding::new("declare_detection", &[p(Enter)], When::DrillRunning, Label::Detect, Act(Action::DrillDetect)),
             Binding::new("hint", &[k('h')], When::DrillRunning, Label::Hint, Act(Action::DrillHint)),
+            Binding::new("add_note", &[k('n')], When::DrillShown, Label::Note, Act(Action::DrillNote)),
             Binding::new("tick_item", &digits, When::DrillRunning, Label::Check, Does::CheckItem),
             Binding::new("pick_drill", &[k('c')], When::CanPickCase, Label::Cases, Act(Action::OpenCases)),
         ];

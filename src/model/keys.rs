@@ -26,6 +26,8 @@ pub enum Action {
     /// Enter in a drill: declare detection.
     DrillDetect,
     DrillHint,
+    /// `n` in a drill: write a note into its record.
+    DrillNote,
     /// Tick item N (from 0) of the current checklist.
     DrillCheck(usize),
     OpenCases,
@@ -69,6 +71,8 @@ pub enum When {
     /// Changes the background load: only when there is one.
     Load,
     DrillRunning,
+    /// A drill is on screen, running or in its review.
+    DrillShown,
     /// No drill running, cases to pick from, not read-only.
     CanPickCase,
     /// A finished drill's review is shown and nothing is zoomed.
@@ -85,6 +89,7 @@ impl When {
             When::Changing => changing,
             When::Load => changing && now.has_load,
             When::DrillRunning => now.drill_running,
+            When::DrillShown => now.drill_shown && !now.zoomed,
             When::CanPickCase => changing && !now.drill_running && now.has_cases,
             When::DrillReview => now.drill_shown && !now.drill_running && !now.zoomed,
             When::Zoomed => now.zoomed,
@@ -96,7 +101,11 @@ impl When {
         match self {
             When::Always => 0,
             When::Changing | When::Load => 1,
-            When::DrillRunning | When::CanPickCase | When::DrillReview | When::Zoomed => 2,
+            When::DrillRunning
+            | When::DrillShown
+            | When::CanPickCase
+            | When::DrillReview
+            | When::Zoomed => 2,
             When::LogZoomed => 3,
         }
     }
@@ -121,6 +130,7 @@ pub enum Label {
     Quit,
     Detect,
     Hint,
+    Note,
     Check,
     Cases,
     CloseDrill,

@@ -42,6 +42,10 @@ pub enum Modal {
     /// A resumed drill's fault is gone from the target: inject it again, or record the drill
     /// abandoned.
     FaultGone,
+    /// A note for the drill's record, as typed so far.
+    Note {
+        text: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +61,9 @@ pub enum DetectChoice {
     /// Blind drills: a cause, by case id, with its label.
     Diagnosis { case_id: String, label: String },
 }
+
+/// The longest note: a few sentences, one line in the record.
+pub const MAX_NOTE_CHARS: usize = 300;
 
 /// What a key in a dialog leads to.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +91,8 @@ pub enum ModalResult {
     QuitDrill,
     /// The resumed drill's lost fault: true, inject it again; false, record it abandoned.
     FaultGone(bool),
+    /// A note to write into the drill's record.
+    Note(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -349,6 +358,21 @@ impl Modal {
             Modal::QuitDrill => match key {
                 KeyCode::Char('y') | KeyCode::Char('Y') => ModalResult::QuitDrill,
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => ModalResult::Close,
+                _ => ModalResult::Stay,
+            },
+            Modal::Note { text } => match key {
+                KeyCode::Char(c) if text.chars().count() < MAX_NOTE_CHARS => {
+                    text.push(c);
+                    ModalResult::Stay
+                }
+                KeyCode::Backspace => {
+                    text.pop();
+                    ModalResult::Stay
+                }
+                KeyCode::Enter if !text.trim().is_empty() => {
+                    ModalResult::Note(text.trim().to_string())
+                }
+                KeyCode::Esc => ModalResult::Close,
                 _ => ModalResult::Stay,
             },
             // A choice must be made: nothing is measured until it is.

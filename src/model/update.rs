@@ -343,6 +343,14 @@ fn apply_action(model: &mut Model, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::DrillHint => with_drill(model, |drill, now| drill.hint(now)),
+        Action::DrillNote => {
+            if model.drill.is_some() {
+                model.view.modal = Some(Modal::Note {
+                    text: String::new(),
+                });
+            }
+            Vec::new()
+        }
         Action::DrillCheck(index) => with_drill(model, |drill, now| drill.toggle_item(now, index)),
         Action::OpenCases => {
             model.view.modal = Some(Modal::Cases {
@@ -514,6 +522,10 @@ fn modal_result(model: &mut Model, result: ModalResult) -> Vec<Effect> {
         ModalResult::QuitDrill => {
             model.view.modal = None;
             quit_or_ask_to_reset(model)
+        }
+        ModalResult::Note(text) => {
+            model.view.modal = None;
+            with_drill(model, |drill, now| drill.note(now, text))
         }
         ModalResult::FaultGone(inject_again) => {
             model.view.modal = None;

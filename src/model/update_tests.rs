@@ -1010,3 +1010,45 @@ fn a_resumed_drill_whose_fault_is_gone_asks_to_inject_again_or_abandon() {
     assert_eq!(still_there.view.modal, None);
     assert_eq!(phase(&still_there), Some(Phase::Detect));
 }
+
+/// `n` opens a note at any phase of a drill; what is typed goes into the record at Enter,
+/// Esc throws it away.
+#[test]
+fn a_note_typed_in_a_drill_goes_into_its_record() {
+    let mut model = model();
+    drill_in_detect(&mut model);
+    assert_eq!(press(&model, KeyCode::Char('n')), Some(Action::DrillNote));
+    act(&mut model, Action::DrillNote);
+    for c in "pool at 10/10".chars() {
+        act(&mut model, Action::ModalKey(KeyCode::Char(c)));
+    }
+    act(&mut model, Action::ModalKey(KeyCode::Backspace));
+    // While typing, keys are text: `q` does not quit, `h` opens no hint.
+    assert_eq!(
+        press(&model, KeyCode::Char('q')),
+        Some(Action::ModalKey(KeyCode::Char('q')))
+    );
+    let effects = act(&mut model, Action::ModalKey(KeyCode::Enter));
+    assert!(saves_record(&effects), "{effects:?}");
+    assert_eq!(model.view.modal, None);
+    let notes: Vec<String> = model
+        .drill
+        .as_ref()
+        .and_then(|drill| drill.machine.as_ref())
+        .map(|machine| {
+            machine
+                .state()
+                .notes
+                .iter()
+                .map(|n| n.text.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(notes.contains(&"pool at 10/1".to_string()), "{notes:?}");
+
+    act(&mut model, Action::DrillNote);
+    act(&mut model, Action::ModalKey(KeyCode::Char('x')));
+    let effects = act(&mut model, Action::ModalKey(KeyCode::Esc));
+    assert!(effects.is_empty());
+    assert_eq!(model.view.modal, None);
+}

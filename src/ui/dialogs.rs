@@ -100,6 +100,17 @@ pub fn render(frame: &mut Frame, view: &View, modal: &Modal, area: Rect) {
                 Line::styled(text.quit_drill_keys, view.theme.muted_style()),
             ],
         ),
+        Modal::Note { text: typed } => (
+            text.note_title,
+            vec![
+                Line::styled(
+                    format!("> {typed}▏"),
+                    view.theme.base_style().add_modifier(Modifier::BOLD),
+                ),
+                Line::default(),
+                Line::styled(text.note_keys, view.theme.muted_style()),
+            ],
+        ),
         Modal::FaultGone => {
             let bold = view.theme.base_style().add_modifier(Modifier::BOLD);
             let mut lines: Vec<Line> = text

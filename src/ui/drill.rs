@@ -8,6 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{View, big_digits, format, frame};
+use crate::drill::case::Step;
+use crate::drill::signal_words::{signal_name, signal_value};
 use crate::drill::{Figures, Phase, PhaseMachine};
 use crate::i18n::Strings;
 use crate::model::DrillSession;
@@ -216,6 +218,65 @@ fn hints<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
     }
 }
 
+/// The watched signal that crossed its threshold first after the injection.
+fn first_crossed(machine: &PhaseMachine) -> Option<crate::signals::Signal> {
+    machine
+        .state()
+        .signals
+        .iter()
+        .filter_map(|track| Some((track.first_crossed_at?, track.signal)))
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, signal)| signal)
+}
+
+/// Every item of every step, done or missed, so the debrief can go through what was skipped.
+fn review_checklist<'a>(
+    view: &View,
+    machine: &PhaseMachine,
+    figures: &Figures,
+    lines: &mut Vec<Line<'a>>,
+) {
+    lines.push(Line::default());
+    lines.push(Line::styled(
+        format!(
+            "{} {}/{}",
+            view.text.fig_checklist, figures.checklist_done, figures.checklist_total
+        ),
+        view.theme.muted_style(),
+    ));
+    for step in Step::ALL {
+        let states = machine.state().checklist.get(step.index());
+        for (index, item) in machine.case().checklist_for(step).iter().enumerate() {
+            let done = states
+                .and_then(|states| states.get(index))
+                .is_some_and(|state| state.done_at.is_some());
+            let (mark, style) = if done {
+                ("✓", view.theme.base_style().fg(view.theme.ok))
+            } else {
+                ("✗", view.theme.base_style().fg(view.theme.critical))
+            };
+            lines.push(Line::styled(
+                format!(
+                    "{mark} {:<9} {}",
+                    step_phase(step).word(view.text),
+                    item.text.get(view.lang)
+                ),
+                style,
+            ));
+        }
+    }
+}
+
+fn step_phase(step: Step) -> Phase {
+    match step {
+        Step::Baseline => Phase::Baseline,
+        Step::Inject => Phase::Inject,
+        Step::Detect => Phase::Detect,
+        Step::Respond => Phase::Respond,
+        Step::Recover => Phase::Recover,
+    }
+}
+
 fn seconds(value: Option<f64>, text: &Strings) -> String {
     value.map_or_else(|| text.never.to_string(), |s| format!("{s:.1} s"))
 }
@@ -273,11 +334,12 @@ fn review<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
     if figures.detected_before_first_signal {
         detect.push_str(&format!(" ({})", text.before_signal));
     }
+    let mut first_signal = seconds(figures.time_to_first_signal, text);
+    if let Some(signal) = first_crossed(machine) {
+        first_signal.push_str(&format!(" ({})", signal_name(signal, view.lang)));
+    }
     let rows = [
-        (
-            text.fig_first_signal,
-            seconds(figures.time_to_first_signal, text),
-        ),
+        (text.fig_first_signal, first_signal),
         (text.fig_detect, detect),
         (
             text.fig_first_action,
@@ -289,14 +351,6 @@ fn review<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
                 Some(after) => format!("{} ({after:.1} s)", text.recovered_by_platform),
                 None => seconds(figures.time_to_recover, text),
             },
-        ),
-        (
-            text.fig_checklist,
-            format!("{}/{}", figures.checklist_done, figures.checklist_total),
-        ),
-        (
-            text.fig_hints,
-            format!("{}/{}", figures.hints_used, figures.hints_total),
         ),
     ];
     for (label, value) in rows {
@@ -337,22 +391,7 @@ fn review<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
             ),
         ]));
     }
-    lines.push(Line::default());
-    lines.push(Line::styled(text.signal_table, view.theme.muted_style()));
-    for signal in &figures.signals {
-        let show =
-            |value: Option<f64>| value.map_or_else(|| "—".to_string(), |v| format!("{v:.3}"));
-        lines.push(Line::styled(
-            format!(
-                "{:<20} {} → {} → {}",
-                signal.signal.name(),
-                show(signal.baseline_median),
-                show(signal.peak),
-                show(signal.recovery_value)
-            ),
-            view.theme.base_style(),
-        ));
-    }
+
     if !machine.case().debrief.is_empty() && machine.phase() == Phase::Review {
         lines.push(Line::default());
         lines.push(Line::styled(text.debrief, view.theme.muted_style()));
@@ -363,4 +402,26 @@ fn review<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
             ));
         }
     }
+    lines.push(Line::default());
+    lines.push(Line::styled(text.signal_table, view.theme.muted_style()));
+    for signal in &figures.signals {
+        let show = |value: Option<f64>| {
+            value.map_or_else(
+                || "—".to_string(),
+                |v| signal_value(signal.signal, v, view.lang),
+            )
+        };
+        lines.push(Line::styled(
+            format!(
+                "{:<22} {} → {} → {}",
+                signal_name(signal.signal, view.lang),
+                show(signal.baseline_median),
+                show(signal.peak),
+                show(signal.recovery_value)
+            ),
+            view.theme.base_style(),
+        ));
+    }
+    review_checklist(view, machine, &figures, lines);
+    hints(view, machine, lines);
 }
