@@ -328,3 +328,35 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
         _database_dir: database_dir,
     })
 }
+
+/// What a replay needs instead of a target: no sandbox, no pollers, no load; one driver task
+/// that plays the record (see `super::replay`). The target's address is empty and requests go
+/// nowhere: the session is read-only.
+pub fn start_replay(
+    replay: crate::sessions::replay::ReplayStart,
+    updates: UpdateSender,
+) -> Running {
+    let target = TargetInfo {
+        embedded: false,
+        api_url: String::new(),
+        metrics_source: SourceKind::Scrape,
+        metrics_window: format!("{} s", scrape::SCRAPE_WINDOW.as_secs()),
+        memory_source: Some(SourceKind::Process),
+    };
+    let sources = vec![SourceKind::Api, SourceKind::Scrape, SourceKind::Process];
+    let owners = crate::sources::SignalOwners::new(target.metrics_source, target.memory_source);
+    let driver = tokio::spawn(super::replay::run(replay, owners, sources.clone(), updates));
+    // Nobody takes requests: with the session read-only none are made.
+    let (commands, _) = mpsc::channel(1);
+    Running {
+        target,
+        api_url: String::new(),
+        sources,
+        local_rules: true,
+        commands,
+        load: None,
+        tasks: vec![driver],
+        supervisor: None,
+        _database_dir: None,
+    }
+}

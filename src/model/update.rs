@@ -213,6 +213,13 @@ fn apply_source(model: &mut Model, source_update: Update) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Update::ReplayPosition { offset_s, finished } => {
+            if let Some(replay) = model.replay.as_mut() {
+                replay.position_s = offset_s.clamp(0.0, replay.length_s);
+                replay.finished |= finished;
+            }
+            Vec::new()
+        }
         Update::Capabilities(capabilities) => {
             model.live.capabilities = Some(capabilities);
             start_drill_if_ready(model)
