@@ -6,7 +6,8 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
-use super::{View, text};
+use super::{View, format, text};
+use crate::drill::marks::MarkKind;
 use crate::model::replay::{ReplayView, offset_text};
 
 /// Two lines: what is played and where, then the bar and its legend.
@@ -64,4 +65,34 @@ pub fn render_header(frame: &mut Frame, view: &View, replay: &ReplayView, area: 
         Span::styled(legend, muted),
     ]);
     text::put_lines(frame.buffer_mut(), area, &[Line::from(spans), bar]);
+}
+
+/// The failures panel in a replay: when the fault was injected and fixed, as far as played.
+pub fn failure_lines(view: &View, replay: &ReplayView) -> Vec<Line<'static>> {
+    let theme = view.theme;
+    let played = |kinds: &[MarkKind]| {
+        replay
+            .marks
+            .iter()
+            .find(|(offset, kind)| kinds.contains(kind) && *offset <= replay.position_s)
+            .map(|(offset, _)| replay.origin_at + offset)
+    };
+    let mut lines = Vec::new();
+    match played(&[MarkKind::Injection]) {
+        Some(at) => lines.push(Line::styled(
+            format!("{} {}", view.text.blind_injected_at, format::clock(at)),
+            theme.base_style().fg(theme.warning),
+        )),
+        None => lines.push(Line::styled(
+            view.text.replay_not_injected,
+            theme.muted_style(),
+        )),
+    }
+    if let Some(at) = played(&[MarkKind::Reset, MarkKind::Remedy]) {
+        lines.push(Line::styled(
+            format!("{} {}", view.text.replay_fixed_at, format::clock(at)),
+            theme.base_style().fg(theme.ok),
+        ));
+    }
+    lines
 }
