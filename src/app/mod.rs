@@ -108,7 +108,8 @@ async fn run_async(
         running.api_url.clone(),
         effects::DrillLoadPolicy::new(&settings, running.target.embedded),
         results,
-    );
+    )
+    .with_replay_pause(running.replay_pause.take());
     tracing::info!(target_url = %model.session.target.api_url, embedded = model.session.target.embedded, "dashboard started");
     let result = {
         let mut terminal = terminal::Terminal::enter()?;

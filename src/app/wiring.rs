@@ -35,6 +35,8 @@ pub struct Running {
     pub commands: mpsc::Sender<TargetRequest>,
     /// Dropping it stops the load.
     pub load: Option<LoadHandle>,
+    /// Holds a replay's driver (true) or lets it play; only in a replay.
+    pub replay_pause: Option<tokio::sync::watch::Sender<bool>>,
     tasks: Vec<JoinHandle<()>>,
     supervisor: Option<SupervisorHandle>,
     /// The embedded sandbox's database folder, removed after the sandbox stops.
@@ -323,6 +325,7 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
         local_rules,
         commands,
         load,
+        replay_pause: None,
         tasks,
         supervisor: supervisor_handle,
         _database_dir: database_dir,
@@ -345,7 +348,14 @@ pub fn start_replay(
     };
     let sources = vec![SourceKind::Api, SourceKind::Scrape, SourceKind::Process];
     let owners = crate::sources::SignalOwners::new(target.metrics_source, target.memory_source);
-    let driver = tokio::spawn(super::replay::run(replay, owners, sources.clone(), updates));
+    let (pause, paused) = tokio::sync::watch::channel(false);
+    let driver = tokio::spawn(super::replay::run(
+        replay,
+        owners,
+        sources.clone(),
+        updates,
+        paused,
+    ));
     // Nobody takes requests: with the session read-only none are made.
     let (commands, _) = mpsc::channel(1);
     Running {
@@ -355,6 +365,7 @@ pub fn start_replay(
         local_rules: true,
         commands,
         load: None,
+        replay_pause: Some(pause),
         tasks: vec![driver],
         supervisor: None,
         _database_dir: None,

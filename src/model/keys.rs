@@ -39,6 +39,8 @@ pub enum Action {
     CloseHelp,
     CycleTheme,
     ScrollLog(i32),
+    /// Space in a replay: stop or go on playing.
+    ToggleReplayPause,
 }
 
 /// What decides which bindings apply: a few facts of the model, taken by
@@ -57,6 +59,8 @@ pub struct KeyContext {
     pub dialog: bool,
     /// The question on quitting with failures active (where Ctrl-C leaves without a reset).
     pub quit_prompt: bool,
+    /// A recorded drill is being played back.
+    pub replay: bool,
 }
 
 /// When a binding applies. A more specific context wins over a general one for the same key
@@ -75,6 +79,8 @@ pub enum When {
     DrillReview,
     Zoomed,
     LogZoomed,
+    /// A replay is playing (`gameday sessions replay`).
+    Replay,
 }
 
 impl When {
@@ -89,6 +95,7 @@ impl When {
             When::DrillReview => now.drill_shown && !now.drill_running && !now.zoomed,
             When::Zoomed => now.zoomed,
             When::LogZoomed => now.zoomed && now.log_focused,
+            When::Replay => now.replay,
         }
     }
 
@@ -96,7 +103,11 @@ impl When {
         match self {
             When::Always => 0,
             When::Changing | When::Load => 1,
-            When::DrillRunning | When::CanPickCase | When::DrillReview | When::Zoomed => 2,
+            When::DrillRunning
+            | When::CanPickCase
+            | When::DrillReview
+            | When::Zoomed
+            | When::Replay => 2,
             When::LogZoomed => 3,
         }
     }
@@ -134,6 +145,7 @@ pub enum Label {
     Zoom,
     Scroll,
     Theme,
+    Pause,
 }
 
 /// What a binding does when one of its keys is pressed.

@@ -240,6 +240,7 @@ impl Model {
             help: self.view.help,
             dialog: self.view.modal.is_some(),
             quit_prompt: self.view.modal == Some(Modal::QuitPrompt),
+            replay: self.replay.is_some(),
         }
     }
 

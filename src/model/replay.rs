@@ -18,6 +18,8 @@ pub struct ReplayView {
     /// Seconds into the record the playback has reached.
     pub position_s: f64,
     pub finished: bool,
+    /// Space stopped it; the driver holds the position until Space again.
+    pub paused: bool,
 }
 
 impl ReplayView {
@@ -31,6 +33,7 @@ impl ReplayView {
             marks: plan.marks.clone(),
             position_s: 0.0,
             finished: false,
+            paused: false,
         }
     }
 
@@ -141,6 +144,7 @@ mod tests {
             ],
             position_s,
             finished: false,
+            paused: false,
         }
     }
 
@@ -161,6 +165,42 @@ mod tests {
         assert_eq!(view(10.0).phase(), Some(Phase::Detect));
         assert_eq!(view(39.5).phase(), Some(Phase::Review));
         assert_eq!(view(16.0).now(), 1016.0);
+    }
+
+    #[test]
+    fn the_driver_moves_the_position_and_space_pauses_until_the_end() {
+        use crate::model::{Action, Effect, Model, Msg, TargetInfo, update};
+        use crate::sources::Update;
+        let mut model = Model::for_target(TargetInfo::embedded(String::new()), &[], true, 5.0);
+        model.replay = Some(view(0.0));
+        assert_eq!(model.clock(99.0), 1000.0);
+        assert!(model.key_context().replay);
+        let moved = Update::ReplayPosition {
+            offset_s: 16.0,
+            finished: false,
+        };
+        assert!(update(&mut model, Msg::Source(moved)).is_empty());
+        assert_eq!(model.clock(99.0), 1016.0);
+        let pause = Msg::Action(Action::ToggleReplayPause);
+        assert_eq!(
+            update(&mut model, pause.clone()),
+            [Effect::PauseReplay(true)]
+        );
+        assert_eq!(
+            update(&mut model, pause.clone()),
+            [Effect::PauseReplay(false)]
+        );
+        let end = Update::ReplayPosition {
+            offset_s: 99.0,
+            finished: true,
+        };
+        update(&mut model, Msg::Source(end));
+        let replay = model.replay.as_ref().expect("replay");
+        assert!(replay.finished);
+        assert_eq!(replay.position_s, 40.0);
+        assert!(update(&mut model, pause).is_empty());
+        model.replay = None;
+        assert_eq!(model.clock(99.0), 99.0);
     }
 
     #[test]

@@ -414,6 +414,13 @@ fn apply_action(model: &mut Model, action: Action) -> Vec<Effect> {
             model.view.help = false;
             Vec::new()
         }
+        Action::ToggleReplayPause => match model.replay.as_mut() {
+            Some(replay) if !replay.finished => {
+                replay.paused = !replay.paused;
+                vec![Effect::PauseReplay(replay.paused)]
+            }
+            _ => Vec::new(),
+        },
         Action::CycleTheme => {
             let names = &model.session.theme_names;
             let index = names

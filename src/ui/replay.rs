@@ -44,6 +44,16 @@ pub fn render_header(frame: &mut Frame, view: &View, replay: &ReplayView, area: 
             theme.base_style().fg(theme.warning),
         ));
     }
+    if replay.paused && !replay.finished {
+        spans.push(Span::styled("  │ ", muted));
+        spans.push(Span::styled(
+            words.replay_paused,
+            theme
+                .base_style()
+                .fg(theme.warning)
+                .add_modifier(Modifier::BOLD),
+        ));
+    }
     if replay.finished {
         spans.push(Span::styled("  │ ", muted));
         spans.push(Span::styled(
