@@ -122,6 +122,13 @@ fn a_replay_shows_the_recorded_values_at_their_offsets() {
     assert!(position(&baseline) < 20.0, "{baseline}");
     assert_eq!(phase_shown(&baseline), "Baseline", "{baseline}");
     assert!(baseline.contains("I injection"), "{baseline}");
+    // Read-only: no embedded sandbox (a child process) was started.
+    let pid = tmux.command_pid().expect("gameday's PID");
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    for task in tasks {
+        let children = std::fs::read_to_string(task.unwrap().path().join("children")).unwrap();
+        assert!(children.trim().is_empty(), "gameday started {children}");
+    }
 
     // Space holds the position (and the figures) until Space again.
     tmux.keys("Space");

@@ -15,9 +15,11 @@ pub fn render_header(frame: &mut Frame, view: &View, replay: &ReplayView, area: 
     let theme = view.theme;
     let words = view.text;
     let muted = theme.muted_style();
+    // On a narrow terminal the position and phase matter more than the program's name.
+    let brand = if area.width >= 110 { " gameday " } else { " " };
     let mut spans = vec![
         Span::styled(
-            " gameday ",
+            brand,
             theme
                 .base_style()
                 .fg(theme.title)
