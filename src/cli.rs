@@ -239,7 +239,37 @@ fn run_sessions(args: crate::sessions::command::SessionsArgs) -> Result<(), Stri
         .clone()
         .or_else(config::default_data_dir)
         .ok_or("no data folder: set --data-dir or GAMEDAY_DATA_DIR")?;
+    if let crate::sessions::command::SessionsCommand::Replay { id, speed } = &args.command {
+        return run_replay(found, data_dir, id, *speed);
+    }
     crate::sessions::command::run(args.command, found.settings.lang, &data_dir, &library)
+}
+
+/// `gameday sessions replay`: the record made ready first, so a bad speed or a record with
+/// nothing to replay is refused before the terminal is taken.
+fn run_replay(
+    found: Discovered,
+    data_dir: std::path::PathBuf,
+    id: &str,
+    speed: f64,
+) -> Result<(), String> {
+    let replay = crate::sessions::replay::ReplayStart::load(&data_dir, id, speed)?;
+    crate::logging::init_json(Some(&data_dir.join("gameday.log")))?;
+    let keys = key_table(&found.settings.keys)?;
+    if !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return Err("the replay needs a terminal (stdout is not one)".to_string());
+    }
+    let Discovered {
+        settings, themes, ..
+    } = found;
+    let start = crate::app::DashboardStart {
+        cases: Vec::new(),
+        drill: None,
+        data_dir,
+        keys,
+        replay: Some(replay),
+    };
+    crate::app::run(settings, themes, start)
 }
 
 /// The most a baseline or a recovery hold may last: a drill is a workshop exercise.
@@ -341,6 +371,7 @@ fn run_dashboard(overrides: SettingsOverrides, drill: Option<DrillArgs>) -> Resu
         drill,
         data_dir,
         keys,
+        replay: None,
     };
     crate::app::run(settings, themes, start)
 }

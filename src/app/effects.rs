@@ -68,6 +68,8 @@ pub struct EffectsRunner {
     drill_load: DrillLoadPolicy,
     records: mpsc::UnboundedSender<(PathBuf, Box<SessionRecord>)>,
     writer: JoinHandle<()>,
+    /// Holds the replay driver (true) or lets it play; only in a replay.
+    replay_pause: Option<tokio::sync::watch::Sender<bool>>,
 }
 
 impl EffectsRunner {
@@ -89,7 +91,14 @@ impl EffectsRunner {
             drill_load,
             records,
             writer,
+            replay_pause: None,
         }
+    }
+
+    /// The runner of a replay, whose Space pauses the driver through `pause`.
+    pub fn with_replay_pause(mut self, pause: Option<tokio::sync::watch::Sender<bool>>) -> Self {
+        self.replay_pause = pause;
+        self
     }
 
     /// What the background load runs now, for the model at start. A closed loop has no rate
@@ -168,6 +177,12 @@ impl EffectsRunner {
             Effect::SaveRecord { data_dir, record } => {
                 // The writer is gone only while quitting; the last record is written then.
                 let _ = self.records.send((data_dir, record));
+            }
+            Effect::PauseReplay(paused) => {
+                if let Some(pause) = &self.replay_pause {
+                    // The driver gone means the replay ended: nothing to hold.
+                    let _ = pause.send(paused);
+                }
             }
         }
         Flow::Continue

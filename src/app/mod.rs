@@ -6,6 +6,7 @@ pub mod control;
 mod effects;
 mod embedded_dir;
 mod operator_log;
+mod replay;
 mod terminal;
 pub mod wiring;
 
@@ -58,27 +59,42 @@ pub struct DashboardStart {
     pub data_dir: PathBuf,
     /// The key table, with `[keys]` from the settings applied.
     pub keys: KeyTable,
+    /// A record to play back instead of watching a target (`gameday sessions replay`).
+    pub replay: Option<crate::sessions::replay::ReplayStart>,
 }
 
 async fn run_async(
-    settings: Settings,
+    mut settings: Settings,
     themes: Themes,
     start: DashboardStart,
 ) -> Result<(), String> {
     let (updates, receiver) = mpsc::channel(1024);
-    let mut running = wiring::start(&settings, updates).await?;
+    // A replay watches a record, not a target: nothing on screen may change anything.
+    let replay_view = start
+        .replay
+        .as_ref()
+        .map(|replay| crate::model::replay::ReplayView::new(&replay.plan, replay.speed));
+    let mut running = match start.replay {
+        Some(replay) => {
+            settings.read_only = true;
+            wiring::start_replay(replay, updates)
+        }
+        None => wiring::start(&settings, updates).await?,
+    };
+    let replaying = replay_view.is_some();
     let session = SessionSettings {
         target: running.target.clone(),
         read_only: settings.read_only,
         ttl: settings.ttl,
-        cases: start.cases,
+        cases: if replaying { Vec::new() } else { start.cases },
         theme_names: themes.names().iter().map(|n| n.to_string()).collect(),
         data_dir: start.data_dir,
         keys: start.keys,
     };
     let mut model = Model::new(session, &running.sources, running.local_rules, now_unix());
     model.view.theme_name = settings.theme.clone();
-    model.drill_start.requested = start.drill;
+    model.drill_start.requested = if replaying { None } else { start.drill };
+    model.replay = replay_view;
     // Reading the folder once at start, before the loop, is the only disk read it needs.
     if !settings.read_only {
         if let Ok(Some(offer)) = latest_unfinished(&model.session.data_dir) {
@@ -92,7 +108,8 @@ async fn run_async(
         running.api_url.clone(),
         effects::DrillLoadPolicy::new(&settings, running.target.embedded),
         results,
-    );
+    )
+    .with_replay_pause(running.replay_pause.take());
     tracing::info!(target_url = %model.session.target.api_url, embedded = model.session.target.embedded, "dashboard started");
     let result = {
         let mut terminal = terminal::Terminal::enter()?;
@@ -161,7 +178,7 @@ fn step(model: &mut Model, runner: &mut EffectsRunner, log: &mut OperatorLog, ms
     let mut flow = Flow::Continue;
     let mut queue = vec![msg];
     while let Some(msg) = queue.pop() {
-        model.now = now_unix();
+        model.now = model.clock(now_unix());
         let mut replies = Vec::new();
         log.message(&msg, model);
         let effects = update(model, msg);
@@ -214,7 +231,7 @@ async fn event_loop(
         let now = tokio::time::Instant::now();
         let gap = if urgent { FRAME } else { IDLE_FRAME };
         if dirty && now >= last_draw + gap {
-            model.now = now_unix();
+            model.now = model.clock(now_unix());
             let theme = themes
                 .get(&model.view.theme_name)
                 .unwrap_or_else(|| themes.default_theme());
@@ -261,6 +278,8 @@ async fn event_loop(
                     prompt_until = tokio::time::Instant::now() + AFTER_CHANGE;
                 }
                 urgent |= tokio::time::Instant::now() < prompt_until;
+                // A replay is watched as it plays: its position and figures drawn at once.
+                urgent |= model.replay.is_some();
                 flow = step(model, runner, &mut log, Msg::Source(source_update));
                 dirty = true;
                 // Take whatever else is waiting, so a burst costs one frame.

@@ -35,6 +35,8 @@ pub struct Running {
     pub commands: mpsc::Sender<TargetRequest>,
     /// Dropping it stops the load.
     pub load: Option<LoadHandle>,
+    /// Holds a replay's driver (true) or lets it play; only in a replay.
+    pub replay_pause: Option<tokio::sync::watch::Sender<bool>>,
     tasks: Vec<JoinHandle<()>>,
     supervisor: Option<SupervisorHandle>,
     /// The embedded sandbox's database folder, removed after the sandbox stops.
@@ -323,8 +325,49 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
         local_rules,
         commands,
         load,
+        replay_pause: None,
         tasks,
         supervisor: supervisor_handle,
         _database_dir: database_dir,
     })
+}
+
+/// What a replay needs instead of a target: no sandbox, no pollers, no load; one driver task
+/// that plays the record (see `super::replay`). The target's address is empty and requests go
+/// nowhere: the session is read-only.
+pub fn start_replay(
+    replay: crate::sessions::replay::ReplayStart,
+    updates: UpdateSender,
+) -> Running {
+    let target = TargetInfo {
+        embedded: false,
+        api_url: String::new(),
+        metrics_source: SourceKind::Scrape,
+        metrics_window: format!("{} s", scrape::SCRAPE_WINDOW.as_secs()),
+        memory_source: Some(SourceKind::Process),
+    };
+    let sources = vec![SourceKind::Api, SourceKind::Scrape, SourceKind::Process];
+    let owners = crate::sources::SignalOwners::new(target.metrics_source, target.memory_source);
+    let (pause, paused) = tokio::sync::watch::channel(false);
+    let driver = tokio::spawn(super::replay::run(
+        replay,
+        owners,
+        sources.clone(),
+        updates,
+        paused,
+    ));
+    // Nobody takes requests: with the session read-only none are made.
+    let (commands, _) = mpsc::channel(1);
+    Running {
+        target,
+        api_url: String::new(),
+        sources,
+        local_rules: true,
+        commands,
+        load: None,
+        replay_pause: Some(pause),
+        tasks: vec![driver],
+        supervisor: None,
+        _database_dir: None,
+    }
 }

@@ -18,6 +18,7 @@ impl Default for KeyTable {
         let mut bindings = vec![
             Binding::new("help", &[k('?')], When::Always, Label::Help, Act(Action::ToggleHelp)),
             Binding::new("quit", &[k('q')], When::Always, Label::Quit, Act(Action::Quit)),
+            Binding::new("replay_pause", &[k(' ')], When::Replay, Label::Pause, Act(Action::ToggleReplayPause)),
             Binding::new("declare_detection", &[p(Enter)], When::DrillRunning, Label::Detect, Act(Action::DrillDetect)),
             Binding::new("hint", &[k('h')], When::DrillRunning, Label::Hint, Act(Action::DrillHint)),
             Binding::new("add_note", &[k('n')], When::DrillShown, Label::Note, Act(Action::DrillNote)),

@@ -41,6 +41,8 @@ pub enum Action {
     CloseHelp,
     CycleTheme,
     ScrollLog(i32),
+    /// Space in a replay: stop or go on playing.
+    ToggleReplayPause,
 }
 
 /// What decides which bindings apply: a few facts of the model, taken by
@@ -59,6 +61,8 @@ pub struct KeyContext {
     pub dialog: bool,
     /// The question on quitting with failures active (where Ctrl-C leaves without a reset).
     pub quit_prompt: bool,
+    /// A recorded drill is being played back.
+    pub replay: bool,
 }
 
 /// When a binding applies. A more specific context wins over a general one for the same key
@@ -79,6 +83,8 @@ pub enum When {
     DrillReview,
     Zoomed,
     LogZoomed,
+    /// A replay is playing (`gameday sessions replay`).
+    Replay,
 }
 
 impl When {
@@ -94,6 +100,7 @@ impl When {
             When::DrillReview => now.drill_shown && !now.drill_running && !now.zoomed,
             When::Zoomed => now.zoomed,
             When::LogZoomed => now.zoomed && now.log_focused,
+            When::Replay => now.replay,
         }
     }
 
@@ -105,7 +112,8 @@ impl When {
             | When::DrillShown
             | When::CanPickCase
             | When::DrillReview
-            | When::Zoomed => 2,
+            | When::Zoomed
+            | When::Replay => 2,
             When::LogZoomed => 3,
         }
     }
@@ -144,6 +152,7 @@ pub enum Label {
     Zoom,
     Scroll,
     Theme,
+    Pause,
 }
 
 /// What a binding does when one of its keys is pressed.

@@ -11,6 +11,7 @@ pub mod keys;
 pub mod live;
 pub mod modal;
 pub mod msg;
+pub mod replay;
 mod update;
 #[cfg(test)]
 mod update_tests;
@@ -145,6 +146,8 @@ pub struct Model {
     /// The drill in progress or just reviewed.
     pub drill: Option<DrillSession>,
     pub drill_start: DrillStart,
+    /// A recorded drill played back (`gameday sessions replay`): read-only, on its own clock.
+    pub replay: Option<replay::ReplayView>,
 }
 
 impl Model {
@@ -169,6 +172,7 @@ impl Model {
             requests: Requests::default(),
             drill: None,
             drill_start: DrillStart::default(),
+            replay: None,
         }
     }
 
@@ -194,6 +198,12 @@ impl Model {
     /// Applies one source update, the way the loop does (tests feed models with it).
     pub fn apply(&mut self, source_update: crate::sources::Update) -> Vec<Effect> {
         update(self, Msg::Source(source_update))
+    }
+
+    /// The dashboard's clock at wall-clock time `wall`: during a replay, the record's time at
+    /// the playback's position, so figures and charts read as they did in the drill.
+    pub fn clock(&self, wall: UnixSeconds) -> UnixSeconds {
+        self.replay.as_ref().map_or(wall, replay::ReplayView::now)
     }
 
     /// The latest value of a signal, if it is recent enough to show.
@@ -230,6 +240,7 @@ impl Model {
             help: self.view.help,
             dialog: self.view.modal.is_some(),
             quit_prompt: self.view.modal == Some(Modal::QuitPrompt),
+            replay: self.replay.is_some(),
         }
     }
 

@@ -62,6 +62,8 @@ pub enum Effect {
         data_dir: PathBuf,
         record: Box<SessionRecord>,
     },
+    /// Hold (true) or go on with the replay.
+    PauseReplay(bool),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

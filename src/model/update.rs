@@ -213,6 +213,13 @@ fn apply_source(model: &mut Model, source_update: Update) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Update::ReplayPosition { offset_s, finished } => {
+            if let Some(replay) = model.replay.as_mut() {
+                replay.position_s = offset_s.clamp(0.0, replay.length_s);
+                replay.finished |= finished;
+            }
+            Vec::new()
+        }
         Update::Capabilities(capabilities) => {
             model.live.capabilities = Some(capabilities);
             start_drill_if_ready(model)
@@ -415,6 +422,13 @@ fn apply_action(model: &mut Model, action: Action) -> Vec<Effect> {
             model.view.help = false;
             Vec::new()
         }
+        Action::ToggleReplayPause => match model.replay.as_mut() {
+            Some(replay) if !replay.finished => {
+                replay.paused = !replay.paused;
+                vec![Effect::PauseReplay(replay.paused)]
+            }
+            _ => Vec::new(),
+        },
         Action::CycleTheme => {
             let names = &model.session.theme_names;
             let index = names

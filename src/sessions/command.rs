@@ -56,6 +56,16 @@ pub enum SessionsCommand {
         /// Only this case, with each of its runs.
         case: Option<String>,
     },
+    /// The recorded drill played back in the dashboard, read-only: its signals at their
+    /// recorded times, the phase it was in, a position bar with the phases and marks. `q`
+    /// quits. Version 1 records have no signal series and cannot be replayed.
+    Replay {
+        /// The record's id, as `gameday sessions list` shows it.
+        id: String,
+        /// How many times faster than the drill it plays, from 0.25 to 64.
+        #[arg(long, default_value_t = 1.0, value_name = "N")]
+        speed: f64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -149,6 +159,9 @@ pub fn run(
             print!("{}", history_text(&histories(&runs), lang));
             print!("\n{}", list_text(&runs, lang, clock));
             Ok(())
+        }
+        SessionsCommand::Replay { .. } => {
+            Err("`sessions replay` runs in the dashboard, not here".to_string())
         }
     }
 }

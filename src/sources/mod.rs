@@ -112,6 +112,11 @@ pub enum Update {
     /// Prometheus's `up` for the FinCore target it scrapes: whether its last scrape worked;
     /// `None` when Prometheus scrapes no FinCore target at all.
     TargetUp(Option<bool>),
+    /// How far a replay has played, in seconds into the record; `finished` at its end.
+    ReplayPosition {
+        offset_s: f64,
+        finished: bool,
+    },
 }
 
 pub type UpdateSender = mpsc::Sender<Update>;

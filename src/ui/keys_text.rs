@@ -27,6 +27,8 @@ pub fn bar_label(label: Label, model: &Model, text: &Strings) -> &'static str {
         Label::Zoom => text.key_zoom,
         Label::Scroll => text.key_scroll,
         Label::Theme => text.key_theme,
+        Label::Pause if model.replay.as_ref().is_some_and(|r| r.paused) => text.key_resume,
+        Label::Pause => text.key_pause,
     }
 }
 
@@ -56,5 +58,6 @@ pub fn help_label(label: Label, text: &Strings) -> &'static str {
         Label::Zoom => text.help_zoom,
         Label::Scroll => text.help_scroll,
         Label::Theme => text.help_theme,
+        Label::Pause => text.help_pause,
     }
 }

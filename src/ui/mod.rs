@@ -9,6 +9,7 @@ pub mod format;
 mod frame;
 mod keys_text;
 mod panels;
+mod replay;
 mod text;
 
 use ratatui::Frame;
@@ -46,13 +47,17 @@ pub fn render(frame: &mut Frame, model: &Model, theme: &Theme, lang: Lang) {
         render_too_small(frame, &view, area);
         return;
     }
+    let header_height = if model.replay.is_some() { 2 } else { 1 };
     let [header, body, keys] = Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(header_height),
         Constraint::Min(0),
         Constraint::Length(1),
     ])
     .areas(area);
-    render_header(frame, &view, header);
+    match &model.replay {
+        Some(playing) => replay::render_header(frame, &view, playing, header),
+        None => render_header(frame, &view, header),
+    }
     // A drill takes a column on the right; the live panels keep the rest.
     let body = match &model.drill {
         Some(session) if body.width >= 100 => {

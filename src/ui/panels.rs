@@ -326,6 +326,12 @@ fn failures(frame: &mut Frame, view: &View, inner: Rect) {
         text::put_lines(frame.buffer_mut(), inner, &[line]);
         return;
     }
+    // A replay has no failure state read back, only the record's marks.
+    if let Some(replay) = &view.model.replay {
+        let lines = super::replay::failure_lines(view, replay);
+        text::put_lines(frame.buffer_mut(), inner, &lines);
+        return;
+    }
     let Some(failures) = &view.model.live.failures else {
         let line = Line::styled(view.text.failures_unknown, view.theme.muted_style());
         text::put_lines(frame.buffer_mut(), inner, &[line]);
