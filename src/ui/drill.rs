@@ -9,6 +9,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 
 use super::{View, big_digits, format, frame};
 use crate::drill::case::Step;
+use crate::drill::marks::{MarkKind, marks};
 use crate::drill::signal_words::{signal_name, signal_value};
 use crate::drill::{Figures, Phase, PhaseMachine};
 use crate::i18n::Strings;
@@ -218,6 +219,43 @@ fn hints<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
     }
 }
 
+/// The drill's moments since the fault, one a line: crossings, the alert, detection, the fix,
+/// recovery (the report has the same, with clock times).
+fn timeline<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
+    let text = view.text;
+    let Some(injected) = machine.state().injected_at else {
+        return;
+    };
+    lines.push(Line::default());
+    lines.push(Line::styled(text.timeline, view.theme.muted_style()));
+    for mark in marks(machine.state()) {
+        let name = mark.name.clone().unwrap_or_default();
+        let what = match mark.kind {
+            MarkKind::Injection => text.tl_injected.to_string(),
+            MarkKind::FirstCrossing => {
+                let shown = crate::signals::Signal::from_name(&name)
+                    .map_or(name.clone(), |signal| {
+                        signal_name(signal, view.lang).to_string()
+                    });
+                format!("{shown} {}", text.tl_crossed)
+            }
+            MarkKind::AlertCondition => format!("{}: {name}", text.tl_alert_condition),
+            MarkKind::AlertWouldFire => format!("{}: {name}", text.tl_alert_would_fire),
+            MarkKind::AlertFiring => format!("{}: {name}", text.tl_alert_fired),
+            MarkKind::Detection => text.tl_detected.to_string(),
+            MarkKind::Reset => text.tl_reset.to_string(),
+            MarkKind::Remedy => name,
+            MarkKind::PlatformRestart => text.tl_restart.to_string(),
+            MarkKind::Recovered => text.tl_recovered.to_string(),
+            MarkKind::Phase | MarkKind::FailuresCleared | MarkKind::Verified => continue,
+        };
+        lines.push(Line::styled(
+            format!("{:>+8.1} s  {what}", mark.at - injected),
+            view.theme.base_style(),
+        ));
+    }
+}
+
 /// The watched signal that crossed its threshold first after the injection.
 fn first_crossed(machine: &PhaseMachine) -> Option<crate::signals::Signal> {
     machine
@@ -355,7 +393,7 @@ fn review<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
     ];
     for (label, value) in rows {
         lines.push(Line::from(vec![
-            Span::styled(format!("{label:<26}"), view.theme.muted_style()),
+            Span::styled(format!("{label:<25} "), view.theme.muted_style()),
             Span::styled(value, view.theme.base_style().add_modifier(Modifier::BOLD)),
         ]));
     }
@@ -402,6 +440,7 @@ fn review<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
             ));
         }
     }
+    timeline(view, machine, lines);
     lines.push(Line::default());
     lines.push(Line::styled(text.signal_table, view.theme.muted_style()));
     for signal in &figures.signals {
