@@ -426,26 +426,24 @@ impl Api {
         body: &str,
         token: &str,
     ) -> (u16, serde_json::Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .header("Content-Type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("POST answers");
-        let status = response.status().as_u16();
-        (
-            status,
-            response.json().await.unwrap_or(serde_json::Value::Null),
-        )
+        self.post_as(path, body, Some(token)).await
     }
 
     pub async fn post(&self, path: &str, body: &str) -> (u16, serde_json::Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
+        self.post_as(path, body, None).await
+    }
+
+    async fn post_as(
+        &self,
+        path: &str,
+        body: &str,
+        token: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self.http.post(format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
             .header("Content-Type", "application/json")
             .body(body.to_string())
             .send()
