@@ -65,6 +65,21 @@ fn a_latency_drill_runs_to_its_review_and_leaves_its_record() {
         screen.contains("(p95 latency)") || screen.contains("(p99 latency)"),
         "{screen}"
     );
+    // The business impact and the chart of the drill, with its moments marked.
+    assert!(
+        screen.contains("business impact (fault to recovery"),
+        "{screen}"
+    );
+    assert!(screen.contains("requests of our clients"), "{screen}");
+    assert!(screen.contains("the drill at a glance"), "{screen}");
+    assert!(screen.contains("I fault  A alert fired"), "{screen}");
+    // The review scrolls to what did not fit: the checklist's last step.
+    for _ in 0..40 {
+        tmux.keys("Down");
+    }
+    tmux.wait_for("the review scrolled to its end", WAIT, |screen| {
+        screen.contains("Recover  HighLatency has resolved")
+    });
     // A note after the fact goes into the record.
     tmux.keys("n");
     tmux.wait_for("the note dialog", WAIT, |screen| {
@@ -135,6 +150,20 @@ fn a_latency_drill_runs_to_its_review_and_leaves_its_record() {
     for kind in ["injection", "detection", "reset", "recovered"] {
         assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
     }
+    // The impact: the drill's own load saw requests slower than 2 s (every one took 2 s more),
+    // and the target's rate over the same window counts about as many requests.
+    let impact = &record["figures"]["impact"];
+    assert_eq!(impact["recovered"], true, "{impact}");
+    assert!(
+        (impact["window_s"].as_f64().unwrap_or(0.0) - mttr).abs() < 1e-6,
+        "{impact}"
+    );
+    let clients = &impact["clients"];
+    let requests = clients["requests"].as_u64().unwrap_or(0);
+    assert!(requests > 0, "{impact}");
+    assert!(clients["slow"].as_u64().unwrap_or(0) > 0, "{impact}");
+    let seen = impact["target_requests"].as_f64().unwrap_or(0.0);
+    assert!(seen > 0.0, "{impact}");
 
     tmux.keys("q");
     assert_eq!(tmux.wait_exit(WAIT), "0");

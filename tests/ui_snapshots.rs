@@ -258,3 +258,118 @@ fn drill_panel_in_detect_projector() {
     state.drill = Some(session);
     insta::assert_snapshot!(render(&state, "projector", Lang::En, 160, 45));
 }
+
+/// A latency drill to its review: the fault at +0 s, detected at +8 s, reset at +18 s, back in
+/// its band from +24 s; our load's clients and the target's rate and errors throughout.
+fn reviewed_latency_drill() -> Model {
+    use gameday::actions::ActionKind;
+    use gameday::drill::impact::ClientCounts;
+    use gameday::drill::{CaseLibrary, Phase, TargetCapabilities};
+    use gameday::model::{DrillRequest, DrillSession};
+    use gameday::signals::Sample;
+
+    let mut state = fixture();
+    let case = CaseLibrary::shipped()
+        .get("latency")
+        .cloned()
+        .expect("the shipped latency case");
+    let request = DrillRequest {
+        case,
+        blind: false,
+        manual_inject: false,
+        diagnoses: Vec::new(),
+    };
+    let data = tempfile::tempdir().expect("temporary folder");
+    let mut session = DrillSession::new(request, data.path(), "test", Some(600));
+    let target = TargetCapabilities {
+        sandbox: true,
+        docker: false,
+        prometheus: false,
+        memory: true,
+    };
+    let profile = gameday::drill::target_check::TargetProfile {
+        capabilities: gameday::fincore::presets::Capabilities::of_sandbox(
+            gameday::knobs::names().map(str::to_string).collect(),
+            true,
+        ),
+        metrics: None,
+        memory_source: true,
+        alert_rules: None,
+    };
+    let start = NOW - 140.0;
+    let injected = start + 61.0;
+    session.briefed = true;
+    session.start(target, &profile, start);
+    let mut clients = ClientCounts::default();
+    for second in 0..=130 {
+        let at = start + f64::from(second);
+        let since = at - injected;
+        let faulty = (0.0..24.0).contains(&since);
+        let p95 = if faulty { 2.05 } else { 0.045 };
+        clients.requests += if faulty { 4 } else { 20 };
+        if faulty {
+            clients.failed += 1;
+            clients.slow += 3;
+        }
+        let machine = session.machine.as_mut().expect("a started drill");
+        for (signal, value) in [
+            (Signal::LatencyP95, p95),
+            (Signal::LatencyP99, p95 * 1.1),
+            (Signal::Rps, if faulty { 4.0 } else { 20.0 }),
+            (Signal::ErrorRatio, if faulty { 0.25 } else { 0.0 }),
+            (Signal::Up, 1.0),
+        ] {
+            machine.sample(signal, Sample { at, value });
+        }
+        machine.observe_clients(at, clients);
+        machine.tick(at);
+        match second {
+            61 => {
+                assert_eq!(machine.phase(), Phase::Inject);
+                machine.injected(injected);
+            }
+            69 => {
+                // As the detection dialog answers: the signal that told, which ticks its item.
+                session.declare(at, Some(Signal::LatencyP95), None, None);
+            }
+            72 => {
+                machine.check_item(at, gameday::drill::Step::Respond, 0, true);
+                machine.action(at, ActionKind::HintOpened { index: 0 });
+            }
+            79 => {
+                machine.action(at, ActionKind::FailureReset);
+                machine.failures_read_back(at + 0.5, false, None);
+            }
+            _ => {}
+        }
+    }
+    let machine = session.machine.as_ref().expect("a started drill");
+    assert_eq!(
+        machine.phase(),
+        Phase::Review,
+        "{:?}",
+        machine.state().reason
+    );
+    session.record_path = None;
+    state.drill = Some(session);
+    state
+}
+
+#[test]
+fn drill_review_200x50_english() {
+    let state = reviewed_latency_drill();
+    insta::assert_snapshot!(render(&state, "dark", Lang::En, 200, 50));
+}
+
+#[test]
+fn drill_review_scrolled_to_its_end_120x40_russian() {
+    let mut state = reviewed_latency_drill();
+    // The first frame measures the review; the keys scroll within it.
+    let _ = render(&state, "dark", Lang::Ru, 120, 40);
+    state.view.review_scroll = state.view.review_scroll_most.get();
+    assert!(
+        state.view.review_scroll > 0,
+        "the review is longer than 40 rows"
+    );
+    insta::assert_snapshot!(render(&state, "dark", Lang::Ru, 120, 40));
+}

@@ -36,6 +36,9 @@ pub struct Figures {
     pub signals: Vec<SignalFigure>,
     /// Blind drill: whether the named cause was the case's. `None` when not blind or not named.
     pub diagnosis_correct: Option<bool>,
+    /// What the fault cost (absent in records written before it was counted).
+    #[serde(default)]
+    pub impact: Option<super::impact::Impact>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -197,5 +200,6 @@ pub fn compute_figures(case: &Case, state: &DrillState) -> Figures {
         hints_total: case.hints.len(),
         signals,
         diagnosis_correct,
+        impact: super::impact::impact(state),
     }
 }

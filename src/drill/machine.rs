@@ -138,6 +138,7 @@ impl PhaseMachine {
             alert_conditions: Vec::new(),
             lost_injections: Vec::new(),
             series: DrillSeries::default(),
+            clients: Default::default(),
         };
         let mut machine = PhaseMachine {
             case,
@@ -339,6 +340,20 @@ impl PhaseMachine {
             self.advance(now, &mut directives);
         }
         directives
+    }
+
+    /// The built-in load's cumulative counters: counted for the business impact while the
+    /// fault is on, from the injection until recovery.
+    pub fn observe_clients(&mut self, at: UnixSeconds, counts: super::impact::ClientCounts) {
+        if self.state.phase.is_finished()
+            || self.state.injected_at.is_none()
+            || self.state.recovered_at.is_some()
+        {
+            return;
+        }
+        // Enough to reach back to the start of a hold that completes.
+        let keep_s = self.case.recovery.hold.as_secs_f64() + 5.0;
+        self.state.clients.observe(at, counts, keep_s);
     }
 
     /// The injection was answered at `at` (or, manually, first seen in the failure state then).

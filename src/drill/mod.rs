@@ -8,6 +8,7 @@ pub mod case;
 mod case_file;
 pub mod command;
 pub mod figures;
+pub mod impact;
 pub mod library;
 pub mod machine;
 pub mod marks;

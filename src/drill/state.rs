@@ -246,6 +246,9 @@ pub struct DrillState {
     /// Every signal sampled over the whole drill, bounded (absent in version 1 records).
     #[serde(default)]
     pub series: DrillSeries,
+    /// The built-in load's counters while the fault was on, for the business impact.
+    #[serde(default)]
+    pub clients: super::impact::ClientTally,
 }
 
 impl DrillState {

@@ -51,7 +51,7 @@ async fn send_on(
     sender.recorder.attempt_answered(status, timed_out, took);
     sender
         .recorder
-        .request_done(RetryPolicy::is_retryable(status), took);
+        .request_done(endpoint, RetryPolicy::is_retryable(status), took);
 }
 
 impl ClosedRun {

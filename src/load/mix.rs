@@ -10,6 +10,9 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    /// What one transfer moves: a cent, so a long run does not drain the source account.
+    pub const TRANSFER_CENTS: u64 = 1;
+
     pub fn name(self) -> &'static str {
         match self {
             Endpoint::Balance => "balance",
@@ -50,7 +53,12 @@ impl Endpoint {
     /// A transfer of one cent to one of a few accounts, so a long run does not drain the source.
     pub fn transfer_body(self) -> String {
         let to = ["ACC-002", "ACC-003", "ACC-004"][rand::random_range(0..3)];
-        format!(r#"{{"amount": 0.01, "to_account": "{to}"}}"#)
+        let cents = Self::TRANSFER_CENTS;
+        format!(
+            r#"{{"amount": {}.{:02}, "to_account": "{to}"}}"#,
+            cents / 100,
+            cents % 100
+        )
     }
 }
 

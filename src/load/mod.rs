@@ -22,7 +22,7 @@ pub use handle::{LoadHandle, Model};
 pub use mix::{Endpoint, Mix};
 pub use profile::Profile;
 pub use retry::RetryPolicy;
-pub use stats::{LoadSnapshot, LoadStats, Percentiles, RecentWindow};
+pub use stats::{LoadSnapshot, LoadStats, Percentiles, RecentWindow, SLOW_REQUEST, UserOutcomes};
 
 /// At most this many requests in flight: a stalled server must not make us hold unbounded
 /// tasks. Requests due beyond it are counted as dropped, not sent late.

@@ -294,6 +294,7 @@ mod tests {
                 error_ratio: 0.06,
                 latency: Some(latency),
             },
+            outcomes: super::super::UserOutcomes::default(),
         }
     }
 

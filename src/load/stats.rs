@@ -8,6 +8,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use tokio::time::Instant;
 
+use super::mix::Endpoint;
 use super::retry::TRANSPORT_ERROR;
 
 /// The highest latency recorded; anything slower is recorded as this (10 min, in µs).
@@ -30,6 +31,26 @@ fn micros(latency: Duration) -> u64 {
     u64::try_from(latency.as_micros())
         .unwrap_or(u64::MAX)
         .clamp(1, MAX_LATENCY_US)
+}
+
+/// A request slower than this failed its user as surely as an error: the workshop's
+/// HighLatency rule draws the line at 2 s.
+pub const SLOW_REQUEST: Duration = Duration::from_secs(2);
+
+/// What the clients lived through, cumulative over the run: a drill's review counts the
+/// difference between the injection and recovery as the fault's business impact.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserOutcomes {
+    /// Requests done (their last attempt answered), retries not counted again.
+    pub requests: u64,
+    /// Of them, failed after any retries (5xx or no answer).
+    pub failed: u64,
+    /// Of them, slower than [`SLOW_REQUEST`] from their scheduled time.
+    pub slow: u64,
+    pub transfers: u64,
+    pub transfers_failed: u64,
+    /// The money the failed transfers did not move, in cents.
+    pub transfer_cents_failed: u64,
 }
 
 /// Figures of the whole run (the dashboard's cumulative view and the headless summary).
@@ -142,6 +163,7 @@ pub struct LoadSnapshot {
     /// Per attempt, from the moment it was sent (not corrected: what a closed-loop tool sees).
     pub service_time: Option<Percentiles>,
     pub recent: RecentWindow,
+    pub outcomes: UserOutcomes,
 }
 
 impl LoadSnapshot {
@@ -178,6 +200,7 @@ struct RecorderState {
     retries: u64,
     timeouts: u64,
     failed_requests: u64,
+    outcomes: UserOutcomes,
     service_us: Histogram<u64>,
     window: Vec<SecondBucket>,
     sending_ended: Option<Instant>,
@@ -208,6 +231,7 @@ impl Recorder {
                 retries: 0,
                 timeouts: 0,
                 failed_requests: 0,
+                outcomes: UserOutcomes::default(),
                 service_us: histogram(3),
                 window,
                 sending_ended: None,
@@ -269,18 +293,20 @@ impl Recorder {
         });
     }
 
-    /// A request done (its last attempt answered), with the time since it was scheduled.
-    pub fn request_done(&self, failed: bool, latency: Duration) {
-        self.request_done_at(Instant::now(), failed, latency);
+    /// A request to `endpoint` done (its last attempt answered), with the time since it was
+    /// scheduled.
+    pub fn request_done(&self, endpoint: Endpoint, failed: bool, latency: Duration) {
+        self.request_done_at(Instant::now(), endpoint, failed, latency);
     }
 
-    fn request_done_at(&self, at: Instant, failed: bool, latency: Duration) {
+    fn request_done_at(&self, at: Instant, endpoint: Endpoint, failed: bool, latency: Duration) {
         let second = self.second_at(at);
         let us = micros(latency);
         self.with(|s| {
             if failed {
                 s.failed_requests += 1;
             }
+            s.outcomes.count(endpoint, failed, latency);
             let _ = s.totals.latency_us.record(us);
             let _ = s.bucket(second).latency_us.record(us);
         });
@@ -341,6 +367,7 @@ impl Recorder {
                 in_flight: s.totals.sent.saturating_sub(answered_total),
                 timeouts: s.timeouts,
                 failed_requests: s.failed_requests,
+                outcomes: s.outcomes,
                 statuses: s.totals.statuses.clone(),
                 latency: Percentiles::of(&s.totals.latency_us),
                 service_time: Percentiles::of(&s.service_us),
@@ -360,6 +387,21 @@ impl Recorder {
                 },
             }
         })
+    }
+}
+
+impl UserOutcomes {
+    fn count(&mut self, endpoint: Endpoint, failed: bool, latency: Duration) {
+        self.requests += 1;
+        self.failed += u64::from(failed);
+        self.slow += u64::from(latency > SLOW_REQUEST);
+        if endpoint == Endpoint::Transfer {
+            self.transfers += 1;
+            if failed {
+                self.transfers_failed += 1;
+                self.transfer_cents_failed += Endpoint::TRANSFER_CENTS;
+            }
+        }
     }
 }
 
@@ -396,6 +438,36 @@ mod tests {
     }
 
     #[test]
+    fn outcomes_count_failed_and_slow_requests_and_the_transfers_that_failed() {
+        let start = Instant::now();
+        let recorder = Recorder::new(start);
+        let done = [
+            (Endpoint::Balance, false, 100),
+            (Endpoint::Balance, false, 2_500),
+            (Endpoint::Balance, true, 10),
+            (Endpoint::Transfer, true, 3_000),
+            (Endpoint::Transfer, false, 50),
+            (Endpoint::Health, false, 2_000),
+        ];
+        for (endpoint, failed, ms) in done {
+            recorder.request_done_at(start, endpoint, failed, Duration::from_millis(ms));
+        }
+        let outcomes = recorder.snapshot_at(start, "steady", 1.0).outcomes;
+        assert_eq!(
+            outcomes,
+            UserOutcomes {
+                requests: 6,
+                failed: 2,
+                // Exactly 2 s is not slow: the rule is "above 2 s".
+                slow: 2,
+                transfers: 2,
+                transfers_failed: 1,
+                transfer_cents_failed: 1,
+            }
+        );
+    }
+
+    #[test]
     fn snapshot_counts_requests_attempts_and_the_recent_window() {
         let start = Instant::now();
         let recorder = Recorder::new(start);
@@ -405,14 +477,14 @@ mod tests {
         recorder.attempt_answered_at(start, 500, false, Duration::from_millis(5));
         recorder.attempt_sent(true);
         recorder.attempt_answered_at(start, 200, false, Duration::from_millis(5));
-        recorder.request_done_at(start, false, Duration::from_millis(120));
+        recorder.request_done_at(start, Endpoint::Balance, false, Duration::from_millis(120));
         recorder.scheduled(true);
         // Second 12: the window has moved past second 0.
         let later = start + Duration::from_secs(12);
         recorder.scheduled(false);
         recorder.attempt_sent(false);
         recorder.attempt_answered_at(later, 0, true, Duration::from_secs(1));
-        recorder.request_done_at(later, true, Duration::from_secs(1));
+        recorder.request_done_at(later, Endpoint::Transfer, true, Duration::from_secs(1));
         let snapshot = recorder.snapshot_at(later, "steady", 10.0);
         assert_eq!(snapshot.scheduled, 3);
         assert_eq!(snapshot.sent, 3);

@@ -284,6 +284,13 @@ impl DrillSession {
         self.carry_out(directives)
     }
 
+    /// The built-in load's counters, for the business impact.
+    pub fn observe_clients(&mut self, at: UnixSeconds, counts: crate::drill::impact::ClientCounts) {
+        if let Some(machine) = &mut self.machine {
+            machine.observe_clients(at, counts);
+        }
+    }
+
     pub fn tick(&mut self, now: UnixSeconds) -> Vec<Effect> {
         let directives = match &mut self.machine {
             Some(machine) => machine.tick(now),

@@ -45,6 +45,10 @@ impl Default for KeyTable {
             Binding::new("scroll_down", &[p(Down)], When::LogZoomed, Label::Scroll, Act(Action::ScrollLog(-1))),
             Binding::new("page_up", &[p(PageUp)], When::LogZoomed, Label::Scroll, Act(Action::ScrollLog(20))).hidden(),
             Binding::new("page_down", &[p(PageDown)], When::LogZoomed, Label::Scroll, Act(Action::ScrollLog(-20))).hidden(),
+            Binding::new("review_up", &[p(Up)], When::DrillReview, Label::ScrollReview, Act(Action::ScrollReview(-1))),
+            Binding::new("review_down", &[p(Down)], When::DrillReview, Label::ScrollReview, Act(Action::ScrollReview(1))),
+            Binding::new("review_page_up", &[p(PageUp)], When::DrillReview, Label::ScrollReview, Act(Action::ScrollReview(-10))).hidden(),
+            Binding::new("review_page_down", &[p(PageDown)], When::DrillReview, Label::ScrollReview, Act(Action::ScrollReview(10))).hidden(),
             Binding::new("next_theme", &[k('t')], When::Always, Label::Theme, Act(Action::CycleTheme)),
         ]);
         KeyTable::from_bindings(bindings)

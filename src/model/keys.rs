@@ -41,6 +41,8 @@ pub enum Action {
     CloseHelp,
     CycleTheme,
     ScrollLog(i32),
+    /// Rows of the drill's review: positive scrolls down.
+    ScrollReview(i32),
     /// Space in a replay: stop or go on playing.
     ToggleReplayPause,
 }
@@ -151,6 +153,7 @@ pub enum Label {
     Focus,
     Zoom,
     Scroll,
+    ScrollReview,
     Theme,
     Pause,
 }

@@ -99,6 +99,11 @@ pub struct ViewState {
     pub help: bool,
     /// Lines scrolled back from the newest in the zoomed log.
     pub log_scroll: usize,
+    /// Rows scrolled down in the drill's review.
+    pub review_scroll: usize,
+    /// The most rows the review can scroll at the last frame's size: only rendering knows how
+    /// long the wrapped review is, and it leaves the figure here (like ratatui's widget states).
+    pub review_scroll_most: std::cell::Cell<usize>,
     pub theme_name: String,
     pub modal: Option<Modal>,
 }
@@ -165,6 +170,8 @@ impl Model {
                 zoomed: false,
                 help: false,
                 log_scroll: 0,
+                review_scroll: 0,
+                review_scroll_most: std::cell::Cell::new(0),
                 theme_name: "dark".to_string(),
                 modal: None,
             },

@@ -18,6 +18,9 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::Action(action) => apply_action(model, action),
         Msg::Source(source_update) => apply_source(model, source_update),
         Msg::Tick { load } => {
+            if let (Some(drill), Some(snapshot)) = (model.drill.as_mut(), load.as_deref()) {
+                drill.observe_clients(model.now, client_counts(snapshot.outcomes));
+            }
             if let (Some(status), Some(snapshot)) = (model.live.load.as_mut(), load) {
                 status.snapshot = Some(*snapshot);
             }
@@ -82,6 +85,17 @@ fn log(model: &mut Model, level: LogLevel, text: String) {
 }
 
 /// Runs `step` on the drill, if there is one; its log lines go to the log panel.
+fn client_counts(outcomes: crate::load::UserOutcomes) -> crate::drill::impact::ClientCounts {
+    crate::drill::impact::ClientCounts {
+        requests: outcomes.requests,
+        failed: outcomes.failed,
+        slow: outcomes.slow,
+        transfers: outcomes.transfers,
+        transfers_failed: outcomes.transfers_failed,
+        transfer_cents_failed: outcomes.transfer_cents_failed,
+    }
+}
+
 fn with_drill(
     model: &mut Model,
     step: impl FnOnce(&mut DrillSession, UnixSeconds) -> Vec<Effect>,
@@ -368,6 +382,7 @@ fn apply_action(model: &mut Model, action: Action) -> Vec<Effect> {
         }
         Action::CloseDrill => {
             model.drill = None;
+            model.view.review_scroll = 0;
             Vec::new()
         }
         Action::Inject(preset) => send(model, TargetRequest::Preset(preset)),
@@ -438,6 +453,12 @@ fn apply_action(model: &mut Model, action: Action) -> Vec<Effect> {
             if let Some(name) = names.get(index) {
                 model.view.theme_name = name.clone();
             }
+            Vec::new()
+        }
+        Action::ScrollReview(rows) => {
+            let most = model.view.review_scroll_most.get();
+            let scroll = i64::try_from(model.view.review_scroll).unwrap_or(0) + i64::from(rows);
+            model.view.review_scroll = usize::try_from(scroll.max(0)).unwrap_or(0).min(most);
             Vec::new()
         }
         Action::ScrollLog(lines) => {
@@ -700,6 +721,7 @@ fn start_drill(model: &mut Model, request: DrillRequest) -> Vec<Effect> {
         target.api_url.clone()
     };
     let ttl_s = model.session.ttl.map(|ttl| ttl.as_secs());
+    model.view.review_scroll = 0;
     model.drill = Some(DrillSession::new(
         request,
         &model.session.data_dir,

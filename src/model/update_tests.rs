@@ -277,6 +277,25 @@ fn load_keys_ask_the_runner_and_its_answer_is_shown() {
 }
 
 #[test]
+fn the_review_scrolls_within_what_the_last_frame_measured() {
+    let mut model = model();
+    model.view.review_scroll_most.set(12);
+    act(&mut model, Action::ScrollReview(10));
+    act(&mut model, Action::ScrollReview(10));
+    assert_eq!(model.view.review_scroll, 12, "never past the review's end");
+    act(&mut model, Action::ScrollReview(-1));
+    assert_eq!(model.view.review_scroll, 11, "one press up moves at once");
+    act(&mut model, Action::ScrollReview(-40));
+    assert_eq!(model.view.review_scroll, 0);
+    act(&mut model, Action::ScrollReview(5));
+    act(&mut model, Action::CloseDrill);
+    assert_eq!(
+        model.view.review_scroll, 0,
+        "the next review starts at its top"
+    );
+}
+
+#[test]
 fn the_view_keys_move_focus_zoom_help_theme_and_scroll() {
     let mut model = model();
     act(&mut model, Action::FocusNext);

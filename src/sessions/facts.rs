@@ -154,6 +154,12 @@ pub fn figure_rows(record: &SessionRecord, lang: Lang) -> Vec<(String, String)> 
         }
         rows.push((format!("{} {}", text.fig_alerts, alert.name), value));
     }
+    if let Some(impact) = &figures.impact {
+        let heading = impact.heading(text, lang);
+        for row in impact.rows(text) {
+            rows.push((format!("{heading}: {}", row.label), row.value));
+        }
+    }
     rows
 }
 

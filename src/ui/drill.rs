@@ -7,11 +7,8 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::{View, big_digits, format, frame};
-use crate::drill::case::Step;
-use crate::drill::marks::{MarkKind, marks};
-use crate::drill::signal_words::{signal_name, signal_value};
-use crate::drill::{Figures, Phase, PhaseMachine};
+use super::{View, big_digits, drill_review, format, frame};
+use crate::drill::{Phase, PhaseMachine};
 use crate::i18n::Strings;
 use crate::model::DrillSession;
 
@@ -45,7 +42,7 @@ pub fn render(frame: &mut Frame, view: &View, drill: &DrillSession, area: Rect) 
             lines.push(phase_bar(view, machine.phase()));
             lines.push(Line::default());
             if machine.phase().is_finished() {
-                review(view, machine, &mut lines);
+                drill_review::review(view, machine, inner.width, &mut lines);
             } else {
                 timer(view, machine, &mut lines);
                 lines.push(Line::default());
@@ -77,7 +74,54 @@ pub fn render(frame: &mut Frame, view: &View, drill: &DrillSession, area: Rect) 
             view.theme.muted_style(),
         ));
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    let reviewing = drill
+        .machine
+        .as_ref()
+        .is_some_and(|machine| machine.phase().is_finished());
+    let (scroll, most) = if reviewing {
+        review_scroll(view, &lines, inner)
+    } else {
+        (0, 0)
+    };
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
+        inner,
+    );
+    if most > 0 {
+        let arrows = match (scroll > 0, scroll < most) {
+            (true, true) => "↑↓",
+            (false, _) => "↓",
+            (true, false) => "↑",
+        };
+        let marker = format!(" {arrows} {} ", view.text.review_more);
+        let marker_width = u16::try_from(marker.chars().count()).unwrap_or(u16::MAX);
+        if marker_width < inner.width && inner.height > 0 {
+            let corner = Rect {
+                x: inner.right() - marker_width,
+                y: inner.bottom() - 1,
+                width: marker_width,
+                height: 1,
+            };
+            frame.render_widget(Paragraph::new(marker).style(view.theme.key_style()), corner);
+        }
+    }
+}
+
+/// How far the review is scrolled (↑/↓, PgUp/PgDn), never past its end; a marker in the
+/// corner says there is more below or above.
+fn review_scroll(view: &View, lines: &[Line], inner: Rect) -> (u16, u16) {
+    let width = usize::from(inner.width.max(1));
+    let total: usize = lines
+        .iter()
+        .map(|line| line.width().div_ceil(width).max(1))
+        .sum();
+    let most = total.saturating_sub(usize::from(inner.height));
+    view.model.view.review_scroll_most.set(most);
+    let scroll = view.model.view.review_scroll.min(most);
+    let as_rows = |rows: usize| u16::try_from(rows).unwrap_or(u16::MAX);
+    (as_rows(scroll), as_rows(most))
 }
 
 fn phase_bar<'a>(view: &View, current: Phase) -> Line<'a> {
@@ -129,7 +173,7 @@ fn next_text(text: &'static Strings, machine: &PhaseMachine) -> &'static str {
 }
 
 /// Minutes and seconds, as a wall clock shows them.
-fn clock(seconds: f64) -> String {
+pub(super) fn clock(seconds: f64) -> String {
     let whole = seconds.max(0.0).floor() as u64;
     format!("{}:{:02}", whole / 60, whole % 60)
 }
@@ -194,7 +238,7 @@ fn checklist<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>)
     }
 }
 
-fn hints<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
+pub(super) fn hints<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
     let opened = &machine.state().hints_opened;
     if opened.is_empty() {
         return;
@@ -217,250 +261,4 @@ fn hints<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
             ));
         }
     }
-}
-
-/// The drill's moments since the fault, one a line: crossings, the alert, detection, the fix,
-/// recovery (the report has the same, with clock times).
-fn timeline<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
-    let text = view.text;
-    let Some(injected) = machine.state().injected_at else {
-        return;
-    };
-    lines.push(Line::default());
-    lines.push(Line::styled(text.timeline, view.theme.muted_style()));
-    for mark in marks(machine.state()) {
-        let name = mark.name.clone().unwrap_or_default();
-        let what = match mark.kind {
-            MarkKind::Injection => text.tl_injected.to_string(),
-            MarkKind::FirstCrossing => {
-                let shown = crate::signals::Signal::from_name(&name)
-                    .map_or(name.clone(), |signal| {
-                        signal_name(signal, view.lang).to_string()
-                    });
-                format!("{shown} {}", text.tl_crossed)
-            }
-            MarkKind::AlertCondition => format!("{}: {name}", text.tl_alert_condition),
-            MarkKind::AlertWouldFire => format!("{}: {name}", text.tl_alert_would_fire),
-            MarkKind::AlertFiring => format!("{}: {name}", text.tl_alert_fired),
-            MarkKind::Detection => text.tl_detected.to_string(),
-            MarkKind::Reset => text.tl_reset.to_string(),
-            MarkKind::Remedy => name,
-            MarkKind::PlatformRestart => text.tl_restart.to_string(),
-            MarkKind::Recovered => text.tl_recovered.to_string(),
-            MarkKind::Phase | MarkKind::FailuresCleared | MarkKind::Verified => continue,
-        };
-        lines.push(Line::styled(
-            format!("{:>+8.1} s  {what}", mark.at - injected),
-            view.theme.base_style(),
-        ));
-    }
-}
-
-/// The watched signal that crossed its threshold first after the injection.
-fn first_crossed(machine: &PhaseMachine) -> Option<crate::signals::Signal> {
-    machine
-        .state()
-        .signals
-        .iter()
-        .filter_map(|track| Some((track.first_crossed_at?, track.signal)))
-        .min_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, signal)| signal)
-}
-
-/// Every item of every step, done or missed, so the debrief can go through what was skipped.
-fn review_checklist<'a>(
-    view: &View,
-    machine: &PhaseMachine,
-    figures: &Figures,
-    lines: &mut Vec<Line<'a>>,
-) {
-    lines.push(Line::default());
-    lines.push(Line::styled(
-        format!(
-            "{} {}/{}",
-            view.text.fig_checklist, figures.checklist_done, figures.checklist_total
-        ),
-        view.theme.muted_style(),
-    ));
-    for step in Step::ALL {
-        let states = machine.state().checklist.get(step.index());
-        for (index, item) in machine.case().checklist_for(step).iter().enumerate() {
-            let done = states
-                .and_then(|states| states.get(index))
-                .is_some_and(|state| state.done_at.is_some());
-            let (mark, style) = if done {
-                ("✓", view.theme.base_style().fg(view.theme.ok))
-            } else {
-                ("✗", view.theme.base_style().fg(view.theme.critical))
-            };
-            lines.push(Line::styled(
-                format!(
-                    "{mark} {:<9} {}",
-                    step_phase(step).word(view.text),
-                    item.text.get(view.lang)
-                ),
-                style,
-            ));
-        }
-    }
-}
-
-fn step_phase(step: Step) -> Phase {
-    match step {
-        Step::Baseline => Phase::Baseline,
-        Step::Inject => Phase::Inject,
-        Step::Detect => Phase::Detect,
-        Step::Respond => Phase::Respond,
-        Step::Recover => Phase::Recover,
-    }
-}
-
-fn seconds(value: Option<f64>, text: &Strings) -> String {
-    value.map_or_else(|| text.never.to_string(), |s| format!("{s:.1} s"))
-}
-
-/// `fired +78.0 s`, or `condition +18.0 s, would fire +78.0 s`, and how far ahead of it the
-/// participant detected: beating the alert is the lesson.
-fn alert_timing(
-    alert: &crate::drill::figures::AlertFigure,
-    detect: Option<f64>,
-    text: &Strings,
-) -> String {
-    let fire = alert.delay.or(alert.would_fire_after);
-    let mut out = match (alert.delay, alert.condition_after, alert.would_fire_after) {
-        (Some(fired), _, _) => format!("{} +{fired:.1} s", text.alert_fired),
-        (None, Some(held), Some(would)) => format!(
-            "{} +{held:.1} s, {} +{would:.1} s",
-            text.alert_condition, text.alert_would_fire
-        ),
-        (None, Some(held), None) => format!("{} +{held:.1} s", text.alert_condition),
-        (None, None, _) => text.never.to_string(),
-    };
-    if let (Some(fire), Some(detect)) = (fire, detect)
-        && detect < fire
-    {
-        out.push_str(&format!(
-            "; {} {:.1} s",
-            text.alert_beaten_by,
-            fire - detect
-        ));
-    }
-    out
-}
-
-fn review<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
-    let text = view.text;
-    let figures: Figures = machine.figures();
-    if let Some(reason) = &machine.state().reason {
-        lines.push(Line::styled(
-            reason.clone(),
-            view.theme.base_style().fg(view.theme.warning),
-        ));
-    }
-    let big = figures.time_to_recover.map(clock);
-    if let Some(mttr) = big {
-        let style = view
-            .theme
-            .base_style()
-            .fg(view.theme.ok)
-            .add_modifier(Modifier::BOLD);
-        for row in big_digits::rows(&mttr) {
-            lines.push(Line::styled(format!("  {row}"), style));
-        }
-    }
-    let mut detect = seconds(figures.time_to_detect, text);
-    if figures.detected_before_first_signal {
-        detect.push_str(&format!(" ({})", text.before_signal));
-    }
-    let mut first_signal = seconds(figures.time_to_first_signal, text);
-    if let Some(signal) = first_crossed(machine) {
-        first_signal.push_str(&format!(" ({})", signal_name(signal, view.lang)));
-    }
-    let rows = [
-        (text.fig_first_signal, first_signal),
-        (text.fig_detect, detect),
-        (
-            text.fig_first_action,
-            seconds(figures.time_to_first_action, text),
-        ),
-        (
-            text.fig_recover,
-            match figures.recovered_by_platform_after {
-                Some(after) => format!("{} ({after:.1} s)", text.recovered_by_platform),
-                None => seconds(figures.time_to_recover, text),
-            },
-        ),
-    ];
-    for (label, value) in rows {
-        lines.push(Line::from(vec![
-            Span::styled(format!("{label:<25} "), view.theme.muted_style()),
-            Span::styled(value, view.theme.base_style().add_modifier(Modifier::BOLD)),
-        ]));
-    }
-    if let Some(right) = figures.diagnosis_correct {
-        let (word, color) = if right {
-            (text.right, view.theme.ok)
-        } else {
-            (text.wrong, view.theme.critical)
-        };
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!("{:<26}", text.fig_diagnosis),
-                view.theme.muted_style(),
-            ),
-            Span::styled(
-                format!("{word}: {}", machine.case().diagnosis.get(view.lang)),
-                view.theme
-                    .base_style()
-                    .fg(color)
-                    .add_modifier(Modifier::BOLD),
-            ),
-        ]));
-    }
-    for alert in &figures.alerts {
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!("{:<26}", format!("{} {}", text.fig_alerts, alert.name)),
-                view.theme.muted_style(),
-            ),
-            Span::styled(
-                alert_timing(alert, figures.time_to_detect, text),
-                view.theme.base_style(),
-            ),
-        ]));
-    }
-
-    if !machine.case().debrief.is_empty() && machine.phase() == Phase::Review {
-        lines.push(Line::default());
-        lines.push(Line::styled(text.debrief, view.theme.muted_style()));
-        for question in &machine.case().debrief {
-            lines.push(Line::styled(
-                format!("? {}", question.get(view.lang)),
-                view.theme.base_style(),
-            ));
-        }
-    }
-    timeline(view, machine, lines);
-    lines.push(Line::default());
-    lines.push(Line::styled(text.signal_table, view.theme.muted_style()));
-    for signal in &figures.signals {
-        let show = |value: Option<f64>| {
-            value.map_or_else(
-                || "—".to_string(),
-                |v| signal_value(signal.signal, v, view.lang),
-            )
-        };
-        lines.push(Line::styled(
-            format!(
-                "{:<22} {} → {} → {}",
-                signal_name(signal.signal, view.lang),
-                show(signal.baseline_median),
-                show(signal.peak),
-                show(signal.recovery_value)
-            ),
-            view.theme.base_style(),
-        ));
-    }
-    review_checklist(view, machine, &figures, lines);
-    hints(view, machine, lines);
 }

@@ -25,7 +25,7 @@ pub fn bar_label(label: Label, model: &Model, text: &Strings) -> &'static str {
         Label::Focus => text.key_focus,
         Label::Zoom if model.view.zoomed => text.key_unzoom,
         Label::Zoom => text.key_zoom,
-        Label::Scroll => text.key_scroll,
+        Label::Scroll | Label::ScrollReview => text.key_scroll,
         Label::Theme => text.key_theme,
         Label::Pause if model.replay.as_ref().is_some_and(|r| r.paused) => text.key_resume,
         Label::Pause => text.key_pause,
@@ -57,6 +57,7 @@ pub fn help_label(label: Label, text: &Strings) -> &'static str {
         Label::Focus => text.help_focus,
         Label::Zoom => text.help_zoom,
         Label::Scroll => text.help_scroll,
+        Label::ScrollReview => text.help_scroll_review,
         Label::Theme => text.help_theme,
         Label::Pause => text.help_pause,
     }

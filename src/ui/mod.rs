@@ -5,11 +5,13 @@ pub mod big_digits;
 mod charts;
 mod dialogs;
 mod drill;
+mod drill_review;
 pub mod format;
 mod frame;
 mod keys_text;
 mod panels;
 mod replay;
+mod review_chart;
 mod text;
 
 use ratatui::Frame;

@@ -1,0 +1,331 @@
+//! What the fault cost, in a business's terms: the review's "business impact". Two views of
+//! the same window, from the injection to recovery (or to the drill's end):
+//! - the built-in load's clients, counted exactly: requests that failed or took over 2 s, and
+//!   the transfers that failed with the money they did not move;
+//! - the target's own metrics, every client included: its request rate and error ratio
+//!   integrated over the window, so a drill against traffic we do not send still has a figure.
+
+use serde::{Deserialize, Serialize};
+
+use super::series::DrillSeries;
+use super::state::DrillState;
+use crate::i18n::{Lang, Strings};
+use crate::signals::{Signal, UnixSeconds};
+
+/// A gap between two samples longer than this is a stop (a killed dashboard), not traffic.
+const MAX_GAP_S: f64 = 30.0;
+
+/// The load's cumulative counters at one moment (see `load::UserOutcomes`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientCounts {
+    pub requests: u64,
+    pub failed: u64,
+    pub slow: u64,
+    pub transfers: u64,
+    pub transfers_failed: u64,
+    pub transfer_cents_failed: u64,
+}
+
+impl ClientCounts {
+    fn since(self, earlier: ClientCounts) -> ClientCounts {
+        ClientCounts {
+            requests: self.requests.saturating_sub(earlier.requests),
+            failed: self.failed.saturating_sub(earlier.failed),
+            slow: self.slow.saturating_sub(earlier.slow),
+            transfers: self.transfers.saturating_sub(earlier.transfers),
+            transfers_failed: self
+                .transfers_failed
+                .saturating_sub(earlier.transfers_failed),
+            transfer_cents_failed: self
+                .transfer_cents_failed
+                .saturating_sub(earlier.transfer_cents_failed),
+        }
+    }
+
+    fn plus(self, other: ClientCounts) -> ClientCounts {
+        ClientCounts {
+            requests: self.requests + other.requests,
+            failed: self.failed + other.failed,
+            slow: self.slow + other.slow,
+            transfers: self.transfers + other.transfers,
+            transfers_failed: self.transfers_failed + other.transfers_failed,
+            transfer_cents_failed: self.transfer_cents_failed + other.transfer_cents_failed,
+        }
+    }
+}
+
+/// The load's counters as the drill saw them while the fault was on. Kept in the drill's
+/// state, so a resumed drill, whose new load counts from zero, adds to what was counted.
+///
+/// Recovery is dated to the start of the hold that completed, which is known only when the
+/// hold ends: the last observations are kept for as long as a hold lasts, so the count can end
+/// where recovery began.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClientTally {
+    first: Option<ClientCounts>,
+    /// The latest observations, oldest first, covering at least the recovery hold.
+    recent: Vec<(UnixSeconds, ClientCounts)>,
+    /// What earlier runs of the load counted before it started over.
+    carried: ClientCounts,
+}
+
+impl ClientTally {
+    /// `now` at `at`; observations older than `keep_s` before it are let go.
+    pub fn observe(&mut self, at: UnixSeconds, now: ClientCounts, keep_s: f64) {
+        match (self.first, self.recent.last()) {
+            (Some(first), Some((_, last))) if now.requests < last.requests => {
+                // The load started over (a resume, a new load): keep what the old one counted.
+                self.carried = self.carried.plus(last.since(first));
+                self.first = Some(now);
+                self.recent.clear();
+            }
+            (None, _) => self.first = Some(now),
+            _ => {}
+        }
+        self.recent.push((at, now));
+        let oldest_kept = self
+            .recent
+            .iter()
+            .rposition(|(seen, _)| *seen <= at - keep_s)
+            .unwrap_or(0);
+        self.recent.drain(..oldest_kept);
+    }
+
+    /// Counted from the first observation to the last one at or before `until` (or the last).
+    pub fn counted(&self, until: Option<UnixSeconds>) -> Option<ClientCounts> {
+        let first = self.first?;
+        let (_, last) = self
+            .recent
+            .iter()
+            .rev()
+            .find(|(seen, _)| until.is_none_or(|until| *seen <= until))
+            .or_else(|| self.recent.first())?;
+        Some(self.carried.plus(last.since(first)))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Impact {
+    /// Seconds from the injection to recovery, or to the drill's end without one.
+    pub window_s: f64,
+    /// Whether the window ends at recovery.
+    pub recovered: bool,
+    /// The built-in load's clients; `None` when it sent nothing during the fault.
+    pub clients: Option<ClientCounts>,
+    /// Requests the target answered and of them failed over the window, from its request rate
+    /// and error ratio; `None` without those signals.
+    pub target_requests: Option<f64>,
+    pub target_failed: Option<f64>,
+}
+
+/// One line of the impact in words: label, value, and whether it counts a loss.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImpactRow {
+    pub label: String,
+    pub value: String,
+    pub loss: bool,
+}
+
+impl Impact {
+    /// `business impact (fault to recovery, 34 s)`.
+    pub fn heading(&self, text: &Strings, lang: Lang) -> String {
+        let until = if self.recovered {
+            text.impact_until_recovery
+        } else {
+            text.impact_until_end
+        };
+        format!(
+            "{} ({until}, {})",
+            text.impact,
+            super::signal_words::duration_words(self.window_s, lang)
+        )
+    }
+
+    /// The impact in words, as the review and the report show it; empty when nothing counted.
+    pub fn rows(&self, text: &Strings) -> Vec<ImpactRow> {
+        let mut rows = Vec::new();
+        if let Some(clients) = self.clients {
+            let share = clients.failed as f64 * 100.0 / clients.requests.max(1) as f64;
+            rows.push(ImpactRow {
+                label: text.impact_requests.to_string(),
+                value: format!(
+                    "{} · {} {} ({share:.0} %) · {} {}",
+                    clients.requests,
+                    text.impact_failed,
+                    clients.failed,
+                    text.impact_slow,
+                    clients.slow
+                ),
+                loss: clients.failed + clients.slow > 0,
+            });
+            if clients.transfers > 0 {
+                rows.push(ImpactRow {
+                    label: text.impact_transfers.to_string(),
+                    value: format!(
+                        "{} · {} {} · {} {}.{:02}",
+                        clients.transfers,
+                        text.impact_failed,
+                        clients.transfers_failed,
+                        text.impact_not_moved,
+                        clients.transfer_cents_failed / 100,
+                        clients.transfer_cents_failed % 100
+                    ),
+                    loss: clients.transfers_failed > 0,
+                });
+            }
+        }
+        if let (Some(requests), Some(failed)) = (self.target_requests, self.target_failed) {
+            rows.push(ImpactRow {
+                label: text.impact_target.to_string(),
+                value: format!("≈ {requests:.0} · {} ≈ {failed:.0}", text.impact_failed),
+                loss: failed >= 0.5,
+            });
+        }
+        rows
+    }
+}
+
+/// The impact of the fault so far; `None` before the injection.
+pub fn impact(state: &DrillState) -> Option<Impact> {
+    let from = state.injected_at?;
+    let to = state.recovered_at.unwrap_or(state.last_at).max(from);
+    let clients = state
+        .clients
+        .counted(state.recovered_at)
+        .filter(|c| c.requests > 0);
+    let (target_requests, target_failed) = match target_counts(&state.series, from, to) {
+        Some((requests, failed)) => (Some(requests), Some(failed)),
+        None => (None, None),
+    };
+    Some(Impact {
+        window_s: to - from,
+        recovered: state.recovered_at.is_some(),
+        clients,
+        target_requests,
+        target_failed,
+    })
+}
+
+/// ∫ rate dt and ∫ rate × error ratio dt over `from..=to`, each rate sample standing for the
+/// time since the one before it; `None` when the series lack the rate.
+fn target_counts(series: &DrillSeries, from: UnixSeconds, to: UnixSeconds) -> Option<(f64, f64)> {
+    let origin = series.origin_at?;
+    let rate: Vec<(UnixSeconds, f64)> = series.get(Signal::Rps)?.points(origin).collect();
+    let errors: Vec<(UnixSeconds, f64)> = series
+        .get(Signal::ErrorRatio)
+        .map(|s| s.points(origin).collect())
+        .unwrap_or_default();
+    let (mut requests, mut failed) = (0.0, 0.0);
+    let mut counted_any = false;
+    for pair in rate.windows(2) {
+        let ((before, _), (at, value)) = (pair[0], pair[1]);
+        if at <= from || at > to {
+            continue;
+        }
+        let span = at - before.max(from);
+        if span > MAX_GAP_S {
+            continue;
+        }
+        let answered = value.max(0.0) * span;
+        let ratio = errors
+            .iter()
+            .take_while(|(t, _)| *t <= at)
+            .last()
+            .filter(|(t, _)| at - t <= MAX_GAP_S)
+            .map_or(0.0, |(_, ratio)| ratio.clamp(0.0, 1.0));
+        requests += answered;
+        failed += answered * ratio;
+        counted_any = true;
+    }
+    counted_any.then_some((requests, failed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signals::Sample;
+
+    fn counts(requests: u64, failed: u64) -> ClientCounts {
+        ClientCounts {
+            requests,
+            failed,
+            slow: failed / 2,
+            transfers: requests / 5,
+            transfers_failed: failed / 5,
+            transfer_cents_failed: failed / 5,
+        }
+    }
+
+    #[test]
+    fn the_tally_counts_from_its_first_sight_and_across_a_load_that_started_over() {
+        let mut tally = ClientTally::default();
+        assert_eq!(tally.counted(None), None);
+        tally.observe(1.0, counts(100, 0), 30.0);
+        tally.observe(2.0, counts(150, 20), 30.0);
+        assert_eq!(tally.counted(None), Some(counts(50, 20)));
+        // A resumed dashboard's load counts from zero again.
+        tally.observe(100.0, counts(10, 10), 30.0);
+        tally.observe(101.0, counts(40, 30), 30.0);
+        let counted = tally.counted(None).expect("counted");
+        assert_eq!(counted.requests, 50 + 30);
+        assert_eq!(counted.failed, 20 + 20);
+    }
+
+    #[test]
+    fn the_tally_ends_where_recovery_began_though_it_is_known_a_hold_later() {
+        let mut tally = ClientTally::default();
+        for second in 0..100 {
+            let requests = 10 * second;
+            tally.observe(f64::from(second as u32), counts(requests, 0), 35.0);
+        }
+        assert!(tally.recent.len() <= 37, "{} kept", tally.recent.len());
+        // Recovery began at 70 s; the 30 s hold ended at 100 s.
+        assert_eq!(tally.counted(Some(70.0)).map(|c| c.requests), Some(700));
+        assert_eq!(tally.counted(None).map(|c| c.requests), Some(990));
+    }
+
+    #[test]
+    fn the_target_counts_integrate_rate_times_error_ratio_over_the_window() {
+        let mut series = DrillSeries::default();
+        for second in 0..=20 {
+            let at = 1000.0 + f64::from(second);
+            series.push(Signal::Rps, Sample { at, value: 10.0 });
+            let ratio = if (5..15).contains(&second) { 0.5 } else { 0.0 };
+            series.push(Signal::ErrorRatio, Sample { at, value: ratio });
+        }
+        // From 1005 to 1015: ten seconds at 10/s, half of them failing while the ratio
+        // read 0.5 (samples at 1006..=1014 stand for the second before each).
+        let (requests, failed) = target_counts(&series, 1005.0, 1015.0).expect("counts");
+        assert!((requests - 100.0).abs() < 1e-9, "{requests}");
+        assert!((failed - 45.0).abs() < 1e-9, "{failed}");
+    }
+
+    #[test]
+    fn a_long_gap_in_the_series_is_not_counted_as_traffic() {
+        let mut series = DrillSeries::default();
+        series.push(
+            Signal::Rps,
+            Sample {
+                at: 0.0,
+                value: 10.0,
+            },
+        );
+        series.push(
+            Signal::Rps,
+            Sample {
+                at: 1.0,
+                value: 10.0,
+            },
+        );
+        series.push(
+            Signal::Rps,
+            Sample {
+                at: 300.0,
+                value: 10.0,
+            },
+        );
+        let (requests, failed) = target_counts(&series, 0.0, 300.0).expect("counts");
+        assert!((requests - 10.0).abs() < 1e-9, "{requests}");
+        assert_eq!(failed, 0.0);
+    }
+}
