@@ -142,7 +142,7 @@ fn hint_entries(case: &Case, state: &DrillState) -> Vec<HintEntry> {
                 .map(|action| action.at);
             Some(HintEntry {
                 number: index + 1,
-                text: BothLanguages::from(case.hints.get(index)?),
+                text: BothLanguages::from(&case.hints.get(index)?.text),
                 opened_at,
             })
         })

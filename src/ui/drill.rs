@@ -50,17 +50,10 @@ pub fn render(frame: &mut Frame, view: &View, drill: &DrillSession, area: Rect) 
                 timer(view, machine, &mut lines);
                 lines.push(Line::default());
                 lines.push(next_line(view, next_text(view.text, machine)));
-                if drill.conceals_cause() {
-                    // The case's items and hints name the cause; they come once it is named.
-                    lines.push(Line::default());
-                    lines.push(Line::styled(
-                        view.text.blind_items_later,
-                        view.theme.muted_style(),
-                    ));
-                } else {
-                    checklist(view, machine, &mut lines);
-                    hints(view, machine, &mut lines);
-                }
+                // Blind, until the cause is named: the items and hints worded without it.
+                let concealed = drill.conceals_cause();
+                checklist(view, machine, concealed, &mut lines);
+                hints(view, machine, concealed, &mut lines);
             }
         }
     }
@@ -159,7 +152,7 @@ fn timer<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
     }
 }
 
-fn checklist<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
+fn checklist<'a>(view: &View, machine: &PhaseMachine, concealed: bool, lines: &mut Vec<Line<'a>>) {
     let Some(step) = machine.phase().step() else {
         return;
     };
@@ -187,14 +180,19 @@ fn checklist<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>)
         } else {
             String::new()
         };
+        // Numbered as ever: the keys tick by the item's place, shown or not.
+        let (shown, style) = match item.blind.shown(&item.text, concealed) {
+            Some(text) => (text.get(view.lang), style),
+            None => (view.text.blind_hidden_item, view.theme.muted_style()),
+        };
         lines.push(Line::styled(
-            format!("{mark} {} {}{auto}", index + 1, item.text.get(view.lang)),
+            format!("{mark} {} {shown}{auto}", index + 1),
             style,
         ));
     }
 }
 
-fn hints<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
+fn hints<'a>(view: &View, machine: &PhaseMachine, concealed: bool, lines: &mut Vec<Line<'a>>) {
     let opened = &machine.state().hints_opened;
     if opened.is_empty() {
         return;
@@ -211,10 +209,17 @@ fn hints<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
     ));
     for index in opened {
         if let Some(hint) = machine.case().hints.get(*index) {
-            lines.push(Line::styled(
-                format!("• {}", hint.get(view.lang)),
-                view.theme.base_style().fg(view.theme.warning),
-            ));
+            let line = match hint.blind.shown(&hint.text, concealed) {
+                Some(text) => Line::styled(
+                    format!("• {}", text.get(view.lang)),
+                    view.theme.base_style().fg(view.theme.warning),
+                ),
+                None => Line::styled(
+                    format!("• {}", view.text.blind_hidden_item),
+                    view.theme.muted_style(),
+                ),
+            };
+            lines.push(line);
         }
     }
 }
@@ -462,5 +467,5 @@ fn review<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
         ));
     }
     review_checklist(view, machine, &figures, lines);
-    hints(view, machine, lines);
+    hints(view, machine, false, lines);
 }
