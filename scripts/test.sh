@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the test services if they are missing (Debian packages: Prometheus, PostgreSQL,
 # podman with runc and busybox-static for the Docker API, tmux, curl, openssl (https tests),
-# librsvg2-bin (rsvg-convert renders the reports' charts), python3-venv; and, from
+# librsvg2-bin (rsvg-convert renders the reports' charts), chromium (a headless browser opens the
+# HTML report), python3-venv; and, from
 # PyPI, Flask and gunicorn for the workshop-shaped FinCore in scripts/bench/), then runs every
 # check and test: format, clippy, unit and integration tests.
 # Integration tests start their own private servers on free loopback ports and stop them by PID.
@@ -14,6 +15,7 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql
 command -v tmux >/dev/null 2>&1 || missing+=(tmux)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v rsvg-convert >/dev/null 2>&1 || missing+=(librsvg2-bin)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v podman >/dev/null 2>&1 || missing+=(podman)
 command -v runc >/dev/null 2>&1 || [ -x /usr/sbin/runc ] || missing+=(runc)
 dpkg -s busybox-static >/dev/null 2>&1 || missing+=(busybox-static)

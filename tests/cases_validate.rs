@@ -124,6 +124,11 @@ const BROKEN: &[(&str, &str, &str)] = &[
         "`latency` is not a signal",
     ),
     (
+        "blind_names_cause",
+        "broken/blind_names_cause.toml:27:65: checklist.inject[0].blind.en: ",
+        "names the cause (`latency_ms`); expected a wording without the case id",
+    ),
+    (
         "nothing_injected",
         "broken/nothing_injected.toml:13:1: injection: ",
         "nothing to inject; expected `failures`, `container` or both",

@@ -284,8 +284,9 @@ fn a_drill_killed_against_an_external_target_is_resumed_with_its_fault_still_on(
 }
 
 /// A blind drill hides its case until the participant names a cause: neither the screen nor
-/// the log shows the case's id or a failure knob's name, the record's file is neutral, and
-/// the cause is revealed once named.
+/// the log shows the case's id or a failure knob's name, the record's file is neutral, the
+/// checklist and the hints read in their blind wordings, and the cause is revealed once named,
+/// with the real texts.
 #[test]
 fn a_blind_drill_gives_nothing_away_before_the_cause_is_named() {
     let tmux = Tmux::start(
@@ -299,6 +300,18 @@ fn a_blind_drill_gives_nothing_away_before_the_cause_is_named() {
     tmux.begin_drill();
     let screen = tmux.wait_for("the fault injected", WAIT, |screen| {
         screen.contains("failure injected at")
+    });
+    // Every shipped case words its first detect item so, and its last hint thus.
+    let detect_blind = "A watched signal has left its normal range";
+    let hint_blind = "GET /api/failures shows what is injected";
+    let detecting = tmux.wait_for("the blind detect checklist", WAIT, |screen| {
+        screen.contains(detect_blind)
+    });
+    for _ in 0..3 {
+        tmux.keys("h");
+    }
+    let hinted = tmux.wait_for("the blind hints", WAIT, |screen| {
+        screen.contains(hint_blind) && screen.contains("(3/3)")
     });
     // A few polls later: the sandbox's own log lines have come in too.
     std::thread::sleep(Duration::from_secs(3));
@@ -314,9 +327,20 @@ fn a_blind_drill_gives_nothing_away_before_the_cause_is_named() {
         "{name:?}"
     );
     let record = read(&found[0]);
-    let case = record["case_id"].as_str().expect("case id").to_string();
-    for shown in [&screen, &later] {
-        assert!(!shown.contains(&format!("drill {case}")), "{case}: {shown}");
+    let case_id = record["case_id"].as_str().expect("case id").to_string();
+    let library = gameday::drill::CaseLibrary::shipped();
+    let case = library.get(&case_id).expect("a shipped case");
+    let real_hint = &case.hints.last().expect("hints").text.en;
+    let real_start: String = real_hint.chars().take(30).collect();
+    // "latency" is a panel's word too; every other id is no word of the screen's own.
+    let id_shown = |shown: &str| case_id != "latency" && shown.contains(&case_id);
+    for shown in [&screen, &detecting, &hinted, &later] {
+        assert!(
+            !shown.contains(&format!("drill {case_id}")),
+            "{case_id}: {shown}"
+        );
+        assert!(!id_shown(shown), "{case_id} on screen: {shown}");
+        assert!(!shown.contains(&real_start), "{real_start}: {shown}");
         for knob in [
             "latency_ms",
             "error_rate",
@@ -327,14 +351,19 @@ fn a_blind_drill_gives_nothing_away_before_the_cause_is_named() {
             assert!(!shown.contains(knob), "{knob} on screen: {shown}");
         }
     }
-    // Named (rightly or not), the case is revealed.
+    // Named (rightly or not), the case is revealed, and the hints read as written.
     tmux.keys("Enter");
     tmux.wait_for("the question", WAIT, |screen| screen.contains("1  "));
     tmux.keys("1");
     let revealed = tmux.wait_for("the case revealed", WAIT, |screen| {
-        screen.contains(&format!("drill {case}")) || screen.contains("Checklist")
+        screen.contains(&real_start)
     });
     assert!(!revealed.contains("failure injected at"), "{revealed}");
+    assert!(!revealed.contains(hint_blind), "{revealed}");
+    assert!(
+        revealed.contains(&format!("drill {case_id}")) || revealed.contains(&case.title.en),
+        "{revealed}"
+    );
     tmux.keys("q");
     tmux.wait_for("the confirmation", WAIT, |screen| {
         screen.contains("Quit now?")

@@ -199,6 +199,27 @@ fn help_lists_every_binding_with_its_name() {
 /// A latency drill 12 s after its fault, beside the live panels, in the projector theme.
 #[test]
 fn drill_panel_in_detect_projector() {
+    let state = latency_drill_in_detect(false);
+    insta::assert_snapshot!(render(&state, "projector", Lang::En, 160, 45));
+}
+
+/// The same drill blind, every hint opened: its checklist and hints in their blind wordings,
+/// nothing of the cause, in Russian.
+#[test]
+fn blind_drill_panel_in_detect_russian() {
+    let state = latency_drill_in_detect(true);
+    let screen = render(&state, "dark", Lang::Ru, 160, 45);
+    // The log lines are the fixture's, older than the drill; the drill panel is what is blind.
+    let text = screen.to_string();
+    assert!(
+        text.contains("GET /api/failures показывает, что внесено"),
+        "{text}"
+    );
+    assert!(!text.contains("latency_ms") && !text.contains("Ошибок не прибавилось"));
+    insta::assert_snapshot!(screen);
+}
+
+fn latency_drill_in_detect(blind: bool) -> Model {
     use gameday::actions::{ActionKind, ActionOutcome};
     use gameday::drill::{CaseLibrary, TargetCapabilities};
     use gameday::model::{DrillRequest, DrillSession};
@@ -211,7 +232,7 @@ fn drill_panel_in_detect_projector() {
         .expect("the shipped latency case");
     let request = DrillRequest {
         case,
-        blind: false,
+        blind,
         manual_inject: false,
         diagnoses: Vec::new(),
     };
@@ -253,10 +274,15 @@ fn drill_panel_in_detect_projector() {
         ok: true,
         notes: Vec::new(),
     });
+    if blind {
+        for _ in 0..3 {
+            session.hint(NOW - 1.0);
+        }
+    }
     // The path of the record differs every run; the rest is what the panel shows.
     session.record_path = None;
     state.drill = Some(session);
-    insta::assert_snapshot!(render(&state, "projector", Lang::En, 160, 45));
+    state
 }
 
 /// A latency drill to its review: the fault at +0 s, detected at +8 s, reset at +18 s, back in

@@ -318,14 +318,47 @@ impl Step {
     }
 }
 
+/// How a checklist item or a hint reads in a blind drill until the participant names the
+/// cause: the case file's `blind` wording, or the text itself when it names nothing of the
+/// cause, or nothing when it names the cause and has no blind wording.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlindWording {
+    AsWritten,
+    Reworded(Text),
+    Hidden,
+}
+
+impl BlindWording {
+    /// What to show of `text`: the blind wording while the cause is concealed, else `text`;
+    /// `None` while concealed and there is no wording without the cause.
+    pub fn shown<'a>(&'a self, text: &'a Text, concealed: bool) -> Option<&'a Text> {
+        match self {
+            _ if !concealed => Some(text),
+            BlindWording::AsWritten => Some(text),
+            BlindWording::Reworded(blind) => Some(blind),
+            BlindWording::Hidden => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChecklistItem {
     pub text: Text,
+    /// How it reads in a blind drill before the cause is named.
+    pub blind: BlindWording,
     /// Ticked automatically when this holds on a sample; `None`: ticked by the participant.
     pub verify: Option<Condition>,
     /// Ticked when the participant names what told them at detection (any answer but
     /// "nothing in particular").
     pub on_detection: bool,
+}
+
+/// A hint the participant can open during the drill.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hint {
+    pub text: Text,
+    /// How it reads in a blind drill before the cause is named.
+    pub blind: BlindWording,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -356,7 +389,7 @@ pub struct Case {
     pub alerts: Vec<String>,
     /// Items per step, indexed by `Step::index`; each step has at least one.
     pub checklist: [Vec<ChecklistItem>; 5],
-    pub hints: Vec<Text>,
+    pub hints: Vec<Hint>,
     pub recovery: RecoverySpec,
     pub debrief: Vec<Text>,
     /// The cause, as offered among the choices of a blind drill.

@@ -28,7 +28,7 @@ pub(crate) struct CaseFile {
     pub alerts: Vec<Spanned<String>>,
     pub checklist: ChecklistFile,
     #[serde(default)]
-    pub hints: Vec<TextFile>,
+    pub hints: Vec<HintFile>,
     pub recovery: RecoveryFile,
     #[serde(default)]
     pub debrief: Vec<TextFile>,
@@ -59,6 +59,15 @@ pub(crate) const TOP_KEYS: &[&str] = &[
 pub(crate) struct TextFile {
     pub en: Spanned<String>,
     pub ru: Spanned<String>,
+}
+
+/// A hint; `blind` words it without the cause for a blind drill (see [`ChecklistItemFile`]).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HintFile {
+    pub en: Spanned<String>,
+    pub ru: Spanned<String>,
+    pub blind: Option<TextFile>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -138,6 +147,9 @@ pub(crate) struct ChecklistFile {
 pub(crate) struct ChecklistItemFile {
     pub en: Spanned<String>,
     pub ru: Spanned<String>,
+    /// The item worded without the cause, shown in a blind drill until the cause is named:
+    /// `blind.en = "..."` and `blind.ru = "..."`.
+    pub blind: Option<TextFile>,
     pub verify: Option<ConditionFile>,
     /// Ticked when the participant names what told them at detection.
     #[serde(default)]

@@ -364,7 +364,7 @@ pub fn show_text(case: &Case, lang: Lang) -> String {
     if !case.hints.is_empty() {
         let _ = writeln!(out, "\n{}", l.hints);
         for (index, hint) in case.hints.iter().enumerate() {
-            let _ = writeln!(out, "  {}. {}", index + 1, hint.get(lang));
+            let _ = writeln!(out, "  {}. {}", index + 1, hint.text.get(lang));
         }
     }
     let recovery = &case.recovery;

@@ -23,6 +23,7 @@ pub mod target_check;
 mod target_learn;
 mod toml_place;
 pub mod validate;
+mod validate_blind;
 
 #[cfg(test)]
 mod machine_tests;

@@ -142,7 +142,7 @@ fn hint_entries(case: &Case, state: &DrillState) -> Vec<HintEntry> {
                 .map(|action| action.at);
             Some(HintEntry {
                 number: index + 1,
-                text: BothLanguages::from(case.hints.get(index)?),
+                text: BothLanguages::from(&case.hints.get(index)?.text),
                 opened_at,
             })
         })
@@ -333,6 +333,46 @@ mod tests {
         assert_eq!(json["drill"]["phase"], "respond");
         assert_eq!(json["drill"]["signals"][0]["signal"], "latency_p95");
         assert_eq!(json["figures"]["time_to_detect"], 9.0);
+    }
+
+    /// A blind drill's record, written before the cause is named (the file a resume reads),
+    /// keeps the real texts, not the blind wordings the screen showed: only its file name is
+    /// neutral, and the record is not shown until the drill is over.
+    #[test]
+    fn a_blind_record_keeps_the_real_texts_under_a_neutral_name() {
+        let start = 1_795_000_000.0;
+        let options = DrillOptions {
+            blind: true,
+            ..DrillOptions::default()
+        };
+        let (mut machine, _) = PhaseMachine::start(latency_case(), options, start);
+        for second in 0..60 {
+            let at = start + f64::from(second);
+            machine.sample(Signal::LatencyP95, Sample { at, value: 0.1 });
+        }
+        machine.tick(start + 60.0);
+        machine.injected(start + 61.0);
+        assert!(!machine.phase().is_finished(), "{:?}", machine.phase());
+        machine.action(start + 65.0, ActionKind::HintOpened { index: 2 });
+        let record = SessionRecord::from_machine(&machine, "embedded sandbox");
+        assert!(
+            record.file_name().ends_with("-blind.json"),
+            "{}",
+            record.file_name()
+        );
+        let json = serde_json::to_value(&record).expect("json");
+        let inject = json["checklist"]
+            .as_array()
+            .and_then(|items| items.iter().find(|item| item["id"] == "inject.1"))
+            .expect("the inject item");
+        assert_eq!(
+            inject["text"]["en"],
+            "The failure state reads back latency_ms = 2000"
+        );
+        assert_eq!(
+            json["hints_used"][0]["text"]["en"],
+            "Read GET /api/failures: latency_ms is set. POST /api/reset clears it."
+        );
     }
 
     #[test]

@@ -111,7 +111,7 @@ pub fn runbook_markdown(case: &Case, lang: Lang) -> String {
     if !case.hints.is_empty() {
         let _ = writeln!(out, "\n{}:\n", words.hints);
         for (index, hint) in case.hints.iter().enumerate() {
-            let _ = writeln!(out, "{}. {}", index + 1, hint.get(lang));
+            let _ = writeln!(out, "{}. {}", index + 1, hint.text.get(lang));
         }
     }
 

@@ -15,11 +15,13 @@ use super::toml_place::{field_at, reword};
 
 use super::case::{
     Case, ChecklistItem, ClosedLoop, Condition, ContainerInjection, ContainerWhen, FailureBody,
-    Injection, LoadSpec, RecoverySpec, Requirement, Text, WatchedSignal, comparison_serde,
+    Hint, Injection, LoadSpec, RecoverySpec, Requirement, Text, WatchedSignal, comparison_serde,
 };
 use super::case_file::{
-    CaseFile, ChecklistItemFile, ConditionFile, FailuresFile, InjectionFile, LoadFile, TextFile,
+    CaseFile, ChecklistItemFile, ConditionFile, FailuresFile, HintFile, InjectionFile, LoadFile,
+    TextFile,
 };
+use super::validate_blind::CauseTerms;
 use crate::actions::{ContainerAction, ContainerActionParts};
 use crate::alerts::workshop_rules;
 use crate::knobs::{self, IntegerRange, KnobKind, KnobValue, TTL_NAME, TTL_RANGE};
@@ -116,7 +118,7 @@ pub fn check_case(file: &str, text: &str) -> CaseReport {
     }
 }
 
-struct Checker<'a> {
+pub(super) struct Checker<'a> {
     file: &'a str,
     text: &'a str,
     problems: Vec<CaseProblem>,
@@ -124,7 +126,7 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn push(
+    pub(super) fn push(
         &mut self,
         span: Range<usize>,
         field: &str,
@@ -142,7 +144,7 @@ impl Checker<'_> {
         });
     }
 
-    fn error(&mut self, span: Range<usize>, field: &str, message: impl Into<String>) {
+    pub(super) fn error(&mut self, span: Range<usize>, field: &str, message: impl Into<String>) {
         self.push(span, field, message.into(), ProblemSeverity::Error);
     }
 
@@ -181,8 +183,9 @@ impl Checker<'_> {
         let load = self.load(&raw);
         let signals = self.signals(&raw);
         let alerts = self.alerts(&raw.alerts);
-        let checklist = self.checklist(&raw);
-        let hints = self.texts(&raw.hints, "hints");
+        let terms = CauseTerms::of(&raw);
+        let checklist = self.checklist(&raw, &terms);
+        let hints = self.hints(&raw.hints, &terms);
         let recovery = self.recovery(&raw);
         let debrief = self.texts(&raw.debrief, "debrief");
         let diagnosis = self.text_pair(&raw.diagnosis, "diagnosis");
@@ -206,7 +209,7 @@ impl Checker<'_> {
         })
     }
 
-    fn text(&mut self, en: &Spanned<String>, ru: &Spanned<String>, field: &str) -> Text {
+    pub(super) fn text(&mut self, en: &Spanned<String>, ru: &Spanned<String>, field: &str) -> Text {
         for (value, lang, language) in [(en, "en", "English"), (ru, "ru", "Russian")] {
             if value.get_ref().trim().is_empty() {
                 let message = format!("empty; expected the text in {language}");
@@ -231,6 +234,18 @@ impl Checker<'_> {
         let mut checked = Vec::new();
         for (index, text) in texts.iter().enumerate() {
             checked.push(self.text_pair(text, &format!("{field}[{index}]")));
+        }
+        checked
+    }
+
+    fn hints(&mut self, hints: &[HintFile], terms: &CauseTerms) -> Vec<Hint> {
+        let mut checked = Vec::new();
+        for (index, hint) in hints.iter().enumerate() {
+            let field = format!("hints[{index}]");
+            let text = self.text(&hint.en, &hint.ru, &field);
+            let written = [&hint.en, &hint.ru];
+            let blind = self.blind_wording(written, hint.blind.as_ref(), &field, terms);
+            checked.push(Hint { text, blind });
         }
         checked
     }
@@ -605,7 +620,7 @@ impl Checker<'_> {
         names
     }
 
-    fn checklist(&mut self, raw: &CaseFile) -> [Vec<ChecklistItem>; 5] {
+    fn checklist(&mut self, raw: &CaseFile, terms: &CauseTerms) -> [Vec<ChecklistItem>; 5] {
         let lists = &raw.checklist;
         let steps: [(&str, &Vec<ChecklistItemFile>); 5] = [
             ("baseline", &lists.baseline),
@@ -624,6 +639,8 @@ impl Checker<'_> {
             for (index, item) in items.iter().enumerate() {
                 let field = format!("checklist.{step}[{index}]");
                 let text = self.text(&item.en, &item.ru, &field);
+                let written = [&item.en, &item.ru];
+                let blind = self.blind_wording(written, item.blind.as_ref(), &field, terms);
                 let verify = item.verify.as_ref().and_then(|c: &ConditionFile| {
                     self.condition(
                         &c.signal,
@@ -644,6 +661,7 @@ impl Checker<'_> {
                 };
                 checked.push(ChecklistItem {
                     text,
+                    blind,
                     verify,
                     on_detection,
                 });

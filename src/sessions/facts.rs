@@ -194,7 +194,7 @@ pub fn action_words(kind: &ActionKind, case: Option<&Case>, lang: Lang) -> Strin
         ActionKind::HintOpened { index } => {
             let hint = case
                 .and_then(|case| case.hints.get(*index))
-                .map(|hint| format!(": {}", hint.get(lang)))
+                .map(|hint| format!(": {}", hint.text.get(lang)))
                 .unwrap_or_default();
             format!("{} {}{hint}", w.hint, index + 1)
         }

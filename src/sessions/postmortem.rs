@@ -190,7 +190,7 @@ fn hint_text(
 ) -> String {
     let text = case
         .and_then(|case| case.hints.get(index))
-        .map(|hint| hint.get(lang).to_string())
+        .map(|hint| hint.text.get(lang).to_string())
         .or_else(|| {
             let kept = record
                 .hints_used

@@ -151,7 +151,7 @@ pub fn show_text(stored: &StoredRecord, case: Option<&Case>, lang: Lang, clock: 
     for index in &drill.hints_opened {
         let hint = case
             .and_then(|case| case.hints.get(*index))
-            .map_or("", |hint| hint.get(lang));
+            .map_or("", |hint| hint.text.get(lang));
         let _ = writeln!(out, "  {}. {hint}", index + 1);
     }
 

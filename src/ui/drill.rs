@@ -47,17 +47,10 @@ pub fn render(frame: &mut Frame, view: &View, drill: &DrillSession, area: Rect) 
                 timer(view, machine, &mut lines);
                 lines.push(Line::default());
                 lines.push(next_line(view, next_text(view.text, machine)));
-                if drill.conceals_cause() {
-                    // The case's items and hints name the cause; they come once it is named.
-                    lines.push(Line::default());
-                    lines.push(Line::styled(
-                        view.text.blind_items_later,
-                        view.theme.muted_style(),
-                    ));
-                } else {
-                    checklist(view, machine, &mut lines);
-                    hints(view, machine, &mut lines);
-                }
+                // Blind, until the cause is named: the items and hints worded without it.
+                let concealed = drill.conceals_cause();
+                checklist(view, machine, concealed, &mut lines);
+                hints(view, machine, concealed, &mut lines);
             }
         }
     }
@@ -203,7 +196,7 @@ fn timer<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
     }
 }
 
-fn checklist<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
+fn checklist<'a>(view: &View, machine: &PhaseMachine, concealed: bool, lines: &mut Vec<Line<'a>>) {
     let Some(step) = machine.phase().step() else {
         return;
     };
@@ -231,14 +224,24 @@ fn checklist<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>)
         } else {
             String::new()
         };
+        // Numbered as ever: the keys tick by the item's place, shown or not.
+        let (shown, style) = match item.blind.shown(&item.text, concealed) {
+            Some(text) => (text.get(view.lang), style),
+            None => (view.text.blind_hidden_item, view.theme.muted_style()),
+        };
         lines.push(Line::styled(
-            format!("{mark} {} {}{auto}", index + 1, item.text.get(view.lang)),
+            format!("{mark} {} {shown}{auto}", index + 1),
             style,
         ));
     }
 }
 
-pub(super) fn hints<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Line<'a>>) {
+pub(super) fn hints<'a>(
+    view: &View,
+    machine: &PhaseMachine,
+    concealed: bool,
+    lines: &mut Vec<Line<'a>>,
+) {
     let opened = &machine.state().hints_opened;
     if opened.is_empty() {
         return;
@@ -255,10 +258,17 @@ pub(super) fn hints<'a>(view: &View, machine: &PhaseMachine, lines: &mut Vec<Lin
     ));
     for index in opened {
         if let Some(hint) = machine.case().hints.get(*index) {
-            lines.push(Line::styled(
-                format!("• {}", hint.get(view.lang)),
-                view.theme.base_style().fg(view.theme.warning),
-            ));
+            let line = match hint.blind.shown(&hint.text, concealed) {
+                Some(text) => Line::styled(
+                    format!("• {}", text.get(view.lang)),
+                    view.theme.base_style().fg(view.theme.warning),
+                ),
+                None => Line::styled(
+                    format!("• {}", view.text.blind_hidden_item),
+                    view.theme.muted_style(),
+                ),
+            };
+            lines.push(line);
         }
     }
 }

@@ -286,7 +286,7 @@ pub(super) fn review<'a>(
         ));
     }
     review_checklist(view, machine, &figures, lines);
-    hints(view, machine, lines);
+    hints(view, machine, false, lines);
 }
 
 /// What the fault cost: what our load's clients lived through, and what the target counted.

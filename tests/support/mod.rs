@@ -6,6 +6,7 @@
 pub mod hostile;
 pub mod json_bodies;
 pub mod podman;
+pub mod sessions;
 pub mod tmux;
 pub mod workshop;
 pub mod workshop_drill;
