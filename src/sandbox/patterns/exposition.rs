@@ -30,7 +30,7 @@ pub fn render(out: &mut String, config: &PatternConfig, upstreams: &[UpstreamSam
             u8::from(enabled)
         );
     }
-    let series: [(&str, &str, &str, fn(&UpstreamSample) -> u64); 4] = [
+    let series: [Series; 4] = [
         (
             "fintech_circuit_breaker_state",
             "Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open",
@@ -68,6 +68,14 @@ pub fn render(out: &mut String, config: &PatternConfig, upstreams: &[UpstreamSam
         }
     }
 }
+
+/// A per-upstream series: name, help, type, and its value of a sample.
+type Series = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&UpstreamSample) -> u64,
+);
 
 fn header(out: &mut String, name: &str, help: &str, kind: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
