@@ -1,6 +1,7 @@
 //! A real Prometheus scrapes the sandbox with the workshop's own alert rules and with ours:
 //! the alerts fire on the faults they are written for, the PromQL of the workshop dashboard
-//! reads what the fault does, and `promtool check metrics` accepts the exposition.
+//! reads what the fault does, `promtool check metrics` accepts the exposition, and the
+//! dependency alerts pass their `promtool test rules` on synthetic series.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // Test code: a failure panics.
 
@@ -151,6 +152,10 @@ async fn promtool_accepts_the_exposition_and_the_rule_files() {
         "process_cpu_seconds_total ",
         "process_start_time_seconds ",
         "process_open_fds ",
+        "fintech_pattern_enabled{pattern=\"circuit_breaker\"} 0",
+        "fintech_circuit_breaker_state{upstream=\"provider\"} 0",
+        "fintech_bulkhead_in_use{upstream=\"provider\"} 0",
+        "fintech_retries_total{upstream=\"provider\"} 0",
     ] {
         assert!(exposition.contains(series), "missing {series}");
     }
@@ -190,6 +195,19 @@ async fn promtool_accepts_the_exposition_and_the_rule_files() {
         rules.status.success(),
         "{}",
         String::from_utf8_lossy(&rules.stdout)
+    );
+
+    // The dependency alerts on synthetic series: each fires on what it is written for.
+    let unit_tests = Command::new("promtool")
+        .args(["test", "rules", "tests/fixtures/dependency_alerts.test.yml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("promtool runs");
+    assert!(
+        unit_tests.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&unit_tests.stdout),
+        String::from_utf8_lossy(&unit_tests.stderr)
     );
 }
 

@@ -11,6 +11,7 @@ pub mod failures;
 pub mod leak;
 pub mod ledger;
 pub mod metrics;
+pub mod patterns;
 pub mod process_stats;
 mod routes;
 mod server;
@@ -73,6 +74,7 @@ pub struct Sandbox {
     worker_count: usize,
     default_ttl: Option<Duration>,
     control_token: Option<String>,
+    patterns: patterns::Patterns,
 }
 
 impl Sandbox {
@@ -136,6 +138,7 @@ pub async fn run(config: SandboxConfig) -> Result<(), String> {
         worker_count: config.workers,
         default_ttl: config.default_ttl,
         control_token: config.control_token.clone(),
+        patterns: patterns::Patterns::new(&[patterns::PROVIDER]),
     });
     tracing::info!(
         event = "sandbox_started",

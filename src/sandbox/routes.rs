@@ -21,6 +21,7 @@ use super::failures::{self, FailureConfig, Knob};
 use super::leak::LeakOutcome;
 use super::ledger::{DbFaults, LedgerError, SOURCE_ACCOUNT, cents_to_amount};
 use super::metrics::ScrapeContext;
+use super::patterns::http::{read_patterns, set_patterns};
 use super::{Sandbox, iso_timestamp};
 use crate::knobs;
 
@@ -35,6 +36,7 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/api/transfer", post(transfer))
         .route("/api/failures", get(read_failures).post(set_failures))
         .route("/api/reset", post(reset))
+        .route("/api/patterns", get(read_patterns).post(set_patterns))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -46,7 +48,7 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 /// A request refused before any work: its status and the reason, answered as `{"error": ...}`.
-struct Refusal(StatusCode, String);
+pub(super) struct Refusal(pub(super) StatusCode, pub(super) String);
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
@@ -82,7 +84,7 @@ async fn discovery(State(sandbox): State<Arc<Sandbox>>) -> Response {
         "implementation": format!("gameday-sandbox {}", env!("CARGO_PKG_VERSION")),
         "endpoints": [
             "/", "/health", "/metrics", "/api/balance", "/api/transfer",
-            "/api/failures", "/api/reset",
+            "/api/failures", "/api/reset", "/api/patterns",
         ],
         "extensions": {
             "failures": knobs::names().collect::<Vec<_>>(),
@@ -339,7 +341,7 @@ async fn transfer(
 }
 
 /// The body of a JSON POST, or the response that refuses it (413, 415).
-fn read_json_body(
+pub(super) fn read_json_body(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Bytes, Refusal> {
@@ -406,7 +408,11 @@ async fn metrics(State(sandbox): State<Arc<Sandbox>>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        sandbox.metrics.render(&context),
+        {
+            let mut text = sandbox.metrics.render(&context);
+            sandbox.patterns.render_metrics(&mut text);
+            text
+        },
     )
         .into_response()
 }
@@ -428,7 +434,7 @@ fn caller(remote: SocketAddr, headers: &HeaderMap, authenticated: bool) -> Calle
 
 /// Who sent a control request; refused (and logged) without the right bearer token when one is
 /// configured.
-fn authorize(
+pub(super) fn authorize(
     sandbox: &Sandbox,
     remote: SocketAddr,
     headers: &HeaderMap,
@@ -526,6 +532,8 @@ async fn reset(
         Ok(who) => who,
         Err(refusal) => return refusal.into_response(),
     };
+    // The patterns stay as they are: they are the participant's fix, not a failure
+    // (`patterns/http.rs` says more).
     let previous = {
         let mut state = sandbox.failures();
         let previous = state.config();
