@@ -174,6 +174,12 @@ pub struct SandboxArgs {
     /// Stop when stdin closes (used by the embedded supervisor).
     #[arg(long, hide = true)]
     pub exit_with_stdin: bool,
+    /// Use the payment provider at this URL instead of starting one in this process.
+    #[arg(long, value_name = "URL", requires = "provider_secret_file")]
+    pub provider_url: Option<String>,
+    /// The external provider's webhook secret, from this file (trimmed).
+    #[arg(long, value_name = "PATH", requires = "provider_url")]
+    pub provider_secret_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -425,6 +431,13 @@ fn run_sandbox(args: SandboxArgs) -> Result<(), String> {
             args.memory_cap
         ));
     }
+    let provider = match (&args.provider_url, &args.provider_secret_file) {
+        (Some(url), Some(path)) => sandbox::ProviderSetup::External {
+            url: http_url("--provider-url", url)?,
+            secret: provider_secret(Some(path), "--provider-secret-file", None)?,
+        },
+        _ => sandbox::ProviderSetup::Embedded,
+    };
     let config = SandboxConfig {
         listen: args.listen,
         database_url: args.database_url,
@@ -439,6 +452,7 @@ fn run_sandbox(args: SandboxArgs) -> Result<(), String> {
             idle_timeout,
         },
         exit_with_stdin: args.exit_with_stdin,
+        provider,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

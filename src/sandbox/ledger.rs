@@ -73,13 +73,13 @@ pub struct TransferOutcome {
 }
 
 pub struct Ledger {
-    pool: AnyPool,
+    pub(super) pool: AnyPool,
     backend: Backend,
     max_connections: u32,
     metrics: Arc<Metrics>,
     /// SQLite has one writer at a time and its busy handler backs off in steps of up to
     /// 100 ms; queueing writers here instead keeps a transfer's tail latency in milliseconds.
-    sqlite_writer: tokio::sync::Mutex<()>,
+    pub(super) sqlite_writer: tokio::sync::Mutex<()>,
     /// Keeps the temporary SQLite file alive as long as the ledger.
     _temp_dir: Option<tempfile::TempDir>,
 }
@@ -199,6 +199,9 @@ impl Ledger {
             )"
             .to_string(),
         ];
+        let statements = statements
+            .into_iter()
+            .chain(super::ledger_payments::schema(id_column));
         for statement in statements {
             sqlx::query(&statement).execute(&self.pool).await?;
         }
@@ -226,7 +229,7 @@ impl Ledger {
 
     /// Starts a transaction, counting the wait for a connection and the transaction itself, and
     /// holding it for [`DB_SLOW_HOLD`] when the database is "slow".
-    async fn begin(
+    pub(super) async fn begin(
         &self,
         faults: DbFaults,
     ) -> Result<(sqlx::Transaction<'static, sqlx::Any>, ActiveGuard), LedgerError> {
@@ -431,7 +434,7 @@ impl Ledger {
 
 /// Counts a request in `fintech_active_transactions` while it waits for a connection and while
 /// it holds one.
-struct ActiveGuard {
+pub(super) struct ActiveGuard {
     metrics: Arc<Metrics>,
 }
 

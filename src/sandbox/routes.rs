@@ -21,10 +21,13 @@ use super::failures::{self, FailureConfig, Knob};
 use super::leak::LeakOutcome;
 use super::ledger::{DbFaults, LedgerError, SOURCE_ACCOUNT, cents_to_amount};
 use super::metrics::ScrapeContext;
+use super::payment_routes;
 use super::{Sandbox, iso_timestamp};
 use crate::knobs;
 
 const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The longest a scrape waits for the double-credit count; beyond, the series is left out.
+const DOUBLE_CREDIT_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub fn router(sandbox: Arc<Sandbox>) -> Router {
     Router::new()
@@ -33,6 +36,9 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/balance", get(balance))
         .route("/api/transfer", post(transfer))
+        .route("/api/payments", post(payment_routes::create))
+        .route("/api/payments/{id}", get(payment_routes::read))
+        .route("/api/webhooks/provider", post(payment_routes::webhook))
         .route("/api/failures", get(read_failures).post(set_failures))
         .route("/api/reset", post(reset))
         .fallback(not_found)
@@ -41,12 +47,12 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .with_state(sandbox)
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     Refusal(status, message.into()).into_response()
 }
 
 /// A request refused before any work: its status and the reason, answered as `{"error": ...}`.
-struct Refusal(StatusCode, String);
+pub(super) struct Refusal(pub(super) StatusCode, pub(super) String);
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
@@ -82,7 +88,8 @@ async fn discovery(State(sandbox): State<Arc<Sandbox>>) -> Response {
         "implementation": format!("gameday-sandbox {}", env!("CARGO_PKG_VERSION")),
         "endpoints": [
             "/", "/health", "/metrics", "/api/balance", "/api/transfer",
-            "/api/failures", "/api/reset",
+            "/api/failures", "/api/reset", "/api/payments", "/api/payments/{id}",
+            "/api/webhooks/provider",
         ],
         "extensions": {
             "failures": knobs::names().collect::<Vec<_>>(),
@@ -90,6 +97,10 @@ async fn discovery(State(sandbox): State<Arc<Sandbox>>) -> Response {
             "idempotency_key": true,
             "control_token_required": sandbox.control_token.is_some(),
             "workers": sandbox.worker_count,
+            "provider": {
+                "url": sandbox.provider.base(),
+                "embedded": sandbox.provider_embedded,
+            },
         },
     }))
     .into_response()
@@ -97,10 +108,13 @@ async fn discovery(State(sandbox): State<Arc<Sandbox>>) -> Response {
 
 /// The instrumented endpoints, with the shape of their injected errors.
 #[derive(Clone, Copy)]
-enum Endpoint {
+pub(super) enum Endpoint {
     Health,
     Balance,
     Transfer,
+    Payments,
+    Payment,
+    Webhook,
 }
 
 impl Endpoint {
@@ -109,20 +123,25 @@ impl Endpoint {
             Endpoint::Health => "/health",
             Endpoint::Balance => "/api/balance",
             Endpoint::Transfer => "/api/transfer",
+            Endpoint::Payments => "/api/payments",
+            Endpoint::Payment => "/api/payments/{id}",
+            Endpoint::Webhook => "/api/webhooks/provider",
         }
     }
 
     fn method(self) -> &'static str {
         match self {
-            Endpoint::Transfer => "POST",
-            Endpoint::Health | Endpoint::Balance => "GET",
+            Endpoint::Transfer | Endpoint::Payments | Endpoint::Webhook => "POST",
+            Endpoint::Health | Endpoint::Balance | Endpoint::Payment => "GET",
         }
     }
 
-    fn failure(self, status: StatusCode, reason: &str) -> Response {
+    pub(super) fn failure(self, status: StatusCode, reason: &str) -> Response {
         let body = match self {
             Endpoint::Health => json!({"status": "error", "error": reason}),
-            Endpoint::Balance => json!({"error": reason}),
+            Endpoint::Balance | Endpoint::Payments | Endpoint::Payment | Endpoint::Webhook => {
+                json!({"error": reason})
+            }
             Endpoint::Transfer => json!({"error": "Transfer failed", "details": reason}),
         };
         (status, axum::Json(body)).into_response()
@@ -151,7 +170,11 @@ impl Drop for GaugeGuard<'_> {
 /// The request runs in a task of its own, as gunicorn finishes every request it accepted: when
 /// the client gives up, axum drops this handler's future, but the task still completes and the
 /// request is counted with its real duration and status.
-async fn instrumented<F, Fut>(sandbox: Arc<Sandbox>, endpoint: Endpoint, work: F) -> Response
+pub(super) async fn instrumented<F, Fut>(
+    sandbox: Arc<Sandbox>,
+    endpoint: Endpoint,
+    work: F,
+) -> Response
 where
     F: FnOnce(Arc<Sandbox>, FailureConfig) -> Fut + Send + 'static,
     Fut: Future<Output = Response> + Send + 'static,
@@ -245,7 +268,7 @@ async fn apply_failures(
     work.await
 }
 
-fn db_faults(config: FailureConfig) -> DbFaults {
+pub(super) fn db_faults(config: FailureConfig) -> DbFaults {
     DbFaults {
         slow: config.is_active(Knob::DbSlow),
         fail: config.is_active(Knob::DbFail),
@@ -291,7 +314,7 @@ async fn balance(State(sandbox): State<Arc<Sandbox>>) -> Response {
     .await
 }
 
-fn ledger_failure(endpoint: Endpoint, err: &LedgerError) -> Response {
+pub(super) fn ledger_failure(endpoint: Endpoint, err: &LedgerError) -> Response {
     endpoint.failure(
         StatusCode::INTERNAL_SERVER_ERROR,
         &format!("database error: {err}"),
@@ -339,7 +362,7 @@ async fn transfer(
 }
 
 /// The body of a JSON POST, or the response that refuses it (413, 415).
-fn read_json_body(
+pub(super) fn read_json_body(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Bytes, Refusal> {
@@ -368,7 +391,7 @@ fn read_json_body(
     Ok(body)
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, String> {
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, String> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -406,7 +429,16 @@ async fn metrics(State(sandbox): State<Arc<Sandbox>>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        sandbox.metrics.render(&context),
+        {
+            let mut text = sandbox.metrics.render(&context);
+            let double_credits =
+                tokio::time::timeout(DOUBLE_CREDIT_CHECK_TIMEOUT, sandbox.ledger.double_credits())
+                    .await
+                    .ok()
+                    .and_then(Result::ok);
+            sandbox.upstream.render(&mut text, double_credits);
+            text
+        },
     )
         .into_response()
 }
