@@ -3,6 +3,8 @@
 //! payments settled by signed webhooks, forged and duplicate deliveries, and the cascade a slow
 //! provider causes with no resilience pattern on.
 
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // Test code: a failure panics.
+
 mod support;
 
 use std::time::{Duration, Instant};

@@ -74,6 +74,9 @@ pub struct TransferOutcome {
 
 pub struct Ledger {
     pub(super) pool: AnyPool,
+    /// One connection of its own for the double-credit check of `/metrics`, so a scrape never
+    /// takes a connection from the requests' pool (nor waits behind them).
+    pub(super) audit_pool: AnyPool,
     backend: Backend,
     max_connections: u32,
     metrics: Arc<Metrics>,
@@ -154,8 +157,15 @@ impl Ledger {
             .connect(&url)
             .await
             .map_err(|err| format!("cannot open the database `{}`: {err}", redact(&url)))?;
+        let audit_pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(2))
+            .connect_lazy(&url)
+            .map_err(|err| format!("cannot open the database `{}`: {err}", redact(&url)))?;
         let ledger = Ledger {
             pool,
+            audit_pool,
             backend,
             max_connections,
             metrics,
@@ -428,6 +438,7 @@ impl Ledger {
     }
 
     pub async fn close(&self) {
+        self.audit_pool.close().await;
         self.pool.close().await;
     }
 }

@@ -195,7 +195,7 @@ impl Ledger {
             "SELECT COUNT(*) FROM (SELECT event_id FROM credits GROUP BY event_id
              HAVING COUNT(*) > 1) AS doubled",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(&self.audit_pool)
         .await?;
         Ok(row.try_get(0)?)
     }
