@@ -549,3 +549,96 @@ async fn a_slow_provider_holds_every_worker_and_the_balance_fails_too() {
     let (status, _) = api.get("/api/balance").await;
     assert_eq!(status, 200);
 }
+
+#[test]
+fn provider_flags_say_what_is_missing_or_wrong() {
+    let run = |args: &[&str], secret: Option<&str>| {
+        let mut command = std::process::Command::new(support::GAMEDAY);
+        command.args(args).env_remove("GAMEDAY_PROVIDER_SECRET");
+        if let Some(secret) = secret {
+            command.env("GAMEDAY_PROVIDER_SECRET", secret);
+        }
+        let output = command.output().expect("gameday runs");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = run(
+        &[
+            "provider",
+            "--listen",
+            "127.0.0.1:0",
+            "--webhook-url",
+            "http://127.0.0.1:9/x",
+        ],
+        None,
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("GAMEDAY_PROVIDER_SECRET"), "{stderr}");
+    let (code, stderr) = run(
+        &[
+            "provider",
+            "--listen",
+            "127.0.0.1:0",
+            "--webhook-url",
+            "ftp://x",
+        ],
+        Some("s3cret"),
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("--webhook-url"), "{stderr}");
+    let (code, stderr) = run(
+        &[
+            "sandbox",
+            "--listen",
+            "127.0.0.1:0",
+            "--provider-url",
+            "http://127.0.0.1:9",
+        ],
+        None,
+    );
+    assert_ne!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("--provider-secret-file"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_webhook_refused_with_a_5xx_is_delivered_again_with_backoff() {
+    let sandbox = Sandbox::start(&[]);
+    let api = Api::new(&sandbox.url);
+    let provider = provider_of(&api).await;
+    let before = balance(&api).await;
+    provider
+        .post("/api/failures", r#"{"webhook_delay_ms": 300}"#)
+        .await;
+    let (status, created, _) = pay(&api, "retry", r#"{"amount": 3, "account": "ACC-001"}"#).await;
+    assert_eq!(status, 201, "{created}");
+    // FinCore fails every request for a moment: the first deliveries get 500.
+    api.post("/api/failures", r#"{"error_rate": 100}"#).await;
+    eventually(
+        "a delivery to be retried",
+        Duration::from_secs(5),
+        || async {
+            let text = provider.metrics().await;
+            text.contains("provider_webhook_deliveries_total{result=\"retried\"} ")
+                .then(|| {
+                    provider_sample(
+                        &text,
+                        "provider_webhook_deliveries_total{result=\"retried\"}",
+                    )
+                })
+                .filter(|retried| *retried >= 1.0)
+        },
+    )
+    .await;
+    api.post("/api/reset", "").await;
+    let id = created["id"].as_str().expect("id").to_string();
+    assert_eq!(settled(&api, &id).await, "succeeded");
+    assert!((balance(&api).await - (before + 3.0)).abs() < 1e-9);
+}
+
+fn provider_sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}

@@ -15,8 +15,9 @@ use super::store::PaymentStatus;
 
 /// How long one delivery attempt may take.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Attempts per delivery, the first included.
-const ATTEMPTS: u32 = 5;
+/// Attempts per delivery, the first included: about 30 s of backoff in all, longer than a
+/// cascade of 10 s calls keeps the webhook endpoint from answering.
+const ATTEMPTS: u32 = 8;
 /// The wait after the first failed attempt; doubled after each next one, with jitter.
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 
