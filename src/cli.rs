@@ -86,6 +86,8 @@ impl FromArgMatches for SettingsOverrides {
 pub enum Command {
     /// Serve the FinCore sandbox: the workshop's payment API with real, injectable failures.
     Sandbox(SandboxArgs),
+    /// Serve the payment provider FinCore depends on, with its own injectable failures.
+    Provider(ProviderArgs),
     /// Send load to a FinCore API and report what the clients saw.
     Load(crate::load::command::LoadArgs),
     /// List, show and validate drill cases, and write their runbooks.
@@ -172,11 +174,35 @@ pub struct SandboxArgs {
     /// Stop when stdin closes (used by the embedded supervisor).
     #[arg(long, hide = true)]
     pub exit_with_stdin: bool,
+    /// Use the payment provider at this URL instead of starting one in this process.
+    #[arg(long, value_name = "URL", requires = "provider_secret_file")]
+    pub provider_url: Option<String>,
+    /// The external provider's webhook secret, from this file (trimmed).
+    #[arg(long, value_name = "PATH", requires = "provider_url")]
+    pub provider_secret_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProviderArgs {
+    /// Address to serve on. Anything but loopback lets others inject the provider's failures.
+    #[arg(long, default_value = "127.0.0.1:5100", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// Where the provider posts its signed webhooks (FinCore's /api/webhooks/provider).
+    #[arg(long, value_name = "URL")]
+    pub webhook_url: String,
+    /// Read the webhooks' HMAC secret from this file (trimmed) [else env
+    /// GAMEDAY_PROVIDER_SECRET].
+    #[arg(long, value_name = "PATH")]
+    pub webhook_secret_file: Option<PathBuf>,
+    /// Write the JSON log here instead of stderr.
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
 }
 
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Some(Command::Sandbox(args)) => run_sandbox(args),
+        Some(Command::Provider(args)) => run_provider(args),
         Some(Command::Load(args)) => crate::load::command::run(args, configured_api),
         Some(Command::Cases(args)) => run_cases(args),
         Some(Command::Drill(args)) => run_drill(args),
@@ -405,6 +431,13 @@ fn run_sandbox(args: SandboxArgs) -> Result<(), String> {
             args.memory_cap
         ));
     }
+    let provider = match (&args.provider_url, &args.provider_secret_file) {
+        (Some(url), Some(path)) => sandbox::ProviderSetup::External {
+            url: http_url("--provider-url", url)?,
+            secret: provider_secret(Some(path), "--provider-secret-file", None)?,
+        },
+        _ => sandbox::ProviderSetup::Embedded,
+    };
     let config = SandboxConfig {
         listen: args.listen,
         database_url: args.database_url,
@@ -419,6 +452,7 @@ fn run_sandbox(args: SandboxArgs) -> Result<(), String> {
             idle_timeout,
         },
         exit_with_stdin: args.exit_with_stdin,
+        provider,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -429,6 +463,63 @@ fn run_sandbox(args: SandboxArgs) -> Result<(), String> {
     // dropping the runtime would wait for it (until the supervisor's SIGKILL): don't wait.
     runtime.shutdown_background();
     result
+}
+
+fn run_provider(args: ProviderArgs) -> Result<(), String> {
+    crate::logging::init_json(args.log_file.as_deref())?;
+    let webhook_secret = provider_secret(
+        args.webhook_secret_file.as_deref(),
+        "--webhook-secret-file",
+        env_var(crate::provider::SECRET_ENV),
+    )?;
+    let webhook_url = http_url("--webhook-url", &args.webhook_url)?;
+    if !args.listen.ip().is_loopback() {
+        eprintln!(
+            "WARNING: the provider listens on {}: anyone who can reach it can inject its failures.",
+            args.listen
+        );
+    }
+    let config = crate::provider::ProviderConfig {
+        listen: args.listen,
+        webhook_url,
+        webhook_secret,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| format!("cannot start the async runtime: {err}"))?;
+    let result = runtime.block_on(crate::provider::run(config));
+    runtime.shutdown_background();
+    result
+}
+
+/// The webhooks' secret from `file` (named `flag` in errors) or else `env`; one is required.
+fn provider_secret(
+    file: Option<&std::path::Path>,
+    flag: &str,
+    env: Option<String>,
+) -> Result<crate::secret::Secret, String> {
+    let text = match (file, env) {
+        (Some(path), _) => crate::secret::read_token_text(path)
+            .map_err(|err| format!("{flag} {}: {err}", path.display()))?,
+        (None, Some(text)) => text,
+        (None, None) => {
+            return Err(format!(
+                "the webhook secret is required: give {flag} PATH or set {}",
+                crate::provider::SECRET_ENV
+            ));
+        }
+    };
+    crate::secret::check_token(text, flag).map(crate::secret::Secret::new)
+}
+
+/// An `http://` or `https://` URL without a trailing slash, or an error naming `flag`.
+fn http_url(flag: &str, url: &str) -> Result<String, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|err| format!("{flag} {url}: {err}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(format!("{flag} {url}: expected http://HOST:PORT/PATH"));
+    }
+    Ok(url.trim_end_matches('/').to_string())
 }
 
 /// A duration flag's value, or an error that gives the allowed range.

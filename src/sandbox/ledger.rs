@@ -73,13 +73,16 @@ pub struct TransferOutcome {
 }
 
 pub struct Ledger {
-    pool: AnyPool,
+    pub(super) pool: AnyPool,
+    /// One connection of its own for the double-credit check of `/metrics`, so a scrape never
+    /// takes a connection from the requests' pool (nor waits behind them).
+    pub(super) audit_pool: AnyPool,
     backend: Backend,
     max_connections: u32,
     metrics: Arc<Metrics>,
     /// SQLite has one writer at a time and its busy handler backs off in steps of up to
     /// 100 ms; queueing writers here instead keeps a transfer's tail latency in milliseconds.
-    sqlite_writer: tokio::sync::Mutex<()>,
+    pub(super) sqlite_writer: tokio::sync::Mutex<()>,
     /// Keeps the temporary SQLite file alive as long as the ledger.
     _temp_dir: Option<tempfile::TempDir>,
 }
@@ -154,8 +157,15 @@ impl Ledger {
             .connect(&url)
             .await
             .map_err(|err| format!("cannot open the database `{}`: {err}", redact(&url)))?;
+        let audit_pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(2))
+            .connect_lazy(&url)
+            .map_err(|err| format!("cannot open the database `{}`: {err}", redact(&url)))?;
         let ledger = Ledger {
             pool,
+            audit_pool,
             backend,
             max_connections,
             metrics,
@@ -199,6 +209,9 @@ impl Ledger {
             )"
             .to_string(),
         ];
+        let statements = statements
+            .into_iter()
+            .chain(super::ledger_payments::schema(id_column));
         for statement in statements {
             sqlx::query(&statement).execute(&self.pool).await?;
         }
@@ -226,7 +239,7 @@ impl Ledger {
 
     /// Starts a transaction, counting the wait for a connection and the transaction itself, and
     /// holding it for [`DB_SLOW_HOLD`] when the database is "slow".
-    async fn begin(
+    pub(super) async fn begin(
         &self,
         faults: DbFaults,
     ) -> Result<(sqlx::Transaction<'static, sqlx::Any>, ActiveGuard), LedgerError> {
@@ -425,13 +438,14 @@ impl Ledger {
     }
 
     pub async fn close(&self) {
+        self.audit_pool.close().await;
         self.pool.close().await;
     }
 }
 
 /// Counts a request in `fintech_active_transactions` while it waits for a connection and while
 /// it holds one.
-struct ActiveGuard {
+pub(super) struct ActiveGuard {
     metrics: Arc<Metrics>,
 }
 

@@ -10,12 +10,16 @@ mod exhaustion;
 pub mod failures;
 pub mod leak;
 pub mod ledger;
+pub mod ledger_payments;
 pub mod metrics;
 pub mod patterns;
+mod payment_routes;
 pub mod process_stats;
+pub mod provider_client;
 mod routes;
 mod server;
 pub mod supervisor;
+pub mod upstream_metrics;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -29,6 +33,11 @@ use failures::FailureState;
 use leak::LeakStore;
 use ledger::Ledger;
 use metrics::Metrics;
+use provider_client::ProviderClient;
+use upstream_metrics::UpstreamMetrics;
+
+use crate::provider::{self, ProviderConfig, RunningProvider};
+use crate::secret::Secret;
 
 /// Everything `gameday sandbox` is told on its command line.
 #[derive(Debug, Clone)]
@@ -43,7 +52,20 @@ pub struct SandboxConfig {
     pub connections: ConnectionLimits,
     /// Stop when stdin closes: a supervisor holds our stdin, so we never outlive it.
     pub exit_with_stdin: bool,
+    pub provider: ProviderSetup,
 }
+
+/// Where the payment provider is.
+#[derive(Debug, Clone)]
+pub enum ProviderSetup {
+    /// Started in this process on a loopback port of its own, with a random webhook secret.
+    Embedded,
+    /// Already running at `url`, signing its webhooks with `secret`.
+    External { url: String, secret: Secret },
+}
+
+/// How often `fintech_upstream_up` probes the provider's health.
+const PROVIDER_PROBE_EVERY: Duration = Duration::from_secs(2);
 
 /// How many connections may be open and how long each may wait, from the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +97,10 @@ pub struct Sandbox {
     default_ttl: Option<Duration>,
     control_token: Option<String>,
     patterns: patterns::Patterns,
+    provider: ProviderClient,
+    provider_secret: Secret,
+    provider_embedded: bool,
+    upstream: Arc<UpstreamMetrics>,
 }
 
 impl Sandbox {
@@ -128,6 +154,8 @@ pub async fn run(config: SandboxConfig) -> Result<(), String> {
         Arc::clone(&metrics),
     )
     .await?;
+    let upstream = Arc::new(UpstreamMetrics::default());
+    let (provider_url, provider_secret, embedded) = start_provider(&config.provider, bound).await?;
     let sandbox = Arc::new(Sandbox {
         failures: Mutex::new(FailureState::default()),
         failures_changed: Notify::new(),
@@ -139,6 +167,10 @@ pub async fn run(config: SandboxConfig) -> Result<(), String> {
         default_ttl: config.default_ttl,
         control_token: config.control_token.clone(),
         patterns: patterns::Patterns::new(&[patterns::PROVIDER]),
+        provider: ProviderClient::new(&provider_url, Arc::clone(&upstream))?,
+        provider_secret,
+        provider_embedded: embedded.is_some(),
+        upstream,
     });
     tracing::info!(
         event = "sandbox_started",
@@ -161,9 +193,28 @@ pub async fn run(config: SandboxConfig) -> Result<(), String> {
         tracing::warn!(event = "connection_limit_adjusted", "{note}");
         eprintln!("WARNING: {note}");
     }
-    println!("listening on http://{bound}");
+    // One write, its failure ignored: a reader may close the pipe after the first line.
+    let _ = std::io::Write::write_all(
+        &mut std::io::stdout(),
+        format!(
+            "listening on http://{bound}\npayment provider at {provider_url}{}\n",
+            if embedded.is_some() {
+                " (embedded)"
+            } else {
+                ""
+            }
+        )
+        .as_bytes(),
+    );
+    tracing::info!(
+        event = "provider_in_use",
+        url = %provider_url,
+        embedded = embedded.is_some(),
+        "payments go to the provider at {provider_url}"
+    );
 
     let expiry = tokio::spawn(expire_failures(Arc::clone(&sandbox)));
+    let probe = tokio::spawn(probe_provider(Arc::clone(&sandbox)));
     let app = routes::router(Arc::clone(&sandbox));
     server::serve(
         listener,
@@ -175,9 +226,48 @@ pub async fn run(config: SandboxConfig) -> Result<(), String> {
     )
     .await;
     expiry.abort();
+    probe.abort();
+    drop(embedded);
     sandbox.ledger.close().await;
     tracing::info!(event = "sandbox_stopped", "FinCore sandbox stopped");
     Ok(())
+}
+
+/// The provider's URL and webhook secret, and the embedded provider if we started one. Its
+/// webhooks come back to this sandbox's own address (loopback if it listens on every one).
+async fn start_provider(
+    setup: &ProviderSetup,
+    bound: SocketAddr,
+) -> Result<(String, Secret, Option<RunningProvider>), String> {
+    match setup {
+        ProviderSetup::External { url, secret } => Ok((url.clone(), secret.clone(), None)),
+        ProviderSetup::Embedded => {
+            let secret = Secret::random();
+            let host = if bound.ip().is_unspecified() {
+                SocketAddr::from(([127, 0, 0, 1], bound.port()))
+            } else {
+                bound
+            };
+            let running = provider::start(ProviderConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+                webhook_url: format!("http://{host}/api/webhooks/provider"),
+                webhook_secret: secret.clone(),
+            })
+            .await?;
+            Ok((running.url(), secret, Some(running)))
+        }
+    }
+}
+
+/// Keeps `fintech_upstream_up` current.
+async fn probe_provider(sandbox: Arc<Sandbox>) {
+    let mut every = tokio::time::interval(PROVIDER_PROBE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let up = sandbox.provider.probe().await;
+        sandbox.upstream.set_up(up);
+    }
 }
 
 fn millis(duration: Duration) -> u64 {

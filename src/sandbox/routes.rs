@@ -22,10 +22,13 @@ use super::leak::LeakOutcome;
 use super::ledger::{DbFaults, LedgerError, SOURCE_ACCOUNT, cents_to_amount};
 use super::metrics::ScrapeContext;
 use super::patterns::http::{read_patterns, set_patterns};
+use super::payment_routes;
 use super::{Sandbox, iso_timestamp};
 use crate::knobs;
 
 const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The longest a scrape waits for the double-credit count; beyond, the series is left out.
+const DOUBLE_CREDIT_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub fn router(sandbox: Arc<Sandbox>) -> Router {
     Router::new()
@@ -34,6 +37,9 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/balance", get(balance))
         .route("/api/transfer", post(transfer))
+        .route("/api/payments", post(payment_routes::create))
+        .route("/api/payments/{id}", get(payment_routes::read))
+        .route("/api/webhooks/provider", post(payment_routes::webhook))
         .route("/api/failures", get(read_failures).post(set_failures))
         .route("/api/reset", post(reset))
         .route("/api/patterns", get(read_patterns).post(set_patterns))
@@ -43,7 +49,7 @@ pub fn router(sandbox: Arc<Sandbox>) -> Router {
         .with_state(sandbox)
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     Refusal(status, message.into()).into_response()
 }
 
@@ -84,7 +90,8 @@ async fn discovery(State(sandbox): State<Arc<Sandbox>>) -> Response {
         "implementation": format!("gameday-sandbox {}", env!("CARGO_PKG_VERSION")),
         "endpoints": [
             "/", "/health", "/metrics", "/api/balance", "/api/transfer",
-            "/api/failures", "/api/reset", "/api/patterns",
+            "/api/failures", "/api/reset", "/api/patterns", "/api/payments", "/api/payments/{id}",
+            "/api/webhooks/provider",
         ],
         "extensions": {
             "failures": knobs::names().collect::<Vec<_>>(),
@@ -92,6 +99,10 @@ async fn discovery(State(sandbox): State<Arc<Sandbox>>) -> Response {
             "idempotency_key": true,
             "control_token_required": sandbox.control_token.is_some(),
             "workers": sandbox.worker_count,
+            "provider": {
+                "url": sandbox.provider.base(),
+                "embedded": sandbox.provider_embedded,
+            },
         },
     }))
     .into_response()
@@ -99,10 +110,13 @@ async fn discovery(State(sandbox): State<Arc<Sandbox>>) -> Response {
 
 /// The instrumented endpoints, with the shape of their injected errors.
 #[derive(Clone, Copy)]
-enum Endpoint {
+pub(super) enum Endpoint {
     Health,
     Balance,
     Transfer,
+    Payments,
+    Payment,
+    Webhook,
 }
 
 impl Endpoint {
@@ -111,20 +125,25 @@ impl Endpoint {
             Endpoint::Health => "/health",
             Endpoint::Balance => "/api/balance",
             Endpoint::Transfer => "/api/transfer",
+            Endpoint::Payments => "/api/payments",
+            Endpoint::Payment => "/api/payments/{id}",
+            Endpoint::Webhook => "/api/webhooks/provider",
         }
     }
 
     fn method(self) -> &'static str {
         match self {
-            Endpoint::Transfer => "POST",
-            Endpoint::Health | Endpoint::Balance => "GET",
+            Endpoint::Transfer | Endpoint::Payments | Endpoint::Webhook => "POST",
+            Endpoint::Health | Endpoint::Balance | Endpoint::Payment => "GET",
         }
     }
 
-    fn failure(self, status: StatusCode, reason: &str) -> Response {
+    pub(super) fn failure(self, status: StatusCode, reason: &str) -> Response {
         let body = match self {
             Endpoint::Health => json!({"status": "error", "error": reason}),
-            Endpoint::Balance => json!({"error": reason}),
+            Endpoint::Balance | Endpoint::Payments | Endpoint::Payment | Endpoint::Webhook => {
+                json!({"error": reason})
+            }
             Endpoint::Transfer => json!({"error": "Transfer failed", "details": reason}),
         };
         (status, axum::Json(body)).into_response()
@@ -153,7 +172,11 @@ impl Drop for GaugeGuard<'_> {
 /// The request runs in a task of its own, as gunicorn finishes every request it accepted: when
 /// the client gives up, axum drops this handler's future, but the task still completes and the
 /// request is counted with its real duration and status.
-async fn instrumented<F, Fut>(sandbox: Arc<Sandbox>, endpoint: Endpoint, work: F) -> Response
+pub(super) async fn instrumented<F, Fut>(
+    sandbox: Arc<Sandbox>,
+    endpoint: Endpoint,
+    work: F,
+) -> Response
 where
     F: FnOnce(Arc<Sandbox>, FailureConfig) -> Fut + Send + 'static,
     Fut: Future<Output = Response> + Send + 'static,
@@ -247,7 +270,7 @@ async fn apply_failures(
     work.await
 }
 
-fn db_faults(config: FailureConfig) -> DbFaults {
+pub(super) fn db_faults(config: FailureConfig) -> DbFaults {
     DbFaults {
         slow: config.is_active(Knob::DbSlow),
         fail: config.is_active(Knob::DbFail),
@@ -293,7 +316,7 @@ async fn balance(State(sandbox): State<Arc<Sandbox>>) -> Response {
     .await
 }
 
-fn ledger_failure(endpoint: Endpoint, err: &LedgerError) -> Response {
+pub(super) fn ledger_failure(endpoint: Endpoint, err: &LedgerError) -> Response {
     endpoint.failure(
         StatusCode::INTERNAL_SERVER_ERROR,
         &format!("database error: {err}"),
@@ -370,7 +393,7 @@ pub(super) fn read_json_body(
     Ok(body)
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, String> {
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, String> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
@@ -411,6 +434,12 @@ async fn metrics(State(sandbox): State<Arc<Sandbox>>) -> Response {
         {
             let mut text = sandbox.metrics.render(&context);
             sandbox.patterns.render_metrics(&mut text);
+            let double_credits =
+                tokio::time::timeout(DOUBLE_CREDIT_CHECK_TIMEOUT, sandbox.ledger.double_credits())
+                    .await
+                    .ok()
+                    .and_then(Result::ok);
+            sandbox.upstream.render(&mut text, double_credits);
             text
         },
     )

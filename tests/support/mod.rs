@@ -480,3 +480,40 @@ impl Api {
             .unwrap_or_else(|| panic!("no series `{series}` in /metrics"))
     }
 }
+
+/// `gameday provider` on a port of the system's choosing, signing its webhooks to
+/// `webhook_url` with `secret`.
+pub struct ProviderProcess {
+    child: Child,
+    pub url: String,
+}
+
+impl ProviderProcess {
+    pub fn start(webhook_url: &str, secret: &str) -> ProviderProcess {
+        let mut child = Command::new(GAMEDAY)
+            .arg("provider")
+            .args(["--listen", "127.0.0.1:0", "--webhook-url", webhook_url])
+            .env("GAMEDAY_PROVIDER_SECRET", secret)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gameday provider starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let Some(url) = line.trim().strip_prefix("listening on ") else {
+            stop_child(&mut child);
+            panic!("the provider did not start: {line:?}");
+        };
+        ProviderProcess {
+            url: url.to_string(),
+            child,
+        }
+    }
+}
+
+impl Drop for ProviderProcess {
+    fn drop(&mut self) {
+        stop_child(&mut self.child);
+    }
+}
