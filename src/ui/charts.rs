@@ -57,18 +57,37 @@ pub fn headline(frame: &mut Frame, view: &View, area: Rect, figures: &[Figure]) 
         );
         row += 3;
     }
-    let small = figures.iter().skip(usize::from(big));
-    let spans = small.flat_map(|figure| {
-        [
-            (figure.label.as_str(), muted),
-            (" ", muted),
-            (figure.value.as_deref().unwrap_or("—"), figure_style(figure)),
-            ("   ", Style::default()),
-        ]
-    });
-    if area.height > 0 {
+    // Figures that do not fit in one line go on to the next (a narrow panel must not cut the
+    // restart count), whole figures a line, while the panel has rows to spare.
+    let small: Vec<&Figure> = figures.iter().skip(usize::from(big)).collect();
+    let width_of = |figure: &Figure| {
+        figure.label.chars().count()
+            + 1
+            + figure.value.as_deref().unwrap_or("—").chars().count()
+            + 3
+    };
+    let mut start = 0;
+    while start < small.len() && row < area.bottom() {
+        let last_row = row + 1 >= area.bottom();
+        let mut end = start + 1;
+        let mut used = width_of(small[start]);
+        while end < small.len()
+            && (last_row || used + width_of(small[end]) - 3 <= usize::from(area.width))
+        {
+            used += width_of(small[end]);
+            end += 1;
+        }
+        let spans = small[start..end].iter().flat_map(|figure| {
+            [
+                (figure.label.as_str(), muted),
+                (" ", muted),
+                (figure.value.as_deref().unwrap_or("—"), figure_style(figure)),
+                ("   ", Style::default()),
+            ]
+        });
         text::put_spans(buf, area.x, row, spans, area.width);
         row += 1;
+        start = end;
     }
     let top = row - area.y;
     Rect {

@@ -337,7 +337,7 @@ fn failures(frame: &mut Frame, view: &View, inner: Rect) {
         text::put_lines(frame.buffer_mut(), inner, &[line]);
         return;
     };
-    let mut lines = Vec::new();
+    let mut knob_lines = Vec::new();
     for (knob, value) in &failures.knobs {
         let active = *value != 0.0;
         let shown = if value.is_nan() {
@@ -369,10 +369,15 @@ fn failures(frame: &mut Frame, view: &View, inner: Rect) {
             ),
         ];
         if let Some(left) = failures.ttl_of(knob) {
-            spans.push(Span::styled(
-                format!("  {} {}", view.text.expires_in, format::age(left)),
-                view.theme.muted_style(),
-            ));
+            let said = format!("  {} {}", view.text.expires_in, format::age(left));
+            let used: usize = spans.iter().map(|span| span.width()).sum();
+            // A narrow panel keeps the time left in a symbol rather than cut it.
+            let expiry = if used + said.chars().count() <= usize::from(inner.width) {
+                said
+            } else {
+                format!(" ⏱{}", format::age(left))
+            };
+            spans.push(Span::styled(expiry, view.theme.muted_style()));
         }
         let unavailable = view
             .model
@@ -386,8 +391,13 @@ fn failures(frame: &mut Frame, view: &View, inner: Rect) {
                 view.theme.muted_style(),
             ));
         }
-        lines.push(Line::from(spans));
+        knob_lines.push((active, Line::from(spans)));
     }
+    // Too few rows for every knob: the ones set come first, so a short panel still shows them.
+    if knob_lines.len() + 1 > usize::from(inner.height) {
+        knob_lines.sort_by_key(|(active, _)| !*active);
+    }
+    let mut lines: Vec<Line> = knob_lines.into_iter().map(|(_, line)| line).collect();
     if !failures.any_active() {
         lines.insert(
             0,
