@@ -6,7 +6,11 @@
 #      needs to fill and diff a frame of that size. Target: at most 2x.
 #   2. Idle: `gameday --load off` (1 s polls) and `btm --rate 1000`, each in its own 200x50
 #      tmux pane during the same seconds: CPU share of one core and resident memory. Targets:
-#      the dashboard's CPU at most 0.5x btm's, its resident memory at most btm's.
+#      the dashboard's CPU at most 0.5x btm's, its resident memory at most btm's. Only the
+#      dashboard's own process counts, not its sandbox child (shown apart). Resident memory is
+#      the median of VmRSS sampled every second; the anonymous part (heap, stacks, buffers;
+#      the rest is mapped code and data of the executable and libraries) and the proportional
+#      set size are read at the end.
 #   3. For reference, the dashboard with the embedded sandbox's default load.
 # Settings:
 #   BENCH_IDLE_SECONDS  how long each idle measurement lasts (default 60)
@@ -65,6 +69,7 @@ rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 # Proportional set size: pages shared with other processes (the sandbox child runs the same
 # executable) count by their share.
 pss_kib() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup"; }
+anon_kib() { awk '/^Anonymous:/ { print $2 }' "/proc/$1/smaps_rollup"; }
 
 socket="gameday-bench-$$"
 home=$(mktemp -d)
@@ -79,7 +84,8 @@ start() { # session, command: runs it in its own 200x50 pane; prints the pane's 
 }
 
 # Idle CPU and memory of PIDs over the same seconds, one line each:
-# label cpu_percent median_rss_kib pss_kib_at_the_end (RSS sampled every second).
+# label cpu_percent median_rss_kib pss_kib_at_the_end anonymous_kib_at_the_end (RSS sampled
+# every second).
 measure() { # label=pid ...
   local pair start_ticks=() end_ticks=() i=0
   : >"$samples"
@@ -94,8 +100,8 @@ measure() { # label=pid ...
     local rss
     rss=$(awk -v l="$label" '$1 == l { print $2 }' "$samples" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
     awk -v l="$label" -v a="${start_ticks[$i]}" -v b="${end_ticks[$i]}" -v hz="$ticks_per_second" \
-      -v s="$seconds" -v r="$rss" -v p="$(pss_kib "${pair#*=}")" \
-      'BEGIN { printf "%s %.3f %d %d\n", l, (b - a) / hz / s * 100, r, p }'
+      -v s="$seconds" -v r="$rss" -v p="$(pss_kib "${pair#*=}")" -v n="$(anon_kib "${pair#*=}")" \
+      'BEGIN { printf "%s %.3f %d %d %d\n", l, (b - a) / hz / s * 100, r, p, n }'
     i=$((i + 1))
   done
 }
@@ -113,17 +119,18 @@ tmux -L "$socket" send-keys -t btm q
 sleep 2
 tmux -L "$socket" kill-server 2>/dev/null || true
 echo "$figures" | awk '
-  { cpu[$1] = $2; rss[$1] = $3; pss[$1] = $4 }
+  { cpu[$1] = $2; rss[$1] = $3; pss[$1] = $4; anon[$1] = $5 }
   END {
-    print "| process | CPU (share of one core) | resident memory (median) | proportional (PSS) |"
-    print "|---|---:|---:|---:|"
-    printf "| gameday --load off | %.2f %% | %.1f MB | %.1f MB |\n", cpu["dashboard"], rss["dashboard"] / 1024, pss["dashboard"] / 1024
-    printf "| btm --rate 1000 | %.2f %% | %.1f MB | %.1f MB |\n", cpu["btm"], rss["btm"] / 1024, pss["btm"] / 1024
-    if ("sandbox" in cpu) printf "| (its sandbox child) | %.2f %% | %.1f MB | %.1f MB |\n", cpu["sandbox"], rss["sandbox"] / 1024, pss["sandbox"] / 1024
+    print "| process | CPU (share of one core) | resident memory (median) | of it anonymous | proportional (PSS) |"
+    print "|---|---:|---:|---:|---:|"
+    row = "| %s | %.2f %% | %.1f MB | %.1f MB | %.1f MB |\n"
+    printf row, "gameday --load off", cpu["dashboard"], rss["dashboard"] / 1024, anon["dashboard"] / 1024, pss["dashboard"] / 1024
+    printf row, "btm --rate 1000", cpu["btm"], rss["btm"] / 1024, anon["btm"] / 1024, pss["btm"] / 1024
+    if ("sandbox" in cpu) printf row, "(its sandbox child)", cpu["sandbox"], rss["sandbox"] / 1024, anon["sandbox"] / 1024, pss["sandbox"] / 1024
     print ""
     if (cpu["btm"] > 0) printf "Same-run ratios, gameday / btm: CPU %.2fx (target <= 0.5), ", cpu["dashboard"] / cpu["btm"]
     else printf "Same-run ratios, gameday / btm: CPU n/a (btm used no measurable CPU), "
-    printf "resident memory %.2fx (target <= 1), PSS %.2fx\n", rss["dashboard"] / rss["btm"], pss["dashboard"] / pss["btm"]
+    printf "resident memory %.2fx (target <= 1), anonymous %.2fx, PSS %.2fx\n", rss["dashboard"] / rss["btm"], anon["dashboard"] / anon["btm"], pss["dashboard"] / pss["btm"]
   }'
 
 if [ "${BENCH_WITH_LOAD:-1}" != 0 ]; then
@@ -137,6 +144,6 @@ if [ "${BENCH_WITH_LOAD:-1}" != 0 ]; then
   tmux -L "$socket" send-keys -t loaded q
   sleep 2
   echo "$figures" | awk '
-    BEGIN { print "| process | CPU (share of one core) | resident memory (median) | proportional (PSS) |"; print "|---|---:|---:|---:|" }
-    { printf "| %s | %.2f %% | %.1f MB | %.1f MB |\n", ($1 == "dashboard" ? "gameday" : "its sandbox child"), $2, $3 / 1024, $4 / 1024 }'
+    BEGIN { print "| process | CPU (share of one core) | resident memory (median) | of it anonymous | proportional (PSS) |"; print "|---|---:|---:|---:|---:|" }
+    { printf "| %s | %.2f %% | %.1f MB | %.1f MB | %.1f MB |\n", ($1 == "dashboard" ? "gameday" : "its sandbox child"), $2, $3 / 1024, $5 / 1024, $4 / 1024 }'
 fi
