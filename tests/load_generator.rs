@@ -427,3 +427,50 @@ async fn a_closed_loop_with_think_time_sends_one_request_per_pause_and_can_pause
     );
     paused.stop();
 }
+
+/// Payments in the mix go through the sandbox to its embedded provider: each request carries
+/// its own idempotency key, every one is created (201), and the provider's signed webhooks
+/// credit each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payments_in_the_mix_are_created_once_each_and_credited_by_webhook() {
+    let _timed = TIMED.lock().await;
+    let sandbox = Sandbox::start(&[]);
+    let api = Api::new(&sandbox.url);
+    let snapshot = run_open(
+        &sandbox.url,
+        plan(
+            Profile::Steady,
+            20.0,
+            Duration::from_secs(2),
+            "payment=1,balance=1",
+        ),
+    )
+    .await;
+    let created = snapshot.statuses.get(&201).copied().unwrap_or(0);
+    assert!(created >= 15, "{:?}", snapshot.statuses);
+    assert_eq!(snapshot.errors(), 0, "{:?}", snapshot.statuses);
+    // Every payment the sandbox took was a new one: the keys were all different.
+    let payments = |text: &str, status: &str| -> f64 {
+        text.lines()
+            .filter(|line| line.starts_with("fintech_payments_total{"))
+            .filter(|line| line.contains(&format!("status=\"{status}\"")))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    let created = created as f64;
+    eventually(
+        "every payment credited by its webhook",
+        Duration::from_secs(15),
+        || async {
+            let text = api.metrics().await;
+            (payments(&text, "succeeded") == created).then_some(())
+        },
+    )
+    .await;
+    let text = api.metrics().await;
+    assert!(
+        text.lines()
+            .any(|line| line.starts_with("fintech_ledger_double_credits") && line.ends_with(" 0")),
+        "{text}"
+    );
+}

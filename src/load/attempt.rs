@@ -14,6 +14,7 @@ use super::stats::Recorder;
 pub(super) struct EndpointUrls {
     balance: Option<reqwest::Url>,
     transfer: Option<reqwest::Url>,
+    payment: Option<reqwest::Url>,
     health: Option<reqwest::Url>,
 }
 
@@ -26,6 +27,7 @@ impl EndpointUrls {
         EndpointUrls {
             balance: url(Endpoint::Balance),
             transfer: url(Endpoint::Transfer),
+            payment: url(Endpoint::Payment),
             health: url(Endpoint::Health),
         }
     }
@@ -34,6 +36,7 @@ impl EndpointUrls {
         match endpoint {
             Endpoint::Balance => self.balance.as_ref(),
             Endpoint::Transfer => self.transfer.as_ref(),
+            Endpoint::Payment => self.payment.as_ref(),
             Endpoint::Health => self.health.as_ref(),
         }
     }
@@ -45,12 +48,15 @@ pub(super) async fn send_attempt(
     http: &reqwest::Client,
     urls: &EndpointUrls,
     endpoint: Endpoint,
+    idempotency_key: Option<&str>,
     timeout: Duration,
 ) -> (u16, bool) {
     let Some(url) = urls.get(endpoint) else {
         return (TRANSPORT_ERROR, false);
     };
-    let request = endpoint.request_to(http, url.clone()).timeout(timeout);
+    let request = endpoint
+        .request_to(http, url.clone(), idempotency_key)
+        .timeout(timeout);
     match request.send().await {
         Ok(response) => {
             let status = response.status().as_u16();
@@ -82,11 +88,19 @@ impl Sender {
         retry: Option<RetryPolicy>,
     ) {
         let mut attempt = 0;
+        // One key for the request and all its retries.
+        let key = endpoint.idempotency_key();
         loop {
             self.recorder.attempt_sent(attempt > 0);
             let sent_at = Instant::now();
-            let (status, timed_out) =
-                send_attempt(&self.http, &self.urls, endpoint, self.attempt_timeout).await;
+            let (status, timed_out) = send_attempt(
+                &self.http,
+                &self.urls,
+                endpoint,
+                key.as_deref(),
+                self.attempt_timeout,
+            )
+            .await;
             self.recorder
                 .attempt_answered(status, timed_out, sent_at.elapsed());
             match retry {

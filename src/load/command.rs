@@ -58,7 +58,7 @@ pub struct LoadArgs {
     /// How long to send; the run always stops by itself (100ms to 24h).
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub duration: HumanDuration,
-    /// Endpoints and their weights.
+    /// Endpoints and their weights: balance, transfer, payment, health.
     #[arg(
         long,
         default_value = "balance=70,transfer=20,health=10",

@@ -86,6 +86,16 @@ impl Connection {
                     .header(CONTENT_TYPE, "application/json");
                 Full::new(Bytes::from(endpoint.transfer_body()))
             }
+            Endpoint::Payment => {
+                request = request
+                    .method(Method::POST)
+                    .header(CONTENT_TYPE, "application/json")
+                    .header(
+                        "Idempotency-Key",
+                        endpoint.idempotency_key().unwrap_or_default(),
+                    );
+                Full::new(Bytes::from(endpoint.transfer_body()))
+            }
             Endpoint::Balance | Endpoint::Health => Full::new(Bytes::new()),
         };
         let Ok(request) = request.body(body) else {

@@ -6,6 +6,8 @@ use std::str::FromStr;
 pub enum Endpoint {
     Balance,
     Transfer,
+    /// A payment through the provider FinCore depends on (the sandbox's `/api/payments`).
+    Payment,
     Health,
 }
 
@@ -17,6 +19,7 @@ impl Endpoint {
         match self {
             Endpoint::Balance => "balance",
             Endpoint::Transfer => "transfer",
+            Endpoint::Payment => "payment",
             Endpoint::Health => "health",
         }
     }
@@ -25,6 +28,7 @@ impl Endpoint {
         match self {
             Endpoint::Balance => "/api/balance",
             Endpoint::Transfer => "/api/transfer",
+            Endpoint::Payment => "/api/payments",
             Endpoint::Health => "/health",
         }
     }
@@ -32,14 +36,21 @@ impl Endpoint {
     /// The request for this endpoint. Transfers move one cent to one of a few accounts, so a
     /// long run does not drain the source account.
     pub fn request(self, http: &reqwest::Client, target: &str) -> reqwest::RequestBuilder {
-        self.request_to(http, format!("{target}{}", self.path()))
+        self.request_to(
+            http,
+            format!("{target}{}", self.path()),
+            self.idempotency_key().as_deref(),
+        )
     }
 
-    /// The same, to a URL already made (a parsed URL is not parsed again per request).
+    /// The same, to a URL already made (a parsed URL is not parsed again per request), with
+    /// the request's idempotency key: a retry of a payment sends the same one, as a careful
+    /// client does, so the provider makes it once.
     pub fn request_to(
         self,
         http: &reqwest::Client,
         url: impl reqwest::IntoUrl,
+        idempotency_key: Option<&str>,
     ) -> reqwest::RequestBuilder {
         match self {
             Endpoint::Balance | Endpoint::Health => http.get(url),
@@ -47,15 +58,31 @@ impl Endpoint {
                 .post(url)
                 .header("Content-Type", "application/json")
                 .body(self.transfer_body()),
+            Endpoint::Payment => http
+                .post(url)
+                .header("Content-Type", "application/json")
+                .header("Idempotency-Key", idempotency_key.unwrap_or_default())
+                .body(self.transfer_body()),
         }
     }
 
-    /// A transfer of one cent to one of a few accounts, so a long run does not drain the source.
+    /// A new key for each payment (none for the other endpoints).
+    pub fn idempotency_key(self) -> Option<String> {
+        (self == Endpoint::Payment).then(|| format!("load-{:016x}", rand::random::<u64>()))
+    }
+
+    /// A transfer (or payment) of one cent to one of a few accounts, so a long run does not
+    /// drain the source.
     pub fn transfer_body(self) -> String {
         let to = ["ACC-002", "ACC-003", "ACC-004"][rand::random_range(0..3)];
         let cents = Self::TRANSFER_CENTS;
+        let field = if self == Endpoint::Payment {
+            "account"
+        } else {
+            "to_account"
+        };
         format!(
-            r#"{{"amount": {}.{:02}, "to_account": "{to}"}}"#,
+            r#"{{"amount": {}.{:02}, "{field}": "{to}"}}"#,
             cents / 100,
             cents % 100
         )
@@ -85,7 +112,8 @@ impl FromStr for Mix {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let expected = "expected endpoint=weight pairs such as balance=70,transfer=20,health=10";
+        let expected = "expected endpoint=weight pairs such as balance=70,transfer=20,health=10 \
+                        (endpoints: balance, transfer, payment, health)";
         let mut weights = Vec::new();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (name, weight) = part
@@ -94,10 +122,12 @@ impl FromStr for Mix {
             let endpoint = match name.trim() {
                 "balance" => Endpoint::Balance,
                 "transfer" => Endpoint::Transfer,
+                "payment" => Endpoint::Payment,
                 "health" => Endpoint::Health,
                 other => {
                     return Err(format!(
-                        "`{other}` is not an endpoint: expected balance, transfer or health"
+                        "`{other}` is not an endpoint: expected balance, transfer, payment or \
+                         health"
                     ));
                 }
             };
@@ -165,6 +195,26 @@ mod tests {
         assert_eq!(count(Endpoint::Balance), 70);
         assert_eq!(count(Endpoint::Transfer), 20);
         assert_eq!(count(Endpoint::Health), 10);
+    }
+
+    #[test]
+    fn payments_carry_a_key_of_their_own_and_the_body_the_sandbox_asks() {
+        let mix: Mix = "payment=1".parse().expect("valid");
+        assert!(mix.sends_to(Endpoint::Payment));
+        let (a, b) = (
+            Endpoint::Payment.idempotency_key().expect("a key"),
+            Endpoint::Payment.idempotency_key().expect("a key"),
+        );
+        assert_ne!(a, b);
+        assert_eq!(Endpoint::Balance.idempotency_key(), None);
+        let body: serde_json::Value =
+            serde_json::from_str(&Endpoint::Payment.transfer_body()).expect("JSON");
+        assert_eq!(body["amount"], 0.01);
+        assert!(
+            body["account"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("ACC-"))
+        );
     }
 
     #[test]
