@@ -32,8 +32,19 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// The longest control token accepted: a token is a password, not a file.
+pub const MAX_TOKEN_BYTES: usize = 4096;
+
 /// The largest token file read: a token is a line, not a document.
-const MAX_TOKEN_FILE_BYTES: u64 = 4096;
+const MAX_TOKEN_FILE_BYTES: u64 = MAX_TOKEN_BYTES as u64;
+
+/// The one rule for a control token, wherever it comes from: 1 to [`MAX_TOKEN_BYTES`] visible
+/// ASCII characters, no spaces, as it travels in an `Authorization` header.
+pub fn is_acceptable_token(token: &str) -> bool {
+    !token.is_empty()
+        && token.len() <= MAX_TOKEN_BYTES
+        && token.bytes().all(|byte| byte.is_ascii_graphic())
+}
 
 /// The token in `path`, checked, as a secret; errors name the file.
 pub fn read_token_file(path: &Path) -> Result<Secret, String> {
@@ -48,9 +59,10 @@ pub fn check_token(token: String, what: &str) -> Result<String, String> {
     if token.is_empty() {
         return Err(format!("{what}: expected a non-empty token"));
     }
-    if !token.bytes().all(|byte| byte.is_ascii_graphic()) {
+    if !is_acceptable_token(&token) {
         return Err(format!(
-            "{what}: the token must be visible ASCII characters without spaces ({} bytes given)",
+            "{what}: the token must be 1 to {MAX_TOKEN_BYTES} visible ASCII characters without \
+             spaces ({} bytes given)",
             token.len()
         ));
     }

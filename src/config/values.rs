@@ -79,13 +79,10 @@ pub(super) fn parse_data_dir(text: &str, folder: Option<&Path>) -> Result<PathBu
     })
 }
 
-/// The longest control token accepted: a token is a password, not a file.
-const MAX_TOKEN_BYTES: usize = 4096;
-
 /// A control token: printable, without spaces (it goes into an HTTP header as it is).
 pub(super) fn parse_control_token(text: &str) -> Result<Secret, Problem> {
-    let printable = text.chars().all(|c| c.is_ascii_graphic());
-    if text.is_empty() || !printable || text.len() > MAX_TOKEN_BYTES {
+    use crate::secret::{MAX_TOKEN_BYTES, is_acceptable_token};
+    if !is_acceptable_token(text) {
         return Err(Problem::new(
             "a control token",
             format!("1 to {MAX_TOKEN_BYTES} printable ASCII characters without spaces"),
