@@ -374,3 +374,42 @@ async fn with_timeout_breaker_and_bulkhead_a_slow_provider_leaves_the_balance_he
     }
     assert_eq!(breaker_state(&api).await, "open");
 }
+
+#[tokio::test]
+async fn retries_honour_the_providers_retry_after_for_an_idempotent_payment() {
+    let (_sandbox, api, provider) = start(&[]).await;
+    set(&provider, "/api/failures", r#"{"rate_limit_per_s": 1}"#).await;
+    // Off: the second payment in the same second gets the provider's 429, passed on.
+    let (status, body, _, _) = pay(&api, "limited-1", BODY).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body, retry_after, _) = pay(&api, "limited-2", BODY).await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["outcome"], "http_429", "{body}");
+    assert!(
+        retry_after.is_some(),
+        "the provider's Retry-After passed on"
+    );
+
+    // On: the same key is tried again after the provider's Retry-After, and goes through.
+    set(
+        &api,
+        "/api/patterns",
+        r#"{"retry": {"enabled": true, "max_attempts": 3, "max_ms": 3000}}"#,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, body, _, _) = pay(&api, "limited-3", BODY).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body, _, _) = pay(&api, "limited-2", BODY).await;
+    assert_eq!(status, 201, "{body}");
+    assert!(
+        api.metric("fintech_retries_total{upstream=\"provider\"}")
+            .await
+            >= 1.0
+    );
+    assert!(
+        api.metric("fintech_upstream_requests_total{upstream=\"provider\",outcome=\"http_429\"}")
+            .await
+            >= 2.0
+    );
+}
