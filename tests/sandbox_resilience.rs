@@ -2,7 +2,7 @@
 //! over real HTTP: the timeout cuts a slow provider, the breaker opens on failures and stops
 //! calling it, then half-opens and closes; the bulkhead refuses the call past its limit; the
 //! fallback accepts a payment while the provider is down and completes it, credited once, when
-//! it is back; and with timeout, breaker and bulkhead on, a provider slowed to 10 s no longer
+//! it is back (on SQLite and PostgreSQL); retries honour the provider's `Retry-After`; and with timeout, breaker and bulkhead on, a provider slowed to 10 s no longer
 //! takes `/api/balance` down with it.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // Test code: a failure panics.
@@ -12,7 +12,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{Api, Sandbox, eventually};
+use support::{Api, Postgres, Sandbox, eventually};
 
 const BODY: &str = r#"{"amount": 1, "account": "ACC-001"}"#;
 
@@ -247,23 +247,47 @@ async fn the_bulkhead_refuses_the_third_concurrent_payment_at_once() {
 #[tokio::test]
 async fn the_fallback_accepts_while_the_provider_is_down_and_completes_once_it_is_back() {
     let (_sandbox, api, provider) = start(&[]).await;
-    set(&api, "/api/patterns", r#"{"fallback": {"enabled": true}}"#).await;
-    let start_balance = balance(&api).await;
-    set(&provider, "/api/failures", r#"{"down": true}"#).await;
+    fallback_completes_once(&api, &provider).await;
+}
+
+#[tokio::test]
+async fn the_fallback_completes_once_on_postgresql() {
+    let postgres = Postgres::start();
+    let database = postgres.create_database("fincore");
+    let (_sandbox, api, provider) = start(&["--database-url", &database]).await;
+    fallback_completes_once(&api, &provider).await;
+    assert_eq!(
+        postgres.psql(
+            "fincore",
+            "SELECT state, provider_id LIKE 'pay_%' FROM fallback_payments"
+        ),
+        "created|t"
+    );
+    assert_eq!(
+        postgres.psql("fincore", "SELECT count(*) FROM credits"),
+        "1"
+    );
+}
+
+/// Fallback on, provider down: 202 pending; provider back: created, settled, credited once.
+async fn fallback_completes_once(api: &Api, provider: &Api) {
+    set(api, "/api/patterns", r#"{"fallback": {"enabled": true}}"#).await;
+    let start_balance = balance(api).await;
+    set(provider, "/api/failures", r#"{"down": true}"#).await;
     let body = r#"{"amount": 4.25, "account": "ACC-001"}"#;
-    let (status, accepted, _, _) = pay(&api, "offline-1", body).await;
+    let (status, accepted, _, _) = pay(api, "offline-1", body).await;
     assert_eq!(status, 202, "{accepted}");
     assert_eq!(accepted["status"], "pending", "{accepted}");
     assert_eq!(accepted["fallback"], true, "{accepted}");
     let id = accepted["id"].as_str().expect("id").to_string();
     assert!(id.starts_with("fb_"), "{id}");
     // The same key while it waits: the same payment, 202 again.
-    let (status, again, _, _) = pay(&api, "offline-1", body).await;
+    let (status, again, _, _) = pay(api, "offline-1", body).await;
     assert_eq!(status, 202, "{again}");
     assert_eq!(again["id"], id.as_str());
     let (status, read) = api.get(&format!("/api/payments/{id}")).await;
     assert_eq!((status, read["status"].as_str()), (200, Some("pending")));
-    assert_eq!(balance(&api).await, start_balance);
+    assert_eq!(balance(api).await, start_balance);
     assert_eq!(
         api.metric("fintech_payments_total{status=\"fallback_pending\"}")
             .await,
@@ -271,7 +295,7 @@ async fn the_fallback_accepts_while_the_provider_is_down_and_completes_once_it_i
     );
 
     // The provider comes back: the payment is created there, its webhook credits it.
-    set(&provider, "/api/failures", r#"{"down": false}"#).await;
+    set(provider, "/api/failures", r#"{"down": false}"#).await;
     eventually(
         "the pending payment to settle",
         Duration::from_secs(10),
@@ -281,7 +305,7 @@ async fn the_fallback_accepts_while_the_provider_is_down_and_completes_once_it_i
         },
     )
     .await;
-    assert!((balance(&api).await - (start_balance + 4.25)).abs() < 1e-9);
+    assert!((balance(api).await - (start_balance + 4.25)).abs() < 1e-9);
     assert_eq!(
         api.metric("fintech_payments_total{status=\"completed_late\"}")
             .await,
@@ -289,11 +313,11 @@ async fn the_fallback_accepts_while_the_provider_is_down_and_completes_once_it_i
     );
     // Later rounds and a replay of the key change nothing: credited exactly once.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let (status, replay, _, _) = pay(&api, "offline-1", body).await;
+    let (status, replay, _, _) = pay(api, "offline-1", body).await;
     assert_eq!(status, 201, "{replay}");
     assert_eq!(replay["id"], id.as_str());
     assert_eq!(replay["status"], "succeeded");
-    assert!((balance(&api).await - (start_balance + 4.25)).abs() < 1e-9);
+    assert!((balance(api).await - (start_balance + 4.25)).abs() < 1e-9);
     assert_eq!(api.metric("fintech_ledger_double_credits").await, 0.0);
     assert_eq!(
         api.metric("fintech_webhooks_total{result=\"processed\"}")
