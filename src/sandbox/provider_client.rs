@@ -11,12 +11,15 @@ use serde::Deserialize;
 use super::patterns::UpstreamError;
 use super::patterns::upstream_error::parse_retry_after;
 use super::upstream_metrics::UpstreamMetrics;
+use crate::fincore::body::{BodyCap, read_capped};
 
 /// The longest any provider call may take, patterns or not: only so that nothing waits forever.
 pub const SAFETY_CAP: Duration = Duration::from_secs(60);
 /// Below the provider's own 10 s idle close, so a pooled connection is never reused just as
 /// the provider closes it.
 const POOL_IDLE: Duration = Duration::from_secs(5);
+/// The largest answer read from the provider: a payment or an error is a few hundred bytes.
+const ANSWER_CAP: BodyCap = BodyCap::of(64 << 10);
 /// The health probe behind `fintech_upstream_up`.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -104,8 +107,11 @@ impl ProviderClient {
                 &reason,
             ));
         }
-        let bytes = response.bytes().await.map_err(classify)?;
-        serde_json::from_slice::<ProviderPayment>(&bytes)
+        // A body cut short or too long is as broken an answer as one that is not a payment.
+        let text = read_capped(response, ANSWER_CAP)
+            .await
+            .map_err(UpstreamError::Malformed)?;
+        serde_json::from_str::<ProviderPayment>(&text)
             .map_err(|err| UpstreamError::Malformed(err.to_string()))
     }
 
@@ -139,12 +145,16 @@ impl Drop for Measured<'_> {
 async fn answer_error(response: reqwest::Response) -> String {
     let status = response.status();
     let fallback = status.canonical_reason().unwrap_or("no reason").to_string();
-    match response.json::<serde_json::Value>().await {
-        Ok(body) => body["error"]
+    let body = read_capped(response, ANSWER_CAP)
+        .await
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
+    match body {
+        Some(body) => body["error"]
             .as_str()
             .map(|message| super::bodies::bounded(message, super::bodies::QUOTE_BYTES))
             .unwrap_or(fallback),
-        Err(_) => fallback,
+        None => fallback,
     }
 }
 
