@@ -266,7 +266,7 @@ async fn each_provider_knob_acts_over_http() {
     assert!(health.is_err(), "health does not answer while down");
     let (status, answer, _) = pay(&api, "down", body).await;
     assert_eq!(status, 502, "{answer}");
-    assert_eq!(answer["outcome"], "refused", "{answer}");
+    assert_eq!(answer["outcome"], "connect_error", "{answer}");
     eventually(
         "fintech_upstream_up to fall",
         Duration::from_secs(6),

@@ -211,7 +211,8 @@ impl Ledger {
         ];
         let statements = statements
             .into_iter()
-            .chain(super::ledger_payments::schema(id_column));
+            .chain(super::ledger_payments::schema(id_column))
+            .chain(super::ledger_fallback::schema());
         for statement in statements {
             sqlx::query(&statement).execute(&self.pool).await?;
         }

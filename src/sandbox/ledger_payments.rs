@@ -77,21 +77,18 @@ fn now() -> String {
 impl Ledger {
     /// The payment made with `key`, if any.
     pub async fn payment_by_key(&self, key: &str) -> Result<Option<StoredPayment>, LedgerError> {
-        let row = sqlx::query(
-            "SELECT id, status, amount_cents, account FROM payments WHERE idempotency_key = $1",
-        )
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = sqlx::query(&super::ledger_fallback::select_payment("idempotency_key"))
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(read_payment).transpose()
     }
 
     pub async fn payment(&self, id: &str) -> Result<Option<StoredPayment>, LedgerError> {
-        let row =
-            sqlx::query("SELECT id, status, amount_cents, account FROM payments WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(&super::ledger_fallback::select_payment("id"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(read_payment).transpose()
     }
 
@@ -201,7 +198,7 @@ impl Ledger {
     }
 
     /// SQLite's one writer, queued here (see `sqlite_writer`); nothing on PostgreSQL.
-    async fn writer(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+    pub(super) async fn writer(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
         match self.backend() {
             Backend::Sqlite => Some(self.sqlite_writer.lock().await),
             Backend::Postgres => None,
@@ -209,14 +206,7 @@ impl Ledger {
     }
 }
 
-fn read_payment(row: sqlx::any::AnyRow) -> Result<StoredPayment, LedgerError> {
-    Ok(StoredPayment {
-        id: row.try_get(0)?,
-        status: row.try_get(1)?,
-        amount_cents: row.try_get(2)?,
-        account: row.try_get(3)?,
-    })
-}
+use super::ledger_fallback::read_payment;
 
 #[cfg(test)]
 mod tests {

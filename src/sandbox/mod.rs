@@ -8,11 +8,14 @@ pub mod control_token;
 mod descriptors;
 mod exhaustion;
 pub mod failures;
+mod fallback;
 pub mod leak;
 pub mod ledger;
+pub mod ledger_fallback;
 pub mod ledger_payments;
 pub mod metrics;
 pub mod patterns;
+mod payment_calls;
 mod payment_routes;
 pub mod process_stats;
 pub mod provider_client;
@@ -215,6 +218,7 @@ pub async fn run(config: SandboxConfig) -> Result<(), String> {
 
     let expiry = tokio::spawn(expire_failures(Arc::clone(&sandbox)));
     let probe = tokio::spawn(probe_provider(Arc::clone(&sandbox)));
+    let completion = tokio::spawn(fallback::complete_pending(Arc::clone(&sandbox)));
     let app = routes::router(Arc::clone(&sandbox));
     server::serve(
         listener,
@@ -227,6 +231,7 @@ pub async fn run(config: SandboxConfig) -> Result<(), String> {
     .await;
     expiry.abort();
     probe.abort();
+    completion.abort();
     drop(embedded);
     sandbox.ledger.close().await;
     tracing::info!(event = "sandbox_stopped", "FinCore sandbox stopped");

@@ -16,7 +16,8 @@ use super::Sandbox;
 use super::bodies::{QUOTE_BYTES, bounded, parse_strict, quoted};
 use super::ledger::cents_to_amount;
 use super::ledger_payments::{EventOutcome, StoredPayment, WebhookEvent};
-use super::provider_client::{PaymentRequest, UpstreamError};
+use super::payment_calls::{self, failure_response};
+use super::provider_client::PaymentRequest;
 use super::routes::{
     Endpoint, db_faults, error, idempotency_key, instrumented, ledger_failure, read_json_body,
 };
@@ -141,35 +142,6 @@ fn parse_event(body: &[u8]) -> Result<WebhookEvent, String> {
     })
 }
 
-/// The answer to a failed provider call: 504 when it did not answer in time, 422 when the key
-/// was used for another payment, else 502; the message names the provider's failure.
-fn upstream_failure(err: &UpstreamError) -> Response {
-    let status = match err {
-        UpstreamError::Timeout => StatusCode::GATEWAY_TIMEOUT,
-        UpstreamError::Status { code: 422, .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        _ => StatusCode::BAD_GATEWAY,
-    };
-    let mut response = (
-        status,
-        axum::Json(json!({
-            "error": format!("payment not created: {err}"),
-            "upstream": "provider",
-            "outcome": err.outcome(),
-        })),
-    )
-        .into_response();
-    if let UpstreamError::Status {
-        retry_after: Some(wait),
-        ..
-    } = err
-    {
-        response
-            .headers_mut()
-            .insert("retry-after", HeaderValue::from(wait.as_secs()));
-    }
-    response
-}
-
 pub async fn create(
     State(sandbox): State<Arc<Sandbox>>,
     headers: HeaderMap,
@@ -198,8 +170,13 @@ pub async fn create(
         };
         match sandbox.ledger.payment_by_key(&key).await {
             Ok(Some(known)) if known.amount_cents == cents && known.account == target => {
-                let mut response =
-                    (StatusCode::CREATED, axum::Json(payment_json(&known))).into_response();
+                // Still waiting for the provider: the same 202 as when it was accepted.
+                let status = match sandbox.ledger.is_waiting_fallback(&known.id).await {
+                    Ok(true) => StatusCode::ACCEPTED,
+                    Ok(false) => StatusCode::CREATED,
+                    Err(err) => return ledger_failure(Endpoint::Payments, &err),
+                };
+                let mut response = (status, axum::Json(payment_json(&known))).into_response();
                 response
                     .headers_mut()
                     .insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -219,17 +196,20 @@ pub async fn create(
             account: target.clone(),
             idempotency_key: key.clone(),
         };
-        let created = match sandbox.provider.create_payment(&request).await {
+        let created = match payment_calls::create_payment(&sandbox, &request).await {
             Ok(created) => created,
+            Err(err) if err.upstream_unavailable() && sandbox.patterns.fallback_enabled() => {
+                return accept_pending(&sandbox, &key, cents, &target, &err, config).await;
+            }
             Err(err) => {
                 sandbox.upstream.record_payment("error");
                 tracing::warn!(
                     event = "payment_upstream_failed",
-                    outcome = err.outcome(),
+                    outcome = payment_calls::outcome(&err),
                     reason = %err,
                     "payment not created: {err}"
                 );
-                return upstream_failure(&err);
+                return failure_response(&err);
             }
         };
         match sandbox
@@ -245,6 +225,39 @@ pub async fn create(
         }
     })
     .await
+}
+
+/// The fallback: the provider cannot be reached, so the payment is stored as pending with its
+/// key and answered 202; `fallback::complete_pending` creates it at the provider later.
+async fn accept_pending(
+    sandbox: &Sandbox,
+    key: &str,
+    cents: i64,
+    target: &str,
+    err: &super::patterns::PatternError,
+    config: super::failures::FailureConfig,
+) -> Response {
+    match sandbox
+        .ledger
+        .accept_fallback(key, cents, target, db_faults(config))
+        .await
+    {
+        Ok(stored) => {
+            sandbox.upstream.record_payment("fallback_pending");
+            tracing::warn!(
+                event = "payment_fallback_pending",
+                payment_id = %stored.id,
+                outcome = payment_calls::outcome(err),
+                reason = %err,
+                "payment accepted as pending, the provider is unavailable: {err}"
+            );
+            let mut body = payment_json(&stored);
+            body["fallback"] = true.into();
+            body["reason"] = format!("{}: {err}", super::patterns::PROVIDER).into();
+            (StatusCode::ACCEPTED, axum::Json(body)).into_response()
+        }
+        Err(err) => ledger_failure(Endpoint::Payments, &err),
+    }
 }
 
 pub async fn read(State(sandbox): State<Arc<Sandbox>>, Path(id): Path<String>) -> Response {

@@ -1,6 +1,6 @@
 //! FinCore's one call to the payment provider, with its own connection pool. Every call is
-//! measured here; the resilience patterns wrap [`ProviderClient::create_payment`] and nothing
-//! else. Without them a call has no timeout but [`SAFETY_CAP`], so a slow provider holds the
+//! measured here and its failure classified as the patterns' [`UpstreamError`]; the resilience
+//! patterns wrap [`ProviderClient::create_payment`] and nothing else. Without them a call has no timeout but [`SAFETY_CAP`], so a slow provider holds the
 //! worker that made it: the cascade the workshop teaches.
 
 use std::sync::Arc;
@@ -8,13 +8,18 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
+use super::patterns::UpstreamError;
+use super::patterns::upstream_error::parse_retry_after;
 use super::upstream_metrics::UpstreamMetrics;
+use crate::fincore::body::{BodyCap, read_capped};
 
 /// The longest any provider call may take, patterns or not: only so that nothing waits forever.
 pub const SAFETY_CAP: Duration = Duration::from_secs(60);
 /// Below the provider's own 10 s idle close, so a pooled connection is never reused just as
 /// the provider closes it.
 const POOL_IDLE: Duration = Duration::from_secs(5);
+/// The largest answer read from the provider: a payment or an error is a few hundred bytes.
+const ANSWER_CAP: BodyCap = BodyCap::of(64 << 10);
 /// The health probe behind `fintech_upstream_up`.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -31,72 +36,6 @@ pub struct PaymentRequest {
 pub struct ProviderPayment {
     pub id: String,
     pub status: String,
-}
-
-/// Why a call to the provider did not give a payment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UpstreamError {
-    /// No answer in the time allowed.
-    Timeout,
-    /// An answer other than 201.
-    Status {
-        code: u16,
-        retry_after: Option<Duration>,
-    },
-    /// No connection could be made (nothing listening, unreachable).
-    Connect(String),
-    /// Connected, but the connection was closed or reset without an answer (a provider that is
-    /// down).
-    Refused(String),
-    /// A 201 whose body is not a payment.
-    Malformed(String),
-}
-
-impl UpstreamError {
-    /// The label of `fintech_upstream_requests_total{outcome}`.
-    pub fn outcome(&self) -> &'static str {
-        match self {
-            UpstreamError::Timeout => "timeout",
-            UpstreamError::Status { code: 429, .. } => "http_429",
-            UpstreamError::Status { code, .. } if *code >= 500 => "http_5xx",
-            UpstreamError::Status { .. } => "http_4xx",
-            UpstreamError::Connect(_) => "connect_error",
-            UpstreamError::Refused(_) => "refused",
-            UpstreamError::Malformed(_) => "malformed",
-        }
-    }
-}
-
-impl std::fmt::Display for UpstreamError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            UpstreamError::Timeout => f.write_str("the payment provider did not answer in time"),
-            UpstreamError::Status {
-                code,
-                retry_after: Some(wait),
-            } => write!(
-                f,
-                "the payment provider answered {code} (retry after {} s)",
-                wait.as_secs()
-            ),
-            UpstreamError::Status { code, .. } => {
-                write!(f, "the payment provider answered {code}")
-            }
-            UpstreamError::Connect(reason) => {
-                write!(f, "cannot connect to the payment provider: {reason}")
-            }
-            UpstreamError::Refused(reason) => write!(
-                f,
-                "the payment provider closed the connection without an answer: {reason}"
-            ),
-            UpstreamError::Malformed(reason) => {
-                write!(
-                    f,
-                    "the payment provider's answer is not a payment: {reason}"
-                )
-            }
-        }
-    }
 }
 
 pub struct ProviderClient {
@@ -128,13 +67,16 @@ impl ProviderClient {
         &self,
         request: &PaymentRequest,
     ) -> Result<ProviderPayment, UpstreamError> {
-        let started = Instant::now();
+        let mut measured = Measured {
+            metrics: &self.metrics,
+            started: Instant::now(),
+            outcome: None,
+        };
         let result = self.send(request).await;
-        let outcome = match &result {
+        measured.outcome = Some(match &result {
             Ok(_) => "success",
             Err(err) => err.outcome(),
-        };
-        self.metrics.record_call(outcome, started.elapsed());
+        });
         result
     }
 
@@ -157,15 +99,19 @@ impl ProviderClient {
                 .headers()
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
-            return Err(UpstreamError::Status {
-                code: status.as_u16(),
+                .and_then(parse_retry_after);
+            let reason = answer_error(response).await;
+            return Err(UpstreamError::from_status(
+                status.as_u16(),
                 retry_after,
-            });
+                &reason,
+            ));
         }
-        let bytes = response.bytes().await.map_err(classify)?;
-        serde_json::from_slice::<ProviderPayment>(&bytes)
+        // A body cut short or too long is as broken an answer as one that is not a payment.
+        let text = read_capped(response, ANSWER_CAP)
+            .await
+            .map_err(UpstreamError::Malformed)?;
+        serde_json::from_str::<ProviderPayment>(&text)
             .map_err(|err| UpstreamError::Malformed(err.to_string()))
     }
 
@@ -180,13 +126,50 @@ impl ProviderClient {
     }
 }
 
+/// Records one call when it ends, or as a timeout when it is dropped unfinished: the patterns'
+/// timeout drops the attempt it gave up on.
+struct Measured<'a> {
+    metrics: &'a UpstreamMetrics,
+    started: Instant,
+    outcome: Option<&'static str>,
+}
+
+impl Drop for Measured<'_> {
+    fn drop(&mut self) {
+        self.metrics
+            .record_call(self.outcome.unwrap_or("timeout"), self.started.elapsed());
+    }
+}
+
+/// The provider's `{"error": ...}` of a refused request, cut short, or its status's reason.
+async fn answer_error(response: reqwest::Response) -> String {
+    let status = response.status();
+    let fallback = status.canonical_reason().unwrap_or("no reason").to_string();
+    let body = read_capped(response, ANSWER_CAP)
+        .await
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok());
+    match body {
+        Some(body) => body["error"]
+            .as_str()
+            .map(|message| super::bodies::bounded(message, super::bodies::QUOTE_BYTES))
+            .unwrap_or(fallback),
+        None => fallback,
+    }
+}
+
+/// A request that got no answer: too slow, or no connection, or one closed unanswered (a
+/// provider that is down) — the last two both say the provider cannot be reached.
 fn classify(err: reqwest::Error) -> UpstreamError {
     if err.is_timeout() {
         UpstreamError::Timeout
     } else if err.is_connect() {
         UpstreamError::Connect(root_cause(&err))
     } else {
-        UpstreamError::Refused(root_cause(&err))
+        UpstreamError::Connect(format!(
+            "connection closed without an answer ({})",
+            root_cause(&err)
+        ))
     }
 }
 

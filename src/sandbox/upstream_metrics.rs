@@ -37,17 +37,30 @@ impl Default for UpstreamMetrics {
 }
 
 /// Every label a counter may carry, so a series exists (at 0) before its first event.
-const OUTCOMES: [&str; 8] = [
+/// `breaker_open` and `bulkhead_full`: calls the patterns refused without calling.
+const OUTCOMES: [&str; 10] = [
     "success",
     "timeout",
     "http_5xx",
     "http_429",
+    "http_408",
     "http_4xx",
     "connect_error",
-    "refused",
     "malformed",
+    "breaker_open",
+    "bulkhead_full",
 ];
-const PAYMENT_STATUSES: [&str; 4] = ["pending", "succeeded", "failed", "error"];
+/// `pending`: created at the provider, its webhook awaited; `fallback_pending`: accepted by the
+/// fallback (202) while the provider could not be reached; `completed_late`: such a payment
+/// created at the provider later; `error`: the call failed and the client was told so.
+const PAYMENT_STATUSES: [&str; 6] = [
+    "pending",
+    "succeeded",
+    "failed",
+    "error",
+    "fallback_pending",
+    "completed_late",
+];
 const WEBHOOK_RESULTS: [&str; 3] = ["processed", "duplicate", "rejected"];
 
 impl UpstreamMetrics {
@@ -66,6 +79,11 @@ impl UpstreamMetrics {
             .observe(took.as_secs_f64());
     }
 
+    /// A call the patterns refused without calling the upstream: counted, no latency.
+    pub fn record_rejected(&self, outcome: &'static str) {
+        *self.lock().calls.entry(outcome).or_default() += 1;
+    }
+
     pub fn record_payment(&self, status: &'static str) {
         *self.lock().payments.entry(status).or_default() += 1;
     }
@@ -82,7 +100,8 @@ impl UpstreamMetrics {
     pub fn render(&self, out: &mut String, double_credits: Option<i64>) {
         let counted = self.lock();
         out.push_str(
-            "# HELP fintech_upstream_requests_total Calls to upstream services by outcome\n",
+            "# HELP fintech_upstream_requests_total Calls to upstream services by outcome \
+             (breaker_open, bulkhead_full: refused by the patterns without calling)\n",
         );
         out.push_str("# TYPE fintech_upstream_requests_total counter\n");
         for outcome in OUTCOMES {
@@ -114,7 +133,9 @@ impl UpstreamMetrics {
             let _ = writeln!(out, "fintech_upstream_up{{upstream=\"{PROVIDER}\"}} {up}");
         }
         out.push_str(
-            "# HELP fintech_payments_total Payments by status (error: the provider call failed)\n",
+            "# HELP fintech_payments_total Payments by status (pending: created, webhook awaited; \
+             error: the provider call failed; fallback_pending: accepted while the provider \
+             was unreachable; completed_late: such a payment created later)\n",
         );
         out.push_str("# TYPE fintech_payments_total counter\n");
         for status in PAYMENT_STATUSES {

@@ -72,7 +72,10 @@ async fn retries_only_idempotent_calls_and_counts_them() {
     let result: Result<(), _> = patterns
         .call(PROVIDER, true, || async {
             attempts.set(attempts.get() + 1);
-            Err(UpstreamError::Refused("declined".into()))
+            Err(UpstreamError::Refused {
+                code: 400,
+                reason: "declined".into(),
+            })
         })
         .await;
     assert!(matches!(

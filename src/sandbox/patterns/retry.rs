@@ -148,7 +148,10 @@ mod tests {
                 &on,
                 true,
                 1,
-                &UpstreamError::Refused("declined".into()),
+                &UpstreamError::Refused {
+                    code: 400,
+                    reason: "declined".into(),
+                },
                 0.5
             ),
             NextStep::GiveUp(GiveUpReason::NotRetryable)

@@ -20,11 +20,15 @@ pub enum UpstreamError {
         code: u16,
         retry_after: Option<Duration>,
     },
-    /// No connection, or the connection broke before an answer.
+    /// No connection, or the connection broke or was closed before an answer (a provider that
+    /// is down closes it unanswered).
     Connect(String),
-    /// The upstream answered and refused this request (another 4xx: bad request, declined):
+    /// The upstream answered success with a body that is not what it promised: it is broken,
+    /// so this counts against it; a retry is safe for an idempotent call.
+    Malformed(String),
+    /// The upstream answered and refused this request (another 4xx: bad request, key reused):
     /// the request's fault, so it is never retried and does not count against the upstream.
-    Refused(String),
+    Refused { code: u16, reason: String },
 }
 
 impl UpstreamError {
@@ -33,7 +37,10 @@ impl UpstreamError {
         if code >= 500 || code == 429 || code == 408 {
             UpstreamError::Status { code, retry_after }
         } else {
-            UpstreamError::Refused(format!("status {code}: {reason}"))
+            UpstreamError::Refused {
+                code,
+                reason: reason.to_string(),
+            }
         }
     }
 
@@ -50,12 +57,25 @@ impl UpstreamError {
 
     /// Whether trying again may succeed: the upstream did not refuse the request itself.
     pub fn is_retryable(&self) -> bool {
-        !matches!(self, UpstreamError::Refused(_))
+        !matches!(self, UpstreamError::Refused { .. })
     }
 
     /// Whether the failure says the upstream is unhealthy (the circuit breaker counts it).
     pub fn counts_against_upstream(&self) -> bool {
-        !matches!(self, UpstreamError::Refused(_))
+        !matches!(self, UpstreamError::Refused { .. })
+    }
+
+    /// The label of `fintech_upstream_requests_total{outcome}`.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            UpstreamError::Timeout => "timeout",
+            UpstreamError::Status { code: 429, .. } => "http_429",
+            UpstreamError::Status { code, .. } if *code >= 500 => "http_5xx",
+            UpstreamError::Status { .. } => "http_408",
+            UpstreamError::Connect(_) => "connect_error",
+            UpstreamError::Malformed(_) => "malformed",
+            UpstreamError::Refused { .. } => "http_4xx",
+        }
     }
 
     /// How long the upstream asked us to wait before the next attempt.
@@ -87,7 +107,10 @@ impl fmt::Display for UpstreamError {
             } => write!(f, "status {code}, retry after {} s", after.as_secs()),
             UpstreamError::Status { code, .. } => write!(f, "status {code}"),
             UpstreamError::Connect(reason) => write!(f, "cannot connect: {reason}"),
-            UpstreamError::Refused(reason) => write!(f, "refused: {reason}"),
+            UpstreamError::Malformed(reason) => write!(f, "malformed answer: {reason}"),
+            UpstreamError::Refused { code, reason } => {
+                write!(f, "refused with status {code}: {reason}")
+            }
         }
     }
 }
@@ -159,7 +182,8 @@ mod tests {
         }
         for code in [400, 401, 402, 404, 409, 422] {
             let error = UpstreamError::from_status(code, None, "declined");
-            assert!(matches!(error, UpstreamError::Refused(_)), "{code}");
+            assert!(matches!(error, UpstreamError::Refused { .. }), "{code}");
+            assert_eq!(error.outcome(), "http_4xx");
             assert!(!error.is_retryable() && !error.counts_against_upstream());
         }
     }
@@ -176,7 +200,10 @@ mod tests {
     #[test]
     fn a_fallback_applies_only_when_the_upstream_is_unavailable() {
         let refused = PatternError::Upstream {
-            error: UpstreamError::Refused("declined".into()),
+            error: UpstreamError::Refused {
+                code: 400,
+                reason: "declined".into(),
+            },
             attempts: 1,
         };
         assert!(!refused.upstream_unavailable());
@@ -185,6 +212,11 @@ mod tests {
             attempts: 3,
         };
         assert!(timeout.upstream_unavailable());
+        let broken = PatternError::Upstream {
+            error: UpstreamError::Malformed("not JSON".into()),
+            attempts: 1,
+        };
+        assert!(broken.upstream_unavailable());
         assert_eq!(timeout.to_string(), "no answer in time (after 3 attempts)");
         assert!(
             PatternError::BulkheadFull {
