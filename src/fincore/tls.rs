@@ -53,14 +53,33 @@ pub fn read_pem_file(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
 /// reqwest is built without a provider of its own and refuses to build a client before one
 /// is installed.
 pub fn client_builder() -> reqwest::ClientBuilder {
-    // reqwest is built without a provider of its own; the first client installs ours. A
-    // second install fails harmlessly: one is already there.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let builder = reqwest::Client::builder().tls_backend_rustls();
+    let builder = rustls_builder();
     match EXTRA_ROOTS.get() {
         Some(certificates) if !certificates.is_empty() => {
             builder.tls_certs_merge(certificates.iter().cloned())
         }
         _ => builder,
     }
+}
+
+fn rustls_builder() -> reqwest::ClientBuilder {
+    // reqwest is built without a provider of its own; the first client installs ours. A
+    // second install fails harmlessly: one is already there.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().tls_backend_rustls()
+}
+
+/// Builds `configure(client_builder())`. Where the system has no root store to verify with
+/// (a minimal container image), builds it again trusting only `--ca-cert`'s certificates:
+/// plain http, all the sandbox and its provider speak between themselves, still works, and
+/// an https peer fails at its request with a certificate error rather than at start.
+pub fn build_client(
+    configure: impl Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder,
+) -> reqwest::Result<reqwest::Client> {
+    configure(client_builder()).build().or_else(|first| {
+        let extra = EXTRA_ROOTS.get().cloned().unwrap_or_default();
+        configure(rustls_builder().tls_certs_only(extra))
+            .build()
+            .map_err(|_| first)
+    })
 }

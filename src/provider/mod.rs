@@ -49,10 +49,9 @@ pub struct Provider {
 
 impl Provider {
     fn new(config: &ProviderConfig) -> Result<Provider, String> {
-        let webhook_client = crate::fincore::tls::client_builder()
-            .timeout(webhooks::ATTEMPT_TIMEOUT)
-            .build()
-            .map_err(|err| format!("cannot build the webhook client: {err}"))?;
+        let webhook_client =
+            crate::fincore::tls::build_client(|builder| builder.timeout(webhooks::ATTEMPT_TIMEOUT))
+                .map_err(|err| format!("cannot build the webhook client: {err}"))?;
         Ok(Provider {
             failures: watch::Sender::new(ProviderFailures::default()),
             store: Mutex::new(PaymentStore::default()),

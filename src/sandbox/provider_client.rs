@@ -46,11 +46,10 @@ pub struct ProviderClient {
 
 impl ProviderClient {
     pub fn new(base: &str, metrics: Arc<UpstreamMetrics>) -> Result<ProviderClient, String> {
-        let http = crate::fincore::tls::client_builder()
-            .timeout(SAFETY_CAP)
-            .pool_idle_timeout(POOL_IDLE)
-            .build()
-            .map_err(|err| format!("cannot build the provider client: {err}"))?;
+        let http = crate::fincore::tls::build_client(|builder| {
+            builder.timeout(SAFETY_CAP).pool_idle_timeout(POOL_IDLE)
+        })
+        .map_err(|err| format!("cannot build the provider client: {err}"))?;
         Ok(ProviderClient {
             base: base.trim_end_matches('/').to_string(),
             http,
