@@ -5,8 +5,24 @@
 
 use std::fmt;
 
+use axum::http::HeaderMap;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
+
+/// `Idempotency-Key`, as both servers read it: absent, or 1 to 255 visible ASCII characters.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, String> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .filter(|key| (1..=255).contains(&key.len()) && key.chars().all(|c| c.is_ascii_graphic()))
+        .map(|key| Some(key.to_string()))
+        .ok_or_else(|| {
+            "header `Idempotency-Key`: expected 1 to 255 visible ASCII characters".to_string()
+        })
+}
 
 /// The most bytes of a request's text quoted in an answer or a log line.
 pub const QUOTE_BYTES: usize = 200;

@@ -219,13 +219,11 @@ fn blind_drill_panel_in_detect_russian() {
     insta::assert_snapshot!(screen);
 }
 
-fn latency_drill_in_detect(blind: bool) -> Model {
-    use gameday::actions::{ActionKind, ActionOutcome};
+/// The shipped latency case, briefed and started at `start` on a sandbox target.
+fn started_latency_drill(blind: bool, start: f64) -> gameday::model::DrillSession {
     use gameday::drill::{CaseLibrary, TargetCapabilities};
     use gameday::model::{DrillRequest, DrillSession};
-    use gameday::signals::Sample;
 
-    let mut state = fixture();
     let case = CaseLibrary::shipped()
         .get("latency")
         .cloned()
@@ -238,7 +236,6 @@ fn latency_drill_in_detect(blind: bool) -> Model {
     };
     let data = tempfile::tempdir().expect("temporary folder");
     let mut session = DrillSession::new(request, data.path(), "test", Some(600));
-    let start = NOW - 80.0;
     let target = TargetCapabilities {
         sandbox: true,
         docker: false,
@@ -256,6 +253,16 @@ fn latency_drill_in_detect(blind: bool) -> Model {
     };
     session.briefed = true;
     session.start(target, &profile, start);
+    session
+}
+
+fn latency_drill_in_detect(blind: bool) -> Model {
+    use gameday::actions::{ActionKind, ActionOutcome};
+    use gameday::signals::Sample;
+
+    let mut state = fixture();
+    let start = NOW - 80.0;
+    let mut session = started_latency_drill(blind, start);
     for second in 0..61 {
         let at = start + f64::from(second);
         for (signal, value) in [(Signal::LatencyP95, 0.045), (Signal::Up, 1.0)] {
@@ -289,43 +296,14 @@ fn latency_drill_in_detect(blind: bool) -> Model {
 /// its band from +24 s; our load's clients and the target's rate and errors throughout.
 fn reviewed_latency_drill() -> Model {
     use gameday::actions::ActionKind;
+    use gameday::drill::Phase;
     use gameday::drill::impact::ClientCounts;
-    use gameday::drill::{CaseLibrary, Phase, TargetCapabilities};
-    use gameday::model::{DrillRequest, DrillSession};
     use gameday::signals::Sample;
 
     let mut state = fixture();
-    let case = CaseLibrary::shipped()
-        .get("latency")
-        .cloned()
-        .expect("the shipped latency case");
-    let request = DrillRequest {
-        case,
-        blind: false,
-        manual_inject: false,
-        diagnoses: Vec::new(),
-    };
-    let data = tempfile::tempdir().expect("temporary folder");
-    let mut session = DrillSession::new(request, data.path(), "test", Some(600));
-    let target = TargetCapabilities {
-        sandbox: true,
-        docker: false,
-        prometheus: false,
-        memory: true,
-    };
-    let profile = gameday::drill::target_check::TargetProfile {
-        capabilities: gameday::fincore::presets::Capabilities::of_sandbox(
-            gameday::knobs::names().map(str::to_string).collect(),
-            true,
-        ),
-        metrics: None,
-        memory_source: true,
-        alert_rules: None,
-    };
     let start = NOW - 140.0;
     let injected = start + 61.0;
-    session.briefed = true;
-    session.start(target, &profile, start);
+    let mut session = started_latency_drill(false, start);
     let mut clients = ClientCounts::default();
     for second in 0..=130 {
         let at = start + f64::from(second);

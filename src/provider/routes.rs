@@ -100,21 +100,6 @@ fn parse_payment(body: &[u8]) -> Result<(i64, String), String> {
     Ok((cents, account("account", target)?.to_string()))
 }
 
-/// `Idempotency-Key`: absent, or 1 to 255 visible ASCII characters.
-pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, String> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    value
-        .to_str()
-        .ok()
-        .filter(|key| (1..=255).contains(&key.len()) && key.chars().all(|c| c.is_ascii_graphic()))
-        .map(|key| Some(key.to_string()))
-        .ok_or_else(|| {
-            "header `Idempotency-Key`: expected 1 to 255 visible ASCII characters".to_string()
-        })
-}
-
 async fn create_payment(
     State(provider): State<Arc<Provider>>,
     headers: HeaderMap,
@@ -167,7 +152,7 @@ async fn answer_payment(provider: &Arc<Provider>, headers: &HeaderMap, body: &[u
         Ok(parsed) => parsed,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
-    let key = match idempotency_key(headers) {
+    let key = match crate::strict_json::idempotency_key(headers) {
         Ok(key) => key,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };

@@ -18,9 +18,7 @@ use super::ledger::cents_to_amount;
 use super::ledger_payments::{EventOutcome, StoredPayment, WebhookEvent};
 use super::payment_calls::{self, failure_response};
 use super::provider_client::PaymentRequest;
-use super::routes::{
-    Endpoint, db_faults, error, idempotency_key, instrumented, ledger_failure, read_json_body,
-};
+use super::routes::{Endpoint, db_faults, error, instrumented, ledger_failure, read_json_body};
 use crate::provider::signature;
 use crate::strict_json::{account, amount_cents};
 
@@ -157,7 +155,7 @@ pub async fn create(
             Err(message) => return error(StatusCode::BAD_REQUEST, message),
         };
         // A payment is retried by its client: without a key a retry would pay twice.
-        let key = match idempotency_key(&headers) {
+        let key = match crate::strict_json::idempotency_key(&headers) {
             Ok(Some(key)) => key,
             Ok(None) => {
                 return error(

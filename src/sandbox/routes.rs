@@ -337,7 +337,7 @@ async fn transfer(
             Ok(request) => request,
             Err(message) => return error(StatusCode::BAD_REQUEST, message),
         };
-        let key = match idempotency_key(&headers) {
+        let key = match crate::strict_json::idempotency_key(&headers) {
             Ok(key) => key,
             Err(message) => return error(StatusCode::BAD_REQUEST, message),
         };
@@ -391,20 +391,6 @@ pub(super) fn read_json_body(
         ));
     }
     Ok(body)
-}
-
-pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, String> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    value
-        .to_str()
-        .ok()
-        .filter(|key| (1..=255).contains(&key.len()) && key.chars().all(|c| c.is_ascii_graphic()))
-        .map(|key| Some(key.to_string()))
-        .ok_or_else(|| {
-            "header `Idempotency-Key`: expected 1 to 255 visible ASCII characters".to_string()
-        })
 }
 
 async fn metrics(State(sandbox): State<Arc<Sandbox>>) -> Response {
