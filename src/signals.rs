@@ -35,10 +35,40 @@ pub enum Signal {
     /// HighErrorRate rules compare, so local rules mean what the workshop's mean.
     LatencyP95Over5m,
     ErrorRatioOver5m,
+    /// `/api/balance` alone: its p95 latency (s) and its 5xx share. In a cascade the payment
+    /// path is expected to fail; what must stay healthy is everything else.
+    BalanceLatencyP95,
+    BalanceErrorRatio,
+    /// The payment provider: 1 when it answered its last health probe, 0 when not.
+    UpstreamUp,
+    /// Calls to the provider: p95 latency (s), calls per second, share not `success`.
+    UpstreamLatencyP95,
+    UpstreamRps,
+    UpstreamErrorRatio,
+    /// The circuit breaker around the provider: 0 closed, 1 half-open, 2 open.
+    BreakerState,
+    /// Provider calls holding a bulkhead slot now.
+    BulkheadInUse,
+    /// Retries of provider calls per second.
+    RetriesRate,
+    /// Payments failed or errored among those asked, 0..=1.
+    PaymentsFailedRatio,
+    /// Payments waiting for their outcome (pending and fallback-pending, not yet settled).
+    PaymentsPending,
+    /// Provider webhooks refused for their signature, and duplicates, per second.
+    WebhooksRejectedRate,
+    WebhooksDuplicateRate,
+    /// Webhook events credited more than once: must stay 0.
+    DoubleCredits,
+    /// What the dependency alert rules compare: the breaker's highest state over 1 minute,
+    /// webhooks refused over 5 minutes (a count), payments failed over 5 minutes (a ratio).
+    BreakerStateMax1m,
+    WebhooksRejected5m,
+    PaymentsFailedRatioOver5m,
 }
 
 impl Signal {
-    pub const ALL: [Signal; 16] = [
+    pub const ALL: [Signal; 33] = [
         Signal::LatencyP50,
         Signal::LatencyP95,
         Signal::LatencyP99,
@@ -55,6 +85,23 @@ impl Signal {
         Signal::Up,
         Signal::LatencyP95Over5m,
         Signal::ErrorRatioOver5m,
+        Signal::BalanceLatencyP95,
+        Signal::BalanceErrorRatio,
+        Signal::UpstreamUp,
+        Signal::UpstreamLatencyP95,
+        Signal::UpstreamRps,
+        Signal::UpstreamErrorRatio,
+        Signal::BreakerState,
+        Signal::BulkheadInUse,
+        Signal::RetriesRate,
+        Signal::PaymentsFailedRatio,
+        Signal::PaymentsPending,
+        Signal::WebhooksRejectedRate,
+        Signal::WebhooksDuplicateRate,
+        Signal::DoubleCredits,
+        Signal::BreakerStateMax1m,
+        Signal::WebhooksRejected5m,
+        Signal::PaymentsFailedRatioOver5m,
     ];
 
     /// The name cases and configuration use.
@@ -76,6 +123,23 @@ impl Signal {
             Signal::Up => "up",
             Signal::LatencyP95Over5m => "latency_p95_5m",
             Signal::ErrorRatioOver5m => "error_ratio_5m",
+            Signal::BalanceLatencyP95 => "balance_latency_p95",
+            Signal::BalanceErrorRatio => "balance_error_ratio",
+            Signal::UpstreamUp => "upstream_up",
+            Signal::UpstreamLatencyP95 => "upstream_latency_p95",
+            Signal::UpstreamRps => "upstream_rps",
+            Signal::UpstreamErrorRatio => "upstream_error_ratio",
+            Signal::BreakerState => "breaker_state",
+            Signal::BulkheadInUse => "bulkhead_in_use",
+            Signal::RetriesRate => "retries_rate",
+            Signal::PaymentsFailedRatio => "payments_failed_ratio",
+            Signal::PaymentsPending => "payments_pending",
+            Signal::WebhooksRejectedRate => "webhooks_rejected_rate",
+            Signal::WebhooksDuplicateRate => "webhooks_duplicate_rate",
+            Signal::DoubleCredits => "double_credits",
+            Signal::BreakerStateMax1m => "breaker_state_max_1m",
+            Signal::WebhooksRejected5m => "webhooks_rejected_5m",
+            Signal::PaymentsFailedRatioOver5m => "payments_failed_ratio_5m",
         }
     }
 

@@ -36,8 +36,18 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 fn noise_floor(signal: Signal) -> f64 {
     match signal {
         Signal::LatencyP50 | Signal::LatencyP95 | Signal::LatencyP99 => 0.05,
-        Signal::LatencyP95Over5m => 0.05,
-        Signal::ErrorRatio | Signal::ErrorRatioOver5m => 0.01,
+        Signal::LatencyP95Over5m | Signal::BalanceLatencyP95 | Signal::UpstreamLatencyP95 => 0.05,
+        Signal::ErrorRatio
+        | Signal::ErrorRatioOver5m
+        | Signal::BalanceErrorRatio
+        | Signal::UpstreamErrorRatio
+        | Signal::PaymentsFailedRatio
+        | Signal::PaymentsFailedRatioOver5m => 0.01,
+        Signal::UpstreamRps | Signal::RetriesRate => 1.0,
+        Signal::WebhooksRejectedRate | Signal::WebhooksDuplicateRate => 0.1,
+        Signal::BulkheadInUse | Signal::PaymentsPending | Signal::WebhooksRejected5m => 1.0,
+        Signal::UpstreamUp | Signal::BreakerState | Signal::BreakerStateMax1m => 0.5,
+        Signal::DoubleCredits => 0.5,
         Signal::Rps => 1.0,
         Signal::ActiveTransactions
         | Signal::PoolInUse

@@ -33,6 +33,52 @@ pub fn signal_name(signal: Signal, lang: Lang) -> &'static str {
         ),
         Signal::LatencyP95Over5m => ("p95 latency over 5 minutes", "p95 задержки за 5 минут"),
         Signal::ErrorRatioOver5m => ("error ratio over 5 minutes", "доля ошибок за 5 минут"),
+        Signal::BalanceLatencyP95 => ("p95 latency of /api/balance", "p95 задержки /api/balance"),
+        Signal::BalanceErrorRatio => ("error ratio of /api/balance", "доля ошибок /api/balance"),
+        Signal::UpstreamUp => (
+            "provider answering (1) or not (0)",
+            "провайдер отвечает (1) или нет (0)",
+        ),
+        Signal::UpstreamLatencyP95 => (
+            "p95 latency of provider calls",
+            "p95 задержки вызовов провайдера",
+        ),
+        Signal::UpstreamRps => ("provider calls per second", "вызовов провайдера в секунду"),
+        Signal::UpstreamErrorRatio => (
+            "share of failed provider calls",
+            "доля неудачных вызовов провайдера",
+        ),
+        Signal::BreakerState => (
+            "circuit breaker (0 closed, 1 half-open, 2 open)",
+            "автомат (0 закрыт, 1 полуоткрыт, 2 открыт)",
+        ),
+        Signal::BulkheadInUse => (
+            "provider calls in the bulkhead",
+            "вызовов провайдера в переборке",
+        ),
+        Signal::RetriesRate => ("retries per second", "повторов в секунду"),
+        Signal::PaymentsFailedRatio => ("share of payments failed", "доля неудавшихся платежей"),
+        Signal::PaymentsPending => ("payments pending", "платежей в ожидании"),
+        Signal::WebhooksRejectedRate => (
+            "webhooks refused per second",
+            "отклонённых вебхуков в секунду",
+        ),
+        Signal::WebhooksDuplicateRate => {
+            ("duplicate webhooks per second", "дублей вебхуков в секунду")
+        }
+        Signal::DoubleCredits => ("events credited twice", "событий, зачисленных дважды"),
+        Signal::BreakerStateMax1m => (
+            "circuit breaker's highest state over 1 minute",
+            "высшее состояние автомата за 1 минуту",
+        ),
+        Signal::WebhooksRejected5m => (
+            "webhooks refused over 5 minutes",
+            "отклонённых вебхуков за 5 минут",
+        ),
+        Signal::PaymentsFailedRatioOver5m => (
+            "share of payments failed over 5 minutes",
+            "доля неудавшихся платежей за 5 минут",
+        ),
     };
     match lang {
         Lang::En => en,
@@ -44,7 +90,12 @@ pub fn signal_name(signal: Signal, lang: Lang) -> &'static str {
 pub fn signal_value(signal: Signal, value: f64, lang: Lang) -> String {
     let ru = lang == Lang::Ru;
     match signal {
-        Signal::LatencyP50 | Signal::LatencyP95 | Signal::LatencyP99 | Signal::LatencyP95Over5m => {
+        Signal::LatencyP50
+        | Signal::LatencyP95
+        | Signal::LatencyP99
+        | Signal::LatencyP95Over5m
+        | Signal::BalanceLatencyP95
+        | Signal::UpstreamLatencyP95 => {
             let ms = value * 1000.0;
             let (ms_unit, s_unit) = if ru { ("мс", "с") } else { ("ms", "s") };
             if ms < 10.0 {
@@ -55,7 +106,12 @@ pub fn signal_value(signal: Signal, value: f64, lang: Lang) -> String {
                 format!("{value:.2} {s_unit}")
             }
         }
-        Signal::ErrorRatio | Signal::ErrorRatioOver5m => {
+        Signal::ErrorRatio
+        | Signal::ErrorRatioOver5m
+        | Signal::BalanceErrorRatio
+        | Signal::UpstreamErrorRatio
+        | Signal::PaymentsFailedRatio
+        | Signal::PaymentsFailedRatioOver5m => {
             let percent = value * 100.0;
             if percent > 0.0 && percent < 10.0 {
                 format!("{percent:.1} %")
@@ -63,7 +119,12 @@ pub fn signal_value(signal: Signal, value: f64, lang: Lang) -> String {
                 format!("{percent:.0} %")
             }
         }
-        Signal::Rps => format!("{value:.1} {}", if ru { "запр/с" } else { "req/s" }),
+        Signal::Rps | Signal::UpstreamRps => {
+            format!("{value:.1} {}", if ru { "запр/с" } else { "req/s" })
+        }
+        Signal::RetriesRate | Signal::WebhooksRejectedRate | Signal::WebhooksDuplicateRate => {
+            format!("{value:.1} {}", if ru { "в с" } else { "/s" })
+        }
         Signal::MemoryBytes | Signal::MemoryLimitBytes => {
             const MIB: f64 = 1024.0 * 1024.0;
             let (mib, gib) = if ru {
@@ -83,7 +144,14 @@ pub fn signal_value(signal: Signal, value: f64, lang: Lang) -> String {
         | Signal::PoolIdle
         | Signal::QueuedRequests
         | Signal::Restarts
-        | Signal::Up => {
+        | Signal::Up
+        | Signal::UpstreamUp
+        | Signal::BreakerState
+        | Signal::BreakerStateMax1m
+        | Signal::BulkheadInUse
+        | Signal::PaymentsPending
+        | Signal::DoubleCredits
+        | Signal::WebhooksRejected5m => {
             if value.fract() == 0.0 {
                 format!("{value:.0}")
             } else {

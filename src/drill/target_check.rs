@@ -45,6 +45,21 @@ fn source_of(signal: Signal) -> Option<&'static str> {
         Signal::QueuedRequests => Some("fintech_queued_requests"),
         Signal::MemoryBytes => Some("process_resident_memory_bytes"),
         Signal::CpuCores => Some("process_cpu_seconds_total"),
+        Signal::BalanceLatencyP95 => Some("fintech_request_latency_seconds_bucket"),
+        Signal::BalanceErrorRatio => Some("fintech_requests_total"),
+        Signal::UpstreamUp => Some("fintech_upstream_up"),
+        Signal::UpstreamLatencyP95 => Some("fintech_upstream_latency_seconds_bucket"),
+        Signal::UpstreamRps | Signal::UpstreamErrorRatio => Some("fintech_upstream_requests_total"),
+        Signal::BreakerState | Signal::BreakerStateMax1m => Some("fintech_circuit_breaker_state"),
+        Signal::BulkheadInUse => Some("fintech_bulkhead_in_use"),
+        Signal::RetriesRate => Some("fintech_retries_total"),
+        Signal::PaymentsFailedRatio
+        | Signal::PaymentsPending
+        | Signal::PaymentsFailedRatioOver5m => Some("fintech_payments_total"),
+        Signal::WebhooksRejectedRate
+        | Signal::WebhooksDuplicateRate
+        | Signal::WebhooksRejected5m => Some("fintech_webhooks_total"),
+        Signal::DoubleCredits => Some("fintech_ledger_double_credits"),
         Signal::MemoryLimitBytes | Signal::Restarts | Signal::Up => None,
     }
 }
