@@ -157,15 +157,31 @@ pub enum ActionKind {
     LoadChange {
         rate: f64,
     },
+    /// The payment provider's `POST /api/failures` with this body, as sent.
+    ProviderChange {
+        body: serde_json::Value,
+    },
+    /// The payment provider's `POST /api/reset`.
+    ProviderReset,
+    /// The sandbox's `POST /api/patterns` with this body, as sent: a resilience pattern
+    /// switched or tuned.
+    PatternsChange {
+        body: serde_json::Value,
+    },
 }
 
 impl ActionKind {
     /// Whether it can remove the fault, which moves a drill on to verifying recovery.
     pub fn is_remedy(&self) -> bool {
         match self {
-            ActionKind::FailureReset | ActionKind::LoadChange { .. } => true,
+            ActionKind::FailureReset
+            | ActionKind::LoadChange { .. }
+            | ActionKind::ProviderReset
+            | ActionKind::PatternsChange { .. } => true,
             ActionKind::Container(action) => action.verb() != ContainerVerb::Stop,
-            ActionKind::FailureChange { .. } | ActionKind::HintOpened { .. } => false,
+            ActionKind::FailureChange { .. }
+            | ActionKind::HintOpened { .. }
+            | ActionKind::ProviderChange { .. } => false,
         }
     }
 
@@ -173,7 +189,9 @@ impl ActionKind {
     pub fn changes_the_target(&self) -> bool {
         matches!(
             self,
-            ActionKind::FailureChange { .. } | ActionKind::Container(_)
+            ActionKind::FailureChange { .. }
+                | ActionKind::Container(_)
+                | ActionKind::ProviderChange { .. }
         )
     }
 }
@@ -235,6 +253,13 @@ mod tests {
                 ActionKind::from(ContainerAction::RestartApp),
                 json!({"kind": "container", "verb": "restart", "target": "app"}),
             ),
+            (ActionKind::ProviderReset, json!({"kind": "provider_reset"})),
+            (
+                ActionKind::PatternsChange {
+                    body: json!({"timeout": {"enabled": true}}),
+                },
+                json!({"kind": "patterns_change", "body": {"timeout": {"enabled": true}}}),
+            ),
         ];
         for (kind, recorded) in kinds {
             assert_eq!(serde_json::to_value(&kind).ok(), Some(recorded.clone()));
@@ -245,6 +270,9 @@ mod tests {
         }
         assert!(ActionKind::from(ContainerAction::StartDb).is_remedy());
         assert!(!ActionKind::from(ContainerAction::StopApp).is_remedy());
+        // Switching a pattern on is a fix; making the provider fail is not.
+        assert!(ActionKind::PatternsChange { body: json!({}) }.is_remedy());
+        assert!(!ActionKind::ProviderChange { body: json!({}) }.is_remedy());
     }
 
     #[test]

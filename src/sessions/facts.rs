@@ -190,6 +190,9 @@ pub fn action_words(kind: &ActionKind, case: Option<&Case>, lang: Lang) -> Strin
     match kind {
         ActionKind::FailureReset => w.reset.to_string(),
         ActionKind::FailureChange { body } => format!("{} {body}", w.failure_change),
+        ActionKind::ProviderChange { body } => format!("{} {body}", w.provider_change),
+        ActionKind::ProviderReset => w.provider_reset.to_string(),
+        ActionKind::PatternsChange { body } => format!("{} {body}", w.patterns_change),
         ActionKind::Container(action) => format!("{}: {}", w.container, action.name()),
         ActionKind::HintOpened { index } => {
             let hint = case
