@@ -12,6 +12,7 @@ pub mod i18n;
 pub mod knobs;
 pub mod load;
 pub mod logging;
+pub mod pattern_settings;
 pub mod model;
 pub mod provider;
 pub mod sandbox;

@@ -11,7 +11,7 @@ pub mod bulkhead;
 mod exposition;
 pub mod http;
 pub mod retry;
-pub mod settings;
+pub use crate::pattern_settings as settings;
 pub mod upstream_error;
 
 use std::collections::BTreeMap;

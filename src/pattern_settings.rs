@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use super::super::bodies::{QUOTE_BYTES, bounded, parse_strict, quoted};
+use crate::strict_json::{QUOTE_BYTES, bounded, parse_strict, quoted};
 
 /// Every pattern's settings; a copy is taken at the start of each call.
 #[derive(Debug, Clone, Copy, PartialEq)]
