@@ -60,4 +60,8 @@ fn cases_the_workshop_service_cannot_run_are_refused_with_the_reason() {
         "memory-leak",
         "needs a memory limit and restarts",
     );
+    // The workshop service has no payment provider and no patterns to switch.
+    refused_on_the_workshop(&workshop, "cascade", "needs a payment provider");
+    refused_on_the_workshop(&workshop, "duplicate-webhook", "needs a payment provider");
+    refused_on_the_workshop(&workshop, "db-restart", "needs gameday's own sandbox");
 }

@@ -8,6 +8,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use super::dependency::ProviderBody;
+
 use crate::actions::ContainerAction;
 use crate::alerts::Comparison;
 use crate::i18n::Lang;
@@ -191,6 +193,7 @@ pub struct ContainerInjection {
 pub struct Injection {
     pub failures: Option<FailureBody>,
     pub container: Option<ContainerInjection>,
+    pub provider: Option<ProviderBody>,
 }
 
 /// What the target running a drill can do, to pick the injection that works on it.
@@ -202,6 +205,8 @@ pub struct TargetCapabilities {
     /// A memory source that knows a limit and counts restarts: Docker, or the embedded
     /// sandbox's supervised process. A service's own `/metrics` gives neither.
     pub memory: bool,
+    /// A payment provider FinCore depends on, with switchable patterns (gameday's sandbox).
+    pub provider: bool,
 }
 
 /// The injection to perform on one target.
@@ -209,6 +214,9 @@ pub struct TargetCapabilities {
 pub struct PlannedInjection {
     pub failures: Option<FailureBody>,
     pub container: Option<ContainerInjection>,
+    /// The provider's knobs (absent in records before the dependency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<ProviderBody>,
 }
 
 /// The background load during the drill, as data; the lead maps it onto `crate::load`.
@@ -371,6 +379,13 @@ pub struct RecoverySpec {
     pub hold: Duration,
     /// The failure state must read back as cleared.
     pub failures_cleared: bool,
+    /// The provider's failure state must read back as cleared.
+    pub provider_cleared: bool,
+    /// Recovery counts only while the provider still fails: the fix is in FinCore (the
+    /// cascade is stopped by patterns, not by the provider coming back).
+    pub provider_still_failing: bool,
+    /// Patterns that must read back as on.
+    pub patterns: Vec<String>,
 }
 
 /// One drill case.
@@ -382,6 +397,9 @@ pub struct Case {
     pub briefing: Text,
     pub requires: Vec<Requirement>,
     pub baseline: Duration,
+    /// The whole patterns configuration the drill sets at its start: `Some` for a case about
+    /// the dependency (every pattern off, the case's `[baseline.patterns]` on top).
+    pub starting_patterns: Option<Value>,
     pub injection: Injection,
     pub load: LoadSpec,
     pub signals: Vec<WatchedSignal>,
@@ -425,6 +443,12 @@ impl Case {
                 signal.name()
             )));
         }
+        if self.starting_patterns.is_some() && !target.provider {
+            return Err(missing(
+                "a payment provider and switchable patterns: gameday's sandbox",
+            ));
+        }
+        let provider = self.injection.provider.clone();
         let needs_sandbox = failures.as_ref().is_some_and(FailureBody::needs_sandbox)
             || self.requires.contains(&Requirement::Sandbox);
         match container {
@@ -437,6 +461,7 @@ impl Case {
                 Ok(PlannedInjection {
                     failures: None,
                     container: Some(action),
+                    provider,
                 })
             }
             _ if needs_sandbox && !target.sandbox => Err(missing("gameday's own sandbox")),
@@ -447,11 +472,13 @@ impl Case {
                 Ok(PlannedInjection {
                     failures,
                     container: Some(action),
+                    provider,
                 })
             }
             _ => Ok(PlannedInjection {
                 failures,
                 container: None,
+                provider,
             }),
         }
     }

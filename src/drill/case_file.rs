@@ -75,6 +75,9 @@ pub(crate) struct HintFile {
 pub(crate) struct BaselineFile {
     /// A duration such as "60s".
     pub duration: Option<Spanned<String>>,
+    /// The resilience patterns during the baseline (`POST /api/patterns`'s shape); every
+    /// pattern not named is off.
+    pub patterns: Option<Spanned<toml::Table>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,6 +85,8 @@ pub(crate) struct BaselineFile {
 pub(crate) struct InjectionFile {
     pub failures: Option<Spanned<FailuresFile>>,
     pub container: Option<ContainerFile>,
+    /// The payment provider's knobs (its `POST /api/failures`).
+    pub provider: Option<Spanned<toml::Table>>,
 }
 
 /// The knobs of `POST /api/failures` and `ttl_s`, by name, as written. Which names, types and
@@ -174,4 +179,10 @@ pub(crate) struct RecoveryFile {
     pub hold: Option<Spanned<String>>,
     #[serde(default)]
     pub failures_cleared: Option<bool>,
+    #[serde(default)]
+    pub provider_cleared: Option<bool>,
+    #[serde(default)]
+    pub provider_still_failing: Option<Spanned<bool>>,
+    #[serde(default)]
+    pub patterns: Option<Spanned<Vec<Spanned<String>>>>,
 }

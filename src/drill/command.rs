@@ -242,6 +242,10 @@ struct Labels {
     tolerance: &'static str,
     hold: &'static str,
     failures_cleared: &'static str,
+    provider_cleared: &'static str,
+    provider_still_failing: &'static str,
+    patterns_on: &'static str,
+    starting_patterns: &'static str,
     debrief: &'static str,
     diagnosis: &'static str,
     steps: [&'static str; 5],
@@ -265,6 +269,10 @@ const EN: Labels = Labels {
     tolerance: "tolerance",
     hold: "hold",
     failures_cleared: "failures read back as cleared",
+    provider_cleared: "the provider's failures read back as cleared",
+    provider_still_failing: "while the provider's failure is still set (the fix is in FinCore)",
+    patterns_on: "patterns read back as on",
+    starting_patterns: "patterns at the start (every other pattern off)",
     debrief: "Debrief",
     diagnosis: "Diagnosis (blind mode)",
     steps: ["Baseline", "Inject", "Detect", "Respond", "Recover"],
@@ -288,6 +296,10 @@ const RU: Labels = Labels {
     tolerance: "допуск",
     hold: "удержание",
     failures_cleared: "отказы сброшены (по чтению состояния)",
+    provider_cleared: "отказы провайдера сброшены (по чтению состояния)",
+    provider_still_failing: "пока отказ провайдера ещё действует (исправление — в FinCore)",
+    patterns_on: "включены паттерны (по чтению состояния)",
+    starting_patterns: "паттерны в начале (остальные выключены)",
     debrief: "Разбор",
     diagnosis: "Диагноз (слепой режим)",
     steps: [
@@ -324,6 +336,18 @@ pub fn show_text(case: &Case, lang: Lang) -> String {
     let _ = writeln!(out, "\n{}", l.injection);
     if let Some(failures) = &case.injection.failures {
         let _ = writeln!(out, "  POST /api/failures {}", failures.to_json());
+    }
+    if let Some(provider) = &case.injection.provider {
+        let _ = writeln!(out, "  provider: POST /api/failures {}", provider.to_json());
+    }
+    if let Some(patterns) = &case.starting_patterns {
+        let on = crate::drill::dependency::patterns_on(patterns);
+        let on = if on.is_empty() {
+            "-".to_string()
+        } else {
+            on.join(", ")
+        };
+        let _ = writeln!(out, "  {}: {on}", l.starting_patterns);
     }
     if let Some(container) = &case.injection.container {
         let when = match container.when {
@@ -380,8 +404,18 @@ pub fn show_text(case: &Case, lang: Lang) -> String {
         l.hold,
         HumanDuration(recovery.hold)
     );
-    if recovery.failures_cleared {
+    let injected = &case.injection;
+    if recovery.failures_cleared && injected.failures.is_some() {
         let _ = writeln!(out, "  {}", l.failures_cleared);
+    }
+    if recovery.provider_cleared && injected.provider.is_some() {
+        let _ = writeln!(out, "  {}", l.provider_cleared);
+    }
+    if recovery.provider_still_failing {
+        let _ = writeln!(out, "  {}", l.provider_still_failing);
+    }
+    if !recovery.patterns.is_empty() {
+        let _ = writeln!(out, "  {}: {}", l.patterns_on, recovery.patterns.join(", "));
     }
     if !case.debrief.is_empty() {
         let _ = writeln!(out, "\n{}", l.debrief);

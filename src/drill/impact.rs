@@ -24,6 +24,16 @@ pub struct ClientCounts {
     pub transfers: u64,
     pub transfers_failed: u64,
     pub transfer_cents_failed: u64,
+    /// Payments asked, failed, accepted as pending, and the money of the failed and pending
+    /// (absent in records before payments).
+    #[serde(default)]
+    pub payments: u64,
+    #[serde(default)]
+    pub payments_failed: u64,
+    #[serde(default)]
+    pub payments_pending: u64,
+    #[serde(default)]
+    pub payment_cents_at_risk: u64,
 }
 
 impl ClientCounts {
@@ -39,6 +49,12 @@ impl ClientCounts {
             transfer_cents_failed: self
                 .transfer_cents_failed
                 .saturating_sub(earlier.transfer_cents_failed),
+            payments: self.payments.saturating_sub(earlier.payments),
+            payments_failed: self.payments_failed.saturating_sub(earlier.payments_failed),
+            payments_pending: self.payments_pending.saturating_sub(earlier.payments_pending),
+            payment_cents_at_risk: self
+                .payment_cents_at_risk
+                .saturating_sub(earlier.payment_cents_at_risk),
         }
     }
 
@@ -50,6 +66,10 @@ impl ClientCounts {
             transfers: self.transfers + other.transfers,
             transfers_failed: self.transfers_failed + other.transfers_failed,
             transfer_cents_failed: self.transfer_cents_failed + other.transfer_cents_failed,
+            payments: self.payments + other.payments,
+            payments_failed: self.payments_failed + other.payments_failed,
+            payments_pending: self.payments_pending + other.payments_pending,
+            payment_cents_at_risk: self.payment_cents_at_risk + other.payment_cents_at_risk,
         }
     }
 }
@@ -116,6 +136,13 @@ pub struct Impact {
     /// and error ratio; `None` without those signals.
     pub target_requests: Option<f64>,
     pub target_failed: Option<f64>,
+    /// Webhook events credited twice, the most seen from the injection on (must be 0), and
+    /// payments still awaiting their outcome at the window's end; `None` where the target
+    /// has no payments (absent in older records).
+    #[serde(default)]
+    pub double_credits: Option<f64>,
+    #[serde(default)]
+    pub payments_pending_at_end: Option<f64>,
 }
 
 /// One line of the impact in words: label, value, and whether it counts a loss.
@@ -174,6 +201,34 @@ impl Impact {
                 });
             }
         }
+        if let Some(clients) = self.clients.filter(|c| c.payments > 0) {
+            rows.push(ImpactRow {
+                label: text.impact_payments.to_string(),
+                value: format!(
+                    "{} · {} {} · {} {} · {} {}.{:02}",
+                    clients.payments,
+                    text.impact_failed,
+                    clients.payments_failed,
+                    text.impact_pending,
+                    clients.payments_pending,
+                    text.impact_at_risk,
+                    clients.payment_cents_at_risk / 100,
+                    clients.payment_cents_at_risk % 100
+                ),
+                loss: clients.payments_failed + clients.payments_pending > 0,
+            });
+        }
+        if let Some(doubled) = self.double_credits {
+            let pending = self
+                .payments_pending_at_end
+                .map(|pending| format!(" · {} {pending:.0}", text.impact_still_pending))
+                .unwrap_or_default();
+            rows.push(ImpactRow {
+                label: text.impact_double_credits.to_string(),
+                value: format!("{doubled:.0}{pending}"),
+                loss: doubled >= 0.5,
+            });
+        }
         if let (Some(requests), Some(failed)) = (self.target_requests, self.target_failed) {
             rows.push(ImpactRow {
                 label: text.impact_target.to_string(),
@@ -197,12 +252,32 @@ pub fn impact(state: &DrillState) -> Option<Impact> {
         Some((requests, failed)) => (Some(requests), Some(failed)),
         None => (None, None),
     };
+    let in_window = |signal: Signal| -> Vec<f64> {
+        let Some(origin) = state.series.origin_at else {
+            return Vec::new();
+        };
+        state
+            .series
+            .get(signal)
+            .map(|series| {
+                series
+                    .points(origin)
+                    .filter(|(at, _)| *at >= from && *at <= to)
+                    .map(|(_, value)| value)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let double_credits = in_window(Signal::DoubleCredits).into_iter().reduce(f64::max);
+    let payments_pending_at_end = in_window(Signal::PaymentsPending).last().copied();
     Some(Impact {
         window_s: to - from,
         recovered: state.recovered_at.is_some(),
         clients,
         target_requests,
         target_failed,
+        double_credits,
+        payments_pending_at_end,
     })
 }
 
@@ -253,6 +328,7 @@ mod tests {
             transfers: requests / 5,
             transfers_failed: failed / 5,
             transfer_cents_failed: failed / 5,
+            ..ClientCounts::default()
         }
     }
 

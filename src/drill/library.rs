@@ -14,7 +14,7 @@ use super::validate::{CaseProblem, CaseReport, ProblemSeverity, check_case};
 use crate::toml_errors::{cut, display_path, read_text_file};
 
 /// The shipped cases, in the order they are taught.
-const SHIPPED: [(&str, &str); 7] = [
+const SHIPPED: [(&str, &str); 13] = [
     (
         "cases/latency.toml",
         include_str!("../../cases/latency.toml"),
@@ -33,12 +33,36 @@ const SHIPPED: [(&str, &str); 7] = [
     ),
     ("cases/chaos.toml", include_str!("../../cases/chaos.toml")),
     (
+        "cases/cascade.toml",
+        include_str!("../../cases/cascade.toml"),
+    ),
+    (
         "cases/db-down.toml",
         include_str!("../../cases/db-down.toml"),
     ),
     (
         "cases/pool-exhaustion.toml",
         include_str!("../../cases/pool-exhaustion.toml"),
+    ),
+    (
+        "cases/provider-timeout.toml",
+        include_str!("../../cases/provider-timeout.toml"),
+    ),
+    (
+        "cases/rate-limit.toml",
+        include_str!("../../cases/rate-limit.toml"),
+    ),
+    (
+        "cases/duplicate-webhook.toml",
+        include_str!("../../cases/duplicate-webhook.toml"),
+    ),
+    (
+        "cases/forged-webhook.toml",
+        include_str!("../../cases/forged-webhook.toml"),
+    ),
+    (
+        "cases/db-restart.toml",
+        include_str!("../../cases/db-restart.toml"),
     ),
 ];
 

@@ -15,6 +15,8 @@ use super::state::{
 use crate::alerts::Comparison;
 use crate::signals::{Sample, Signal, UnixSeconds};
 
+mod dependency;
+
 /// A restart this soon after the participant's own container action is that action's.
 const OWN_RESTART_WINDOW_S: f64 = 30.0;
 
@@ -54,6 +56,11 @@ pub enum Directive {
     ReadBackFailures,
     /// Reset the failures (an abandoned drill must not leave one behind).
     ResetFailures,
+    /// Set the resilience patterns to this whole configuration (`POST /api/patterns`), at the
+    /// start of a drill about the dependency.
+    SetPatterns(serde_json::Value),
+    /// Reset the payment provider's failures (a drill over must not leave one behind).
+    ResetProvider,
     /// The input did not apply in this phase; nothing changed.
     Ignored {
         reason: String,
@@ -139,6 +146,11 @@ impl PhaseMachine {
             lost_injections: Vec::new(),
             series: DrillSeries::default(),
             clients: Default::default(),
+            provider_active: None,
+            provider_cleared_at: None,
+            patterns_on: None,
+            patterns_ready_since: None,
+            provider_failing_since: None,
         };
         let mut machine = PhaseMachine {
             case,
@@ -152,6 +164,9 @@ impl PhaseMachine {
         }];
         match plan {
             Ok(_) => {
+                if let Some(patterns) = &machine.case.starting_patterns {
+                    directives.push(Directive::SetPatterns(patterns.clone()));
+                }
                 directives.push(Directive::StartLoad(machine.case.load.clone()));
                 directives.push(Directive::SaveRecord);
             }
@@ -397,7 +412,9 @@ impl PhaseMachine {
             }
             // Cleared outside gameday after detection: go and verify. Not from Detect: the
             // workshop's two workers disagree, and one read saying "clear" proves nothing.
-            Phase::Respond if !active => self.enter(Phase::Recover, at, &mut directives),
+            Phase::Respond if !active && !self.provider_only() => {
+                self.enter(Phase::Recover, at, &mut directives)
+            }
             _ => {}
         }
         self.advance(at, &mut directives);
@@ -638,6 +655,9 @@ impl PhaseMachine {
             }
             Phase::Review | Phase::Abandoned | Phase::Refused => {
                 directives.push(Directive::StopLoad);
+                if self.provider_left_failing() {
+                    directives.push(Directive::ResetProvider);
+                }
             }
             _ => {}
         }
@@ -841,6 +861,7 @@ impl PhaseMachine {
         if self.case.recovery.failures_cleared && failures_injected {
             since = since.max(self.state.failures_cleared_at?);
         }
+        since = since.max(self.dependency_ready_since()?);
         let mut verified = 0;
         for track in self
             .state

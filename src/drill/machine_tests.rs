@@ -638,6 +638,7 @@ fn every_shipped_case_runs_on_the_sandbox() {
         target: TargetCapabilities {
             sandbox: true,
             memory: true,
+            provider: true,
             ..TargetCapabilities::default()
         },
         ..DrillOptions::default()

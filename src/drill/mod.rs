@@ -7,6 +7,7 @@
 pub mod case;
 mod case_file;
 pub mod command;
+pub mod dependency;
 pub mod figures;
 pub mod impact;
 pub mod library;
@@ -24,6 +25,7 @@ mod target_learn;
 mod toml_place;
 pub mod validate;
 mod validate_blind;
+mod validate_dependency;
 
 #[cfg(test)]
 mod machine_tests;

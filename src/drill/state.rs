@@ -249,6 +249,21 @@ pub struct DrillState {
     /// The built-in load's counters while the fault was on, for the business impact.
     #[serde(default)]
     pub clients: super::impact::ClientTally,
+    /// The payment provider's failure state as last read back: `Some(true)` while a knob is
+    /// set; and when it was first read back clear after the injection.
+    #[serde(default)]
+    pub provider_active: Option<bool>,
+    #[serde(default)]
+    pub provider_cleared_at: Option<UnixSeconds>,
+    /// Since when it has read back failing without a break (a case whose fix is in FinCore
+    /// recovers only while the provider still fails).
+    #[serde(default)]
+    pub provider_failing_since: Option<UnixSeconds>,
+    /// The patterns read back as on, and since when every pattern recovery asks for is on.
+    #[serde(default)]
+    pub patterns_on: Option<Vec<String>>,
+    #[serde(default)]
+    pub patterns_ready_since: Option<UnixSeconds>,
 }
 
 impl DrillState {

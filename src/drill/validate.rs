@@ -179,14 +179,25 @@ impl Checker<'_> {
             DEFAULT_BASELINE,
             Duration::from_secs(5),
         );
-        let injection = self.injection(&raw.injection, &raw.requires);
+        let dependency = self.dependency(&raw);
+        let injection = self
+            .injection(&raw.injection, &raw.requires)
+            .map(|injection| Injection {
+                provider: dependency.provider.clone(),
+                ..injection
+            });
         let load = self.load(&raw);
         let signals = self.signals(&raw);
         let alerts = self.alerts(&raw.alerts);
         let terms = CauseTerms::of(&raw);
         let checklist = self.checklist(&raw, &terms);
         let hints = self.hints(&raw.hints, &terms);
-        let recovery = self.recovery(&raw);
+        let recovery = RecoverySpec {
+            provider_cleared: dependency.provider_cleared,
+            provider_still_failing: dependency.provider_still_failing,
+            patterns: dependency.patterns,
+            ..self.recovery(&raw)
+        };
         let debrief = self.texts(&raw.debrief, "debrief");
         let diagnosis = self.text_pair(&raw.diagnosis, "diagnosis");
         Some(Case {
@@ -196,6 +207,7 @@ impl Checker<'_> {
             briefing,
             requires: raw.requires,
             baseline,
+            starting_patterns: dependency.starting_patterns,
             injection: injection?,
             load: load?,
             signals,
@@ -325,8 +337,8 @@ impl Checker<'_> {
         requires: &[Requirement],
     ) -> Option<Injection> {
         let raw = injection.get_ref();
-        if raw.failures.is_none() && raw.container.is_none() {
-            let message = "nothing to inject; expected `failures`, `container` or both";
+        if raw.failures.is_none() && raw.container.is_none() && raw.provider.is_none() {
+            let message = "nothing to inject; expected `failures`, `container`, `provider`";
             self.error(injection.span(), "injection", message);
             return None;
         }
@@ -360,6 +372,7 @@ impl Checker<'_> {
         Some(Injection {
             failures,
             container,
+            provider: None,
         })
     }
 
@@ -705,12 +718,15 @@ impl Checker<'_> {
             tolerance,
             hold,
             failures_cleared: recovery.failures_cleared.unwrap_or(true),
+            provider_cleared: false,
+            provider_still_failing: false,
+            patterns: Vec::new(),
         }
     }
 
     /// Where the key at `path` is written (or the nearest table above it that is), for
     /// problems about a value as a whole.
-    fn key_span(&self, path: &[&str]) -> Range<usize> {
+    pub(super) fn key_span(&self, path: &[&str]) -> Range<usize> {
         let Ok(root) = DeTable::parse(self.text) else {
             return 0..0;
         };

@@ -38,6 +38,15 @@ impl CauseTerms {
                 }
             }
         }
+        // The provider's knobs the case sets name its cause too (`webhook_duplicate_rate`).
+        if let Some(provider) = &injection.provider {
+            for name in provider.get_ref().keys() {
+                let name = name.trim().to_lowercase();
+                if !anywhere.contains(&name) {
+                    anywhere.push(name);
+                }
+            }
+        }
         anywhere.retain(|term| !term.is_empty());
         let words = injection
             .container

@@ -109,11 +109,8 @@ impl Sender {
                     tokio::time::sleep(policy.delay_before(attempt)).await;
                 }
                 _ => {
-                    self.recorder.request_done(
-                        endpoint,
-                        RetryPolicy::is_retryable(status),
-                        scheduled.elapsed(),
-                    );
+                    self.recorder
+                        .request_done(endpoint, status, scheduled.elapsed());
                     return;
                 }
             }

@@ -11,7 +11,6 @@ use super::attempt::Sender;
 use super::connection::{Connection, PlainTarget};
 use super::handle::Control;
 use super::mix::{Endpoint, Mix};
-use super::retry::RetryPolicy;
 
 /// How often a paused client looks whether it may go on.
 const PAUSED_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
@@ -51,7 +50,7 @@ async fn send_on(
     sender.recorder.attempt_answered(status, timed_out, took);
     sender
         .recorder
-        .request_done(endpoint, RetryPolicy::is_retryable(status), took);
+        .request_done(endpoint, status, took);
 }
 
 impl ClosedRun {

@@ -51,6 +51,12 @@ pub struct UserOutcomes {
     pub transfers_failed: u64,
     /// The money the failed transfers did not move, in cents.
     pub transfer_cents_failed: u64,
+    /// Payments asked; of them failed (5xx or no answer), and accepted as pending (202: the
+    /// fallback took them while the provider was away), and the money of both, in cents.
+    pub payments: u64,
+    pub payments_failed: u64,
+    pub payments_pending: u64,
+    pub payment_cents_at_risk: u64,
 }
 
 /// Figures of the whole run (the dashboard's cumulative view and the headless summary).
@@ -293,20 +299,21 @@ impl Recorder {
         });
     }
 
-    /// A request to `endpoint` done (its last attempt answered), with the time since it was
-    /// scheduled.
-    pub fn request_done(&self, endpoint: Endpoint, failed: bool, latency: Duration) {
-        self.request_done_at(Instant::now(), endpoint, failed, latency);
+    /// A request to `endpoint` done (its last attempt answered `status`), with the time since
+    /// it was scheduled.
+    pub fn request_done(&self, endpoint: Endpoint, status: u16, latency: Duration) {
+        self.request_done_at(Instant::now(), endpoint, status, latency);
     }
 
-    fn request_done_at(&self, at: Instant, endpoint: Endpoint, failed: bool, latency: Duration) {
+    fn request_done_at(&self, at: Instant, endpoint: Endpoint, status: u16, latency: Duration) {
         let second = self.second_at(at);
         let us = micros(latency);
+        let failed = super::retry::RetryPolicy::is_retryable(status);
         self.with(|s| {
             if failed {
                 s.failed_requests += 1;
             }
-            s.outcomes.count(endpoint, failed, latency);
+            s.outcomes.count(endpoint, status, failed, latency);
             let _ = s.totals.latency_us.record(us);
             let _ = s.bucket(second).latency_us.record(us);
         });
@@ -391,16 +398,28 @@ impl Recorder {
 }
 
 impl UserOutcomes {
-    fn count(&mut self, endpoint: Endpoint, failed: bool, latency: Duration) {
+    fn count(&mut self, endpoint: Endpoint, status: u16, failed: bool, latency: Duration) {
         self.requests += 1;
         self.failed += u64::from(failed);
         self.slow += u64::from(latency > SLOW_REQUEST);
-        if endpoint == Endpoint::Transfer {
-            self.transfers += 1;
-            if failed {
-                self.transfers_failed += 1;
-                self.transfer_cents_failed += Endpoint::TRANSFER_CENTS;
+        match endpoint {
+            Endpoint::Transfer => {
+                self.transfers += 1;
+                if failed {
+                    self.transfers_failed += 1;
+                    self.transfer_cents_failed += Endpoint::TRANSFER_CENTS;
+                }
             }
+            Endpoint::Payment => {
+                self.payments += 1;
+                let pending = status == 202;
+                self.payments_failed += u64::from(failed);
+                self.payments_pending += u64::from(pending);
+                if failed || pending {
+                    self.payment_cents_at_risk += Endpoint::TRANSFER_CENTS;
+                }
+            }
+            Endpoint::Balance | Endpoint::Health => {}
         }
     }
 }
@@ -442,27 +461,35 @@ mod tests {
         let start = Instant::now();
         let recorder = Recorder::new(start);
         let done = [
-            (Endpoint::Balance, false, 100),
-            (Endpoint::Balance, false, 2_500),
-            (Endpoint::Balance, true, 10),
-            (Endpoint::Transfer, true, 3_000),
-            (Endpoint::Transfer, false, 50),
-            (Endpoint::Health, false, 2_000),
+            (Endpoint::Balance, 200, 100),
+            (Endpoint::Balance, 200, 2_500),
+            (Endpoint::Balance, 500, 10),
+            (Endpoint::Transfer, 0, 3_000),
+            (Endpoint::Transfer, 200, 50),
+            (Endpoint::Health, 200, 2_000),
+            // A payment created, one accepted pending by the fallback, one refused.
+            (Endpoint::Payment, 201, 40),
+            (Endpoint::Payment, 202, 40),
+            (Endpoint::Payment, 503, 40),
         ];
-        for (endpoint, failed, ms) in done {
-            recorder.request_done_at(start, endpoint, failed, Duration::from_millis(ms));
+        for (endpoint, status, ms) in done {
+            recorder.request_done_at(start, endpoint, status, Duration::from_millis(ms));
         }
         let outcomes = recorder.snapshot_at(start, "steady", 1.0).outcomes;
         assert_eq!(
             outcomes,
             UserOutcomes {
-                requests: 6,
-                failed: 2,
+                requests: 9,
+                failed: 3,
                 // Exactly 2 s is not slow: the rule is "above 2 s".
                 slow: 2,
                 transfers: 2,
                 transfers_failed: 1,
                 transfer_cents_failed: 1,
+                payments: 3,
+                payments_failed: 1,
+                payments_pending: 1,
+                payment_cents_at_risk: 2,
             }
         );
     }
@@ -477,14 +504,14 @@ mod tests {
         recorder.attempt_answered_at(start, 500, false, Duration::from_millis(5));
         recorder.attempt_sent(true);
         recorder.attempt_answered_at(start, 200, false, Duration::from_millis(5));
-        recorder.request_done_at(start, Endpoint::Balance, false, Duration::from_millis(120));
+        recorder.request_done_at(start, Endpoint::Balance, 200, Duration::from_millis(120));
         recorder.scheduled(true);
         // Second 12: the window has moved past second 0.
         let later = start + Duration::from_secs(12);
         recorder.scheduled(false);
         recorder.attempt_sent(false);
         recorder.attempt_answered_at(later, 0, true, Duration::from_secs(1));
-        recorder.request_done_at(later, Endpoint::Transfer, true, Duration::from_secs(1));
+        recorder.request_done_at(later, Endpoint::Transfer, 500, Duration::from_secs(1));
         let snapshot = recorder.snapshot_at(later, "steady", 10.0);
         assert_eq!(snapshot.scheduled, 3);
         assert_eq!(snapshot.sent, 3);

@@ -41,6 +41,9 @@ pub struct DrillSession {
     pub log: Vec<String>,
     /// Our own injection is on its way: its answer is the fault's time, not an action.
     injecting: bool,
+    /// The drill's own patterns (set at its start) are on their way: their answer is not
+    /// the participant's action.
+    setting_patterns: bool,
     firing: BTreeSet<String>,
     /// The briefing was read (Enter): the machine may start. A resumed drill was briefed.
     pub briefed: bool,
@@ -64,6 +67,7 @@ impl DrillSession {
             message: None,
             log: Vec::new(),
             injecting: false,
+            setting_patterns: false,
             firing: BTreeSet::new(),
             briefed: false,
             fault_check: false,
@@ -235,6 +239,17 @@ impl DrillSession {
         let Some(machine) = &mut self.machine else {
             return Vec::new();
         };
+        if self.setting_patterns && matches!(outcome.kind, ActionKind::PatternsChange { .. }) {
+            self.setting_patterns = false;
+            if !outcome.ok {
+                self.message = Some(format!("patterns not set: {}", outcome.answer));
+            }
+            return Vec::new();
+        }
+        // The drill's own clean-up after its end (the provider reset at the review).
+        if machine.phase().is_finished() {
+            return Vec::new();
+        }
         if self.injecting && outcome.kind.changes_the_target() {
             self.injecting = false;
             if !outcome.ok {
@@ -391,6 +406,11 @@ impl DrillSession {
                     effects.extend(injection_commands(&plan, self.ttl_s).map(Effect::Send));
                 }
                 Directive::ResetFailures => effects.push(Effect::Send(Command::Reset)),
+                Directive::SetPatterns(body) => {
+                    self.setting_patterns = true;
+                    effects.push(Effect::Send(Command::Patterns { body }));
+                }
+                Directive::ResetProvider => effects.push(Effect::Send(Command::ProviderReset)),
                 Directive::Ignored { reason } => self.message = Some(reason),
             }
         }
@@ -424,7 +444,13 @@ fn injection_commands(
     let container = plan
         .container
         .map(|container| Command::Container(container.action));
-    failures.into_iter().chain(container)
+    let provider = plan
+        .provider
+        .as_ref()
+        .map(|body| Command::ProviderFailures {
+            knobs: body.knob_values(),
+        });
+    failures.into_iter().chain(provider).chain(container)
 }
 
 /// The service's timestamps: ISO 8601 in UTC, with or without a zone and fraction.

@@ -93,6 +93,10 @@ fn client_counts(outcomes: crate::load::UserOutcomes) -> crate::drill::impact::C
         transfers: outcomes.transfers,
         transfers_failed: outcomes.transfers_failed,
         transfer_cents_failed: outcomes.transfer_cents_failed,
+        payments: outcomes.payments,
+        payments_failed: outcomes.payments_failed,
+        payments_pending: outcomes.payments_pending,
+        payment_cents_at_risk: outcomes.payment_cents_at_risk,
     }
 }
 
@@ -682,6 +686,8 @@ fn start_drill_if_ready(model: &mut Model) -> Vec<Effect> {
         docker: model.session.target.memory_source == Some(SourceKind::Docker),
         prometheus: model.session.target.metrics_source == SourceKind::Prometheus,
         memory: model.session.target.memory_source.is_some(),
+        // gameday's sandbox always runs with a provider (its own, or --provider-url).
+        provider: capabilities.sandbox,
     };
     // The metrics are not known yet at start (the baseline refuses a recovery signal with no
     // value); what the target takes and alerts on is.

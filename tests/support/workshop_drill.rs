@@ -282,7 +282,8 @@ pub fn refused_on_the_workshop(workshop: &Workshop, case: &str, reason: &str) {
     tmux.wait_exit(WAIT);
     let log = workshop.access_log();
     assert!(
-        logged(&log, "POST", "/api/failures").is_empty(),
+        logged(&log, "POST", "/api/failures").is_empty()
+            && logged(&log, "POST", "/api/patterns").is_empty(),
         "a refused drill injected: {log:?}"
     );
     assert!(
