@@ -157,23 +157,41 @@ pub enum ActionKind {
     LoadChange {
         rate: f64,
     },
+    /// The payment provider's `POST /api/failures` with this body, as sent.
+    ProviderFailureChange {
+        body: serde_json::Value,
+    },
+    /// The payment provider's `POST /api/reset`.
+    ProviderReset,
+    /// The target's `POST /api/patterns` with this body, as sent: a participant's fix.
+    PatternChange {
+        body: serde_json::Value,
+    },
 }
 
 impl ActionKind {
     /// Whether it can remove the fault, which moves a drill on to verifying recovery.
     pub fn is_remedy(&self) -> bool {
         match self {
-            ActionKind::FailureReset | ActionKind::LoadChange { .. } => true,
+            ActionKind::FailureReset
+            | ActionKind::LoadChange { .. }
+            | ActionKind::ProviderReset
+            | ActionKind::PatternChange { .. } => true,
             ActionKind::Container(action) => action.verb() != ContainerVerb::Stop,
-            ActionKind::FailureChange { .. } | ActionKind::HintOpened { .. } => false,
+            ActionKind::FailureChange { .. }
+            | ActionKind::HintOpened { .. }
+            | ActionKind::ProviderFailureChange { .. } => false,
         }
     }
 
-    /// A change of the failure state or of a container: what injects a fault.
+    /// A change of the failure state (the target's or its provider's) or of a container:
+    /// what injects a fault.
     pub fn changes_the_target(&self) -> bool {
         matches!(
             self,
-            ActionKind::FailureChange { .. } | ActionKind::Container(_)
+            ActionKind::FailureChange { .. }
+                | ActionKind::Container(_)
+                | ActionKind::ProviderFailureChange { .. }
         )
     }
 }

@@ -150,6 +150,22 @@ fn apply_source(model: &mut Model, source_update: Update) -> Vec<Effect> {
             }
             effects
         }
+        Update::ProviderFailures(view) => {
+            note_dependency_change(model, "the provider's failure state", |live| {
+                let old = live.provider_failures.as_ref()?;
+                Some(provider_differences(old, &view))
+            });
+            model.live.provider_failures = Some(view);
+            Vec::new()
+        }
+        Update::Patterns(view) => {
+            note_dependency_change(model, "the patterns", |live| {
+                let old = live.patterns.as_ref()?;
+                Some(pattern_differences(old, &view))
+            });
+            model.live.patterns = Some(view);
+            Vec::new()
+        }
         Update::Logs(mut lines) => {
             if conceals(model) {
                 for line in &mut lines {
@@ -321,6 +337,74 @@ fn note_outside_change(model: &mut Model, view: &crate::fincore::FailureView) {
         format!("gameday: the failure state {text}"),
     );
     model.live.failures_changed_outside = Some((now, text));
+}
+
+/// A change of the provider's failures or of the patterns that gameday did not make (a drill's
+/// script, curl, another dashboard) is said in the log, as the target's own failure state is.
+fn note_dependency_change(
+    model: &mut Model,
+    what: &str,
+    differences: impl FnOnce(&LiveData) -> Option<Vec<String>>,
+) {
+    let Some(differences) = differences(&model.live) else {
+        return;
+    };
+    if differences.is_empty() {
+        return;
+    }
+    let now = model.now;
+    let ours = model.requests.pending.is_some()
+        || model.requests.last_outcome.as_ref().is_some_and(|outcome| {
+            matches!(
+                outcome.kind,
+                ActionKind::ProviderFailureChange { .. }
+                    | ActionKind::ProviderReset
+                    | ActionKind::PatternChange { .. }
+            ) && now - outcome.at <= OWN_CHANGE_WINDOW_S
+        });
+    if ours {
+        return;
+    }
+    let text = if conceals(model) {
+        format!("gameday: {what} changed outside gameday (hidden in a blind drill)")
+    } else {
+        format!(
+            "gameday: {what} changed outside gameday: {}",
+            differences.join(", ")
+        )
+    };
+    log(model, LogLevel::Warn, text);
+}
+
+/// The provider's knobs that differ between two reads, as `name old → new`.
+fn provider_differences(
+    old: &crate::fincore::dependency::ProviderFailureView,
+    new: &crate::fincore::dependency::ProviderFailureView,
+) -> Vec<String> {
+    new.knobs
+        .iter()
+        .filter(|(knob, value)| old.value(knob).unwrap_or(0.0) != *value)
+        .map(|(knob, value)| format!("{knob} {} → {value}", old.value(knob).unwrap_or(0.0)))
+        .collect()
+}
+
+/// The patterns switched on or off between two reads, as `name on` / `name off`, and the
+/// other settings that changed as `name changed`.
+fn pattern_differences(
+    old: &crate::fincore::dependency::PatternsView,
+    new: &crate::fincore::dependency::PatternsView,
+) -> Vec<String> {
+    let mut differences: Vec<String> = old
+        .enabled()
+        .iter()
+        .zip(new.enabled())
+        .filter(|((_, before), (_, now))| before != now)
+        .map(|(_, (name, on))| format!("{name} {}", if on { "on" } else { "off" }))
+        .collect();
+    if differences.is_empty() && old != new {
+        differences.push("settings changed".to_string());
+    }
+    differences
 }
 
 /// `HH:MM:SS` UTC, as the header's clock shows time.
