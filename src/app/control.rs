@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use super::control_dependency::ProviderClientCache;
 pub use crate::actions::{ActionKind, ActionOutcome, ContainerAction};
 use crate::fincore::presets::{Capabilities, prepare};
 use crate::fincore::{FailureView, FincoreClient, knob_number, snippet};
@@ -47,6 +48,8 @@ pub struct Controls {
     pub docker: Option<(DockerTarget, Option<String>)>,
     /// Told after every failure change, so the metrics are polled closely while it shows.
     pub close_watch: CloseWatch,
+    /// The payment provider's control client, for the address the target names.
+    pub provider_clients: ProviderClientCache,
 }
 
 pub async fn run(
@@ -100,6 +103,11 @@ impl Controls {
             }
             TargetRequest::Reset => self.reset(capabilities, updates).await,
             TargetRequest::Container(action) => self.container(action, capabilities, updates).await,
+            TargetRequest::ProviderFailures { knobs } => {
+                self.provider_failures(&knobs, updates).await
+            }
+            TargetRequest::ProviderReset => self.provider_reset(updates).await,
+            TargetRequest::Patterns { body } => self.patterns(&body, updates).await,
         }
     }
 
@@ -203,7 +211,7 @@ impl Controls {
     }
 
     /// Fills the answer from the service's reply; true when it accepted the change.
-    fn answered_ok(
+    pub(super) fn answered_ok(
         &self,
         answer: Result<(u16, String), String>,
         outcome: &mut ActionOutcome,
@@ -476,7 +484,7 @@ fn shows(view: &FailureView, expected: &[(String, f64)]) -> bool {
 }
 
 /// The useful part of an answer: `status` or `error` of a JSON body, else its first words.
-fn answer_summary(text: &str) -> String {
+pub(super) fn answer_summary(text: &str) -> String {
     match serde_json::from_str::<Value>(text) {
         Ok(body) => body
             .get("error")

@@ -3,6 +3,7 @@
 //! the state only when something changed, at most 30 times a second.
 
 pub mod control;
+mod control_dependency;
 mod effects;
 mod embedded_dir;
 mod operator_log;

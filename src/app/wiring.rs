@@ -18,6 +18,7 @@ use crate::sandbox::supervisor::{self, SupervisorConfig, SupervisorEvent, Superv
 use crate::secret::{Secret, read_token_file, redact_url};
 use crate::sources::api::FailureReadBack;
 use crate::sources::close_watch::CloseWatch;
+use crate::sources::dependency_state::DependencyState;
 use crate::sources::docker::{DockerPoller, DockerTarget};
 use crate::sources::health::HealthCheck;
 use crate::sources::prometheus::{self, PrometheusPoller, PrometheusSource};
@@ -294,6 +295,11 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
         interval,
         &updates,
     ));
+    tasks.push(spawn_poller(
+        DependencyState::new(client.clone()),
+        interval,
+        &updates,
+    ));
     let (commands, command_receiver) = mpsc::channel(16);
     let docker = docker_target(settings).map(|target| (target, settings.db_container.clone()));
     let controls = Controls {
@@ -302,6 +308,7 @@ pub async fn start(settings: &Settings, updates: UpdateSender) -> Result<Running
         supervisor: supervisor_handle.as_ref().map(SupervisorHandle::commands),
         docker,
         close_watch,
+        provider_clients: Default::default(),
     };
     tasks.push(tokio::spawn(control::run(
         controls,

@@ -108,19 +108,19 @@ pub fn marks(state: &DrillState) -> Vec<Mark> {
                     Some(format!("load {rate} req/s")),
                 );
             }
-            ActionKind::ProviderReset => push(
-                action.at,
-                MarkKind::Remedy,
-                Some("provider reset".to_string()),
-            ),
-            ActionKind::PatternsChange { body } => push(
-                action.at,
-                MarkKind::Remedy,
-                Some(format!("patterns {body}")),
-            ),
+            ActionKind::ProviderReset => {
+                push(action.at, MarkKind::Remedy, Some("provider reset".into()));
+            }
+            ActionKind::PatternChange { body } => {
+                push(
+                    action.at,
+                    MarkKind::Remedy,
+                    Some(format!("patterns {body}")),
+                );
+            }
             ActionKind::FailureChange { .. }
             | ActionKind::HintOpened { .. }
-            | ActionKind::ProviderChange { .. } => {}
+            | ActionKind::ProviderFailureChange { .. } => {}
         }
     }
     if let Some(at) = state.failures_cleared_at {

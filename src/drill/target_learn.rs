@@ -93,8 +93,7 @@ pub fn report(cases: &[&Case], profile: &TargetProfile) -> (Vec<String>, usize) 
             docker: profile.memory_source,
             prometheus: profile.alert_rules.is_some(),
             memory: profile.memory_source,
-            // gameday's sandbox always runs with a provider (its own, or --provider-url).
-            provider: profile.capabilities.sandbox,
+            provider: profile.capabilities.provider.is_some(),
         };
         let plan = case.plan_injection(capabilities);
         let planned = plan.as_ref().ok().and_then(|plan| plan.failures.as_ref());

@@ -3,6 +3,7 @@
 //! HTML error pages, per-worker state) as well as the sandbox's extensions.
 
 pub mod body;
+pub mod dependency;
 pub mod presets;
 pub mod tls;
 
@@ -126,6 +127,10 @@ pub struct Discovery {
     pub supports_ttl: bool,
     /// The failure knobs the sandbox lists in `extensions.failures` (empty elsewhere).
     pub knobs: Vec<String>,
+    /// The payment provider the sandbox depends on (`extensions.provider`), if it names one.
+    pub provider: Option<dependency::ProviderInfo>,
+    /// Whether `endpoints` lists `/api/patterns` (the resilience patterns can be switched).
+    pub patterns: bool,
 }
 
 /// Health as the API reports it.
@@ -236,6 +241,10 @@ impl FincoreClient {
                         .collect()
                 })
                 .unwrap_or_default(),
+            provider: dependency::ProviderInfo::from_discovery(&body),
+            patterns: body["endpoints"]
+                .as_array()
+                .is_some_and(|endpoints| endpoints.iter().any(|e| e == "/api/patterns")),
         })
     }
 
@@ -244,10 +253,11 @@ impl FincoreClient {
     pub async fn capabilities(&self) -> Result<presets::Capabilities, String> {
         let discovery = self.discover().await?;
         if discovery.implementation.is_some() && !discovery.knobs.is_empty() {
-            return Ok(presets::Capabilities::of_sandbox(
-                discovery.knobs,
-                discovery.supports_ttl,
-            ));
+            let mut capabilities =
+                presets::Capabilities::of_sandbox(discovery.knobs, discovery.supports_ttl);
+            capabilities.provider = discovery.provider;
+            capabilities.patterns = discovery.patterns;
+            return Ok(capabilities);
         }
         let view = self.failures().await?;
         let seen: Vec<String> = view.knobs.into_iter().map(|(name, _)| name).collect();

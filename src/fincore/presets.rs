@@ -16,6 +16,10 @@ pub struct Capabilities {
     /// Knobs the target stores but never acts on, with why (the workshop's `db_fail`).
     pub inert: Vec<(String, &'static str)>,
     pub ttl: bool,
+    /// The payment provider the target depends on, where its discovery names one.
+    pub provider: Option<super::dependency::ProviderInfo>,
+    /// Whether the target's resilience patterns can be switched (`/api/patterns`).
+    pub patterns: bool,
 }
 
 impl Capabilities {
@@ -44,6 +48,8 @@ impl Capabilities {
             knobs,
             inert: Vec::new(),
             ttl,
+            provider: None,
+            patterns: false,
         }
     }
 

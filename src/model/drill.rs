@@ -15,6 +15,7 @@ use crate::drill::target_check::{TargetProfile, check_against};
 use crate::drill::validate::ProblemSeverity;
 use crate::drill::{ActionKind, Case, Directive, DrillOptions, PhaseMachine, TargetCapabilities};
 use crate::fincore::FailureView;
+use crate::fincore::dependency::{PatternsView, ProviderFailureView};
 use crate::signals::{Sample, Signal, UnixSeconds};
 
 /// How a drill was asked for, before the target is known well enough to start it.
@@ -234,12 +235,36 @@ impl DrillSession {
         self.carry_out(directives)
     }
 
+    /// The payment provider's failure state as read back (by the control or by polling).
+    pub fn provider_failures(&mut self, view: &ProviderFailureView, now: UnixSeconds) -> Vec<Effect> {
+        let directives = match &mut self.machine {
+            Some(machine) => machine.provider_read_back(now, view.any_active()),
+            None => Vec::new(),
+        };
+        self.carry_out(directives)
+    }
+
+    /// The resilience patterns as read back.
+    pub fn patterns(&mut self, view: &PatternsView, now: UnixSeconds) -> Vec<Effect> {
+        let on = view
+            .enabled()
+            .into_iter()
+            .filter(|(_, on)| *on)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let directives = match &mut self.machine {
+            Some(machine) => machine.patterns_read_back(now, on),
+            None => Vec::new(),
+        };
+        self.carry_out(directives)
+    }
+
     /// The answer to a request: our injection's time, or something the participant did.
     pub fn outcome(&mut self, outcome: &ActionOutcome) -> Vec<Effect> {
         let Some(machine) = &mut self.machine else {
             return Vec::new();
         };
-        if self.setting_patterns && matches!(outcome.kind, ActionKind::PatternsChange { .. }) {
+        if self.setting_patterns && matches!(outcome.kind, ActionKind::PatternChange { .. }) {
             self.setting_patterns = false;
             if !outcome.ok {
                 self.message = Some(format!("patterns not set: {}", outcome.answer));

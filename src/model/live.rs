@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::TargetInfo;
 use crate::alerts::{AlertStatus, LocalAlerts, workshop_rules};
 use crate::fincore::FailureView;
+use crate::fincore::dependency::{PatternsView, ProviderFailureView};
 use crate::fincore::presets::Capabilities;
 use crate::signals::{Sample, Signal, UnixSeconds};
 use crate::sources::health::ApiHealth;
@@ -38,6 +39,10 @@ pub struct LiveData {
     /// `None` when Prometheus evaluates the rules.
     local_alerts: Option<LocalAlerts>,
     pub failures: Option<FailureView>,
+    /// The payment provider's failure state read back (a target with a provider only).
+    pub provider_failures: Option<ProviderFailureView>,
+    /// The target's resilience patterns read back (a target that has them only).
+    pub patterns: Option<PatternsView>,
     pub logs: VecDeque<LogLine>,
     /// The last lifecycle event of the target (started, killed for memory, restarted).
     pub lifecycle: Option<(UnixSeconds, String)>,
@@ -69,6 +74,8 @@ impl LiveData {
             alerts: Vec::new(),
             local_alerts: local_rules.then(|| LocalAlerts::new(workshop_rules())),
             failures: None,
+            provider_failures: None,
+            patterns: None,
             logs: VecDeque::with_capacity(LOG_CAPACITY),
             lifecycle: None,
             capabilities: None,

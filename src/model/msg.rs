@@ -84,6 +84,17 @@ pub enum TargetRequest {
     },
     Reset,
     Container(ContainerAction),
+    /// The payment provider's knobs with values (`POST /api/failures` on the provider).
+    ProviderFailures {
+        knobs: Vec<(String, Value)>,
+    },
+    /// Every knob of the provider back to 0 (`POST /api/reset` on the provider).
+    ProviderReset,
+    /// A partial body for the target's `POST /api/patterns`: each pattern an object of some of
+    /// its fields.
+    Patterns {
+        body: Value,
+    },
 }
 
 impl TargetRequest {
@@ -94,6 +105,9 @@ impl TargetRequest {
             TargetRequest::Custom { .. } => "set failures".to_string(),
             TargetRequest::Reset => "reset failures".to_string(),
             TargetRequest::Container(action) => action.name().to_string(),
+            TargetRequest::ProviderFailures { .. } => "set provider failures".to_string(),
+            TargetRequest::ProviderReset => "reset the provider".to_string(),
+            TargetRequest::Patterns { .. } => "switch patterns".to_string(),
         }
     }
 }

@@ -154,6 +154,24 @@ fn apply_source(model: &mut Model, source_update: Update) -> Vec<Effect> {
             }
             effects
         }
+        Update::ProviderFailures(view) => {
+            note_dependency_change(model, "the provider's failure state", |live| {
+                let old = live.provider_failures.as_ref()?;
+                Some(provider_differences(old, &view))
+            });
+            let effects = with_drill(model, |drill, now| drill.provider_failures(&view, now));
+            model.live.provider_failures = Some(view);
+            effects
+        }
+        Update::Patterns(view) => {
+            note_dependency_change(model, "the patterns", |live| {
+                let old = live.patterns.as_ref()?;
+                Some(pattern_differences(old, &view))
+            });
+            let effects = with_drill(model, |drill, now| drill.patterns(&view, now));
+            model.live.patterns = Some(view);
+            effects
+        }
         Update::Logs(mut lines) => {
             if conceals(model) {
                 for line in &mut lines {
@@ -325,6 +343,74 @@ fn note_outside_change(model: &mut Model, view: &crate::fincore::FailureView) {
         format!("gameday: the failure state {text}"),
     );
     model.live.failures_changed_outside = Some((now, text));
+}
+
+/// A change of the provider's failures or of the patterns that gameday did not make (a drill's
+/// script, curl, another dashboard) is said in the log, as the target's own failure state is.
+fn note_dependency_change(
+    model: &mut Model,
+    what: &str,
+    differences: impl FnOnce(&LiveData) -> Option<Vec<String>>,
+) {
+    let Some(differences) = differences(&model.live) else {
+        return;
+    };
+    if differences.is_empty() {
+        return;
+    }
+    let now = model.now;
+    let ours = model.requests.pending.is_some()
+        || model.requests.last_outcome.as_ref().is_some_and(|outcome| {
+            matches!(
+                outcome.kind,
+                ActionKind::ProviderFailureChange { .. }
+                    | ActionKind::ProviderReset
+                    | ActionKind::PatternChange { .. }
+            ) && now - outcome.at <= OWN_CHANGE_WINDOW_S
+        });
+    if ours {
+        return;
+    }
+    let text = if conceals(model) {
+        format!("gameday: {what} changed outside gameday (hidden in a blind drill)")
+    } else {
+        format!(
+            "gameday: {what} changed outside gameday: {}",
+            differences.join(", ")
+        )
+    };
+    log(model, LogLevel::Warn, text);
+}
+
+/// The provider's knobs that differ between two reads, as `name old → new`.
+fn provider_differences(
+    old: &crate::fincore::dependency::ProviderFailureView,
+    new: &crate::fincore::dependency::ProviderFailureView,
+) -> Vec<String> {
+    new.knobs
+        .iter()
+        .filter(|(knob, value)| old.value(knob).unwrap_or(0.0) != *value)
+        .map(|(knob, value)| format!("{knob} {} → {value}", old.value(knob).unwrap_or(0.0)))
+        .collect()
+}
+
+/// The patterns switched on or off between two reads, as `name on` / `name off`, and the
+/// other settings that changed as `name changed`.
+fn pattern_differences(
+    old: &crate::fincore::dependency::PatternsView,
+    new: &crate::fincore::dependency::PatternsView,
+) -> Vec<String> {
+    let mut differences: Vec<String> = old
+        .enabled()
+        .iter()
+        .zip(new.enabled())
+        .filter(|((_, before), (_, now))| before != now)
+        .map(|(_, (name, on))| format!("{name} {}", if on { "on" } else { "off" }))
+        .collect();
+    if differences.is_empty() && old != new {
+        differences.push("settings changed".to_string());
+    }
+    differences
 }
 
 /// `HH:MM:SS` UTC, as the header's clock shows time.
@@ -686,8 +772,7 @@ fn start_drill_if_ready(model: &mut Model) -> Vec<Effect> {
         docker: model.session.target.memory_source == Some(SourceKind::Docker),
         prometheus: model.session.target.metrics_source == SourceKind::Prometheus,
         memory: model.session.target.memory_source.is_some(),
-        // gameday's sandbox always runs with a provider (its own, or --provider-url).
-        provider: capabilities.sandbox,
+        provider: capabilities.provider.is_some(),
     };
     // The metrics are not known yet at start (the baseline refuses a recovery signal with no
     // value); what the target takes and alerts on is.

@@ -1071,3 +1071,140 @@ fn a_note_typed_in_a_drill_goes_into_its_record() {
     assert!(effects.is_empty());
     assert_eq!(model.view.modal, None);
 }
+
+fn provider_view(pairs: &[(&str, f64)]) -> crate::fincore::dependency::ProviderFailureView {
+    crate::fincore::dependency::ProviderFailureView {
+        knobs: pairs
+            .iter()
+            .map(|(name, value)| (name.to_string(), *value))
+            .collect(),
+    }
+}
+
+fn patterns_view(timeout_on: bool) -> crate::fincore::dependency::PatternsView {
+    crate::fincore::dependency::PatternsView::from_json(&serde_json::json!({
+        "timeout": {"enabled": timeout_on, "ms": 200},
+        "retry": {"enabled": false, "max_attempts": 3, "base_ms": 100, "max_ms": 2000, "jitter": true},
+        "circuit_breaker": {"enabled": false, "failure_ratio": 0.5, "window_s": 10, "min_calls": 10, "open_s": 5, "half_open_probes": 3},
+        "bulkhead": {"enabled": false, "max_concurrent": 10},
+        "fallback": {"enabled": false},
+    }))
+    .expect("a read-back")
+}
+
+#[test]
+fn the_providers_failures_and_the_patterns_are_kept_and_outside_changes_logged() {
+    let warnings = |model: &Model| -> Vec<String> {
+        model
+            .live
+            .logs
+            .iter()
+            .filter(|line| line.level == LogLevel::Warn)
+            .map(|line| line.text.clone())
+            .collect()
+    };
+    let mut model = model();
+    assert_eq!(model.live.provider_failures, None);
+    assert_eq!(model.live.patterns, None);
+    model.apply(Update::ProviderFailures(provider_view(&[
+        ("error_rate", 0.0),
+        ("latency_ms", 0.0),
+    ])));
+    model.apply(Update::Patterns(patterns_view(false)));
+    assert!(warnings(&model).is_empty(), "the first read is no change");
+    // Someone else sets the provider's latency and switches the timeout on: said.
+    model.apply(Update::ProviderFailures(provider_view(&[
+        ("error_rate", 0.0),
+        ("latency_ms", 3000.0),
+    ])));
+    model.apply(Update::Patterns(patterns_view(true)));
+    assert_eq!(
+        warnings(&model),
+        [
+            "gameday: the provider's failure state changed outside gameday: latency_ms 0 → 3000",
+            "gameday: the patterns changed outside gameday: timeout on",
+        ]
+    );
+    assert_eq!(
+        model
+            .live
+            .provider_failures
+            .as_ref()
+            .and_then(|view| view.value("latency_ms")),
+        Some(3000.0)
+    );
+    assert!(model.live.patterns.is_some_and(|view| view.timeout.enabled));
+    // Our own change, answered and read back: not news.
+    model.apply(Update::Outcome(outcome(
+        Done::PatternChange {
+            body: serde_json::json!({"timeout": {"enabled": false}}),
+        },
+        r#"POST /api/patterns {"timeout":{"enabled":false}}"#,
+        true,
+    )));
+    model.apply(Update::Patterns(patterns_view(false)));
+    model.apply(Update::Outcome(outcome(
+        Done::ProviderReset,
+        "POST http://127.0.0.1:4000/api/reset",
+        true,
+    )));
+    model.apply(Update::ProviderFailures(provider_view(&[
+        ("error_rate", 0.0),
+        ("latency_ms", 0.0),
+    ])));
+    assert_eq!(warnings(&model).len(), 2);
+    assert!(
+        model
+            .live
+            .patterns
+            .is_some_and(|view| !view.timeout.enabled)
+    );
+}
+
+#[test]
+fn dependency_requests_are_noted_in_flight_and_their_outcomes_logged() {
+    let mut model = model();
+    let request = TargetRequest::ProviderFailures {
+        knobs: vec![("latency_ms".to_string(), serde_json::json!(3000))],
+    };
+    assert_eq!(request.describe(), "set provider failures");
+    assert_eq!(
+        TargetRequest::ProviderReset.describe(),
+        "reset the provider"
+    );
+    let patterns = TargetRequest::Patterns {
+        body: serde_json::json!({"retry": {"enabled": true}}),
+    };
+    assert_eq!(patterns.describe(), "switch patterns");
+    let body = serde_json::json!({"latency_ms": 3000});
+    let mut answered = outcome(
+        Done::ProviderFailureChange { body },
+        r#"POST http://127.0.0.1:4000/api/failures {"latency_ms":3000}"#,
+        true,
+    );
+    answered.notes = vec!["the provider has latency_ms 3000".to_string()];
+    model.requests.pending = Some("set provider failures".to_string());
+    model.apply(Update::Outcome(answered));
+    assert_eq!(model.requests.pending, None);
+    let last = model.live.logs.back().map(|line| line.text.clone());
+    assert_eq!(
+        last.as_deref(),
+        Some(
+            r#"gameday: POST http://127.0.0.1:4000/api/failures {"latency_ms":3000} → 200 updated; the provider has latency_ms 3000"#
+        )
+    );
+    // A provider failure injects a fault; the patterns and the provider's reset are remedies.
+    assert!(
+        Done::ProviderFailureChange {
+            body: serde_json::json!({})
+        }
+        .changes_the_target()
+    );
+    assert!(Done::ProviderReset.is_remedy());
+    assert!(
+        Done::PatternChange {
+            body: serde_json::json!({})
+        }
+        .is_remedy()
+    );
+}

@@ -190,10 +190,12 @@ pub fn action_words(kind: &ActionKind, case: Option<&Case>, lang: Lang) -> Strin
     match kind {
         ActionKind::FailureReset => w.reset.to_string(),
         ActionKind::FailureChange { body } => format!("{} {body}", w.failure_change),
-        ActionKind::ProviderChange { body } => format!("{} {body}", w.provider_change),
-        ActionKind::ProviderReset => w.provider_reset.to_string(),
-        ActionKind::PatternsChange { body } => format!("{} {body}", w.patterns_change),
         ActionKind::Container(action) => format!("{}: {}", w.container, action.name()),
+        ActionKind::ProviderFailureChange { body } => {
+            format!("{} {body}", w.provider_failure_change)
+        }
+        ActionKind::ProviderReset => w.provider_reset.to_string(),
+        ActionKind::PatternChange { body } => format!("{} {body}", w.pattern_change),
         ActionKind::HintOpened { index } => {
             let hint = case
                 .and_then(|case| case.hints.get(*index))

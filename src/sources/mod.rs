@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod close_watch;
+pub mod dependency_state;
 pub mod docker;
 pub mod exposition;
 pub mod fincore_log;
@@ -29,6 +30,7 @@ pub use poller::{Poller, SourceError, run_poller};
 use crate::actions::ActionOutcome;
 use crate::alerts::AlertStatus;
 use crate::fincore::FailureView;
+use crate::fincore::dependency::{PatternsView, ProviderFailureView};
 use crate::fincore::presets::Capabilities;
 use crate::signals::{Sample, Signal, UnixSeconds};
 
@@ -96,6 +98,10 @@ pub enum Update {
     },
     Alerts(Vec<AlertStatus>),
     Failures(FailureView),
+    /// The payment provider's failure state, read back from the provider.
+    ProviderFailures(ProviderFailureView),
+    /// The target's resilience patterns, read back.
+    Patterns(PatternsView),
     Logs(Vec<LogLine>),
     /// The embedded sandbox's lifecycle (started, killed for memory, restarted).
     Lifecycle {

@@ -99,7 +99,7 @@ fn detected(case: Case) -> PhaseMachine {
 #[test]
 fn the_cascade_recovers_by_patterns_while_the_provider_is_still_slow() {
     let mut machine = detected(case(CASCADE));
-    let fix = ActionKind::PatternsChange {
+    let fix = ActionKind::PatternChange {
         body: json!({"timeout": {"enabled": true}}),
     };
     machine.action(16.0, fix);
