@@ -43,6 +43,16 @@ fn gameday(args: &[&str], lang: &str, config_dir: Option<&Path>) -> (i32, String
 /// Each broken fixture and the start of the message it must produce: file:line:column: field.
 const BROKEN: &[(&str, &str, &str)] = &[
     (
+        "provider_fraction",
+        "broken/provider_fraction.toml:15:1: injection.provider.error_rate: ",
+        "field `error_rate`: expected a number from 0 to 1; got 50",
+    ),
+    (
+        "unknown_pattern_field",
+        "broken/unknown_pattern_field.toml:15:14: baseline.patterns: ",
+        "unknown field `retry.tries`: expected enabled, max_attempts, base_ms, max_ms, jitter",
+    ),
+    (
         "threshold_string",
         "broken/threshold_string.toml:23:13: signals[0].threshold: ",
         "expected a number, found a string",

@@ -126,7 +126,7 @@ mod tests {
     fn a_drill_starts_from_every_pattern_off_with_the_cases_on_top() {
         let all_off = starting_patterns(None).expect("defaults");
         assert!(patterns_on(&all_off).is_empty());
-        let retry = table("retry = { enabled = true, max_attempts = 5, base_ms = 0 }");
+        let retry = table("retry = { enabled = true, max_attempts = 5, base_ms = 1 }");
         let started = starting_patterns(Some(&retry)).expect("valid");
         assert_eq!(patterns_on(&started), ["retry"]);
         assert_eq!(started["retry"]["max_attempts"], 5);

@@ -629,7 +629,7 @@ impl PhaseMachine {
         self.state.reason = Some(reason.into());
         let mut directives = Vec::new();
         let injected = self.state.injected_at.is_some();
-        if injected && self.state.failures_active != Some(false) {
+        if injected && self.state.failures_active != Some(false) && !self.provider_only() {
             directives.push(Directive::ResetFailures);
         }
         self.enter(Phase::Abandoned, at, &mut directives);

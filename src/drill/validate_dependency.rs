@@ -22,11 +22,14 @@ impl Checker<'_> {
             ProviderBody::from_table(table.get_ref())
                 .map_err(|message| {
                     // At the knob the message names, when it names one.
-                    let span = field_named(&message)
-                        .map(|field| self.key_span(&["injection", "provider", field]))
-                        .filter(|span| span.end > 0)
-                        .unwrap_or_else(|| table.span());
-                    self.error(span, "injection.provider", message)
+                    let (span, field) = match field_named(&message)
+                        .map(|knob| (self.key_span(&["injection", "provider", knob]), knob))
+                        .filter(|(span, _)| span.end > 0)
+                    {
+                        Some((span, knob)) => (span, format!("injection.provider.{knob}")),
+                        None => (table.span(), "injection.provider".to_string()),
+                    };
+                    self.error(span, &field, message)
                 })
                 .ok()
         });

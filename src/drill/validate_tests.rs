@@ -320,6 +320,7 @@ fn a_planned_injection_is_recorded_as_the_body_and_the_container_action() {
     let planned = |failures, container| PlannedInjection {
         failures,
         container,
+        provider: None,
     };
     let with_container = planned(
         plan.failures.map(|body| body.with(Knob::DbFail, true)),
@@ -379,7 +380,7 @@ fn random_picks_and_blind_choices_are_seeded() {
     assert!(picks.len() > 3, "seeds pick different cases: {picks:?}");
     let choices = library.diagnosis_choices(3, Lang::Ru);
     assert_eq!(choices, library.diagnosis_choices(3, Lang::Ru));
-    assert_eq!(choices.len(), 7);
+    assert_eq!(choices.len(), 13);
     assert!(
         choices
             .iter()

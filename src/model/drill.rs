@@ -509,6 +509,7 @@ mod tests {
                 action: ContainerAction::StopDb,
                 when: ContainerWhen::Always,
             }),
+            provider: None,
         };
         let commands: Vec<Command> = injection_commands(&plan, Some(600)).collect();
         assert_eq!(

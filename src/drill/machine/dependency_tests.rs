@@ -3,9 +3,9 @@
 
 use serde_json::json;
 
-use super::super::case::{Case, TargetCapabilities};
-use super::super::validate::check_case;
-use super::{Directive, DrillOptions, Phase, PhaseMachine};
+use crate::drill::case::{Case, TargetCapabilities};
+use crate::drill::machine::{Directive, DrillOptions, Phase, PhaseMachine};
+use crate::drill::validate::check_case;
 use crate::actions::ActionKind;
 use crate::signals::{Sample, Signal};
 
@@ -75,7 +75,10 @@ fn detected(case: Case) -> PhaseMachine {
     });
     let patterns = patterns.expect("a drill about the dependency sets the patterns first");
     // The whole configuration: what the case names on, everything else off.
-    assert_eq!(patterns["retry"]["enabled"], true);
+    let retry_on = machine.case().starting_patterns.as_ref().expect("patterns")["retry"]
+        ["enabled"]
+        .clone();
+    assert_eq!(patterns["retry"]["enabled"], retry_on);
     assert_eq!(patterns["circuit_breaker"]["enabled"], false);
     for second in 0..10 {
         balance(&mut machine, f64::from(second), 0.01);
@@ -99,6 +102,8 @@ fn detected(case: Case) -> PhaseMachine {
 #[test]
 fn the_cascade_recovers_by_patterns_while_the_provider_is_still_slow() {
     let mut machine = detected(case(CASCADE));
+    let started = machine.case().starting_patterns.clone().expect("patterns");
+    assert_eq!(started["retry"]["enabled"], true, "the case's baseline.patterns");
     let fix = ActionKind::PatternChange {
         body: json!({"timeout": {"enabled": true}}),
     };
