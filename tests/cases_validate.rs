@@ -141,7 +141,7 @@ const BROKEN: &[(&str, &str, &str)] = &[
     (
         "nothing_injected",
         "broken/nothing_injected.toml:13:1: injection: ",
-        "nothing to inject; expected `failures`, `container` or both",
+        "nothing to inject; expected `failures`, `container`, `provider`",
     ),
 ];
 
@@ -266,6 +266,12 @@ fn all_shipped_cases_validate() {
         "chaos",
         "db-down",
         "pool-exhaustion",
+        "cascade",
+        "provider-timeout",
+        "rate-limit",
+        "duplicate-webhook",
+        "forged-webhook",
+        "db-restart",
     ] {
         assert!(
             stdout.contains(&format!("ok cases/{id}.toml: {id} (")),
@@ -273,7 +279,7 @@ fn all_shipped_cases_validate() {
         );
     }
     assert!(
-        stdout.contains("7 case file(s) valid, 0 warning(s)"),
+        stdout.contains("13 case file(s) valid, 0 warning(s)"),
         "{stdout}"
     );
     assert_eq!(stderr, "");
@@ -289,7 +295,7 @@ fn list_shows_every_case_in_the_interface_language() {
         "{stdout}"
     );
     assert!(stdout.contains("pool-exhaustion   hard"), "{stdout}");
-    assert_eq!(stdout.lines().count(), 8, "{stdout}");
+    assert_eq!(stdout.lines().count(), 14, "{stdout}");
 
     let (code, stdout, _) = gameday(&["cases", "list"], "ru_RU.UTF-8", None);
     assert_eq!(code, 0);
@@ -372,11 +378,11 @@ fn user_cases_add_to_and_replace_the_shipped_ones() {
         stdout.contains("minimal           easy        Minimal case"),
         "{stdout}"
     );
-    assert_eq!(stdout.lines().count(), 9, "{stdout}");
+    assert_eq!(stdout.lines().count(), 15, "{stdout}");
 
     let (code, stdout, _) = gameday(&["cases", "validate"], "C", Some(config.path()));
     assert_eq!(code, 0, "{stdout}");
-    assert!(stdout.contains("9 case file(s) valid"), "{stdout}");
+    assert!(stdout.contains("15 case file(s) valid"), "{stdout}");
 
     // A broken file of the user's is reported and fails the command, never skipped silently.
     std::fs::write(cases.join("broken.toml"), "id = 5\n").expect("write");

@@ -241,6 +241,7 @@ fn started_latency_drill(blind: bool, start: f64) -> gameday::model::DrillSessio
         docker: false,
         prometheus: false,
         memory: true,
+        provider: true,
     };
     let profile = gameday::drill::target_check::TargetProfile {
         capabilities: gameday::fincore::presets::Capabilities::of_sandbox(
