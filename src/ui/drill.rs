@@ -159,6 +159,10 @@ fn next_text(text: &'static Strings, machine: &PhaseMachine) -> &'static str {
         Phase::Inject if machine.state().manual_inject => text.next_inject_manual,
         Phase::Inject => text.next_inject,
         Phase::Detect => text.next_detect,
+        // A case about the dependency is fixed with the patterns or at the provider.
+        Phase::Respond if machine.case().starting_patterns.is_some() => {
+            text.next_respond_dependency
+        }
         Phase::Respond => text.next_respond,
         Phase::Recover => text.next_recover,
         Phase::Review | Phase::Abandoned | Phase::Refused => text.next_review,
