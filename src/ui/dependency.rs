@@ -52,26 +52,76 @@ pub fn transitions<'a>(
     found.into_iter().rev().take(count).collect()
 }
 
+/// One figure of a line, with its words before or after it.
+enum Item {
+    /// `label figure`, e.g. `p95 210 ms`.
+    Before(&'static str, String, Color, bool),
+    /// `figure label`, e.g. `4.0 calls/s`.
+    After(String, Color, bool, &'static str),
+    /// `label figure label`, e.g. `payments 12 % failed`.
+    Around(&'static str, String, Color, bool, &'static str),
+}
+
+/// The items of one line, three spaces apart.
+fn line(view: &View, items: Vec<Item>) -> Line<'static> {
+    let theme = view.theme;
+    let value = |text: String, color: Color, bold: bool| {
+        let style = theme.base_style().fg(color);
+        Span::styled(
+            text,
+            if bold {
+                style.add_modifier(Modifier::BOLD)
+            } else {
+                style
+            },
+        )
+    };
+    let mut spans = Vec::new();
+    for (index, item) in items.into_iter().enumerate() {
+        if index > 0 {
+            spans.push(Span::raw("   "));
+        }
+        match item {
+            Item::Before(label, text, color, bold) => {
+                spans.push(Span::styled(format!("{label} "), theme.muted_style()));
+                spans.push(value(text, color, bold));
+            }
+            Item::After(text, color, bold, label) => {
+                spans.push(value(text, color, bold));
+                spans.push(Span::styled(format!(" {label}"), theme.muted_style()));
+            }
+            Item::Around(before, text, color, bold, after) => {
+                spans.push(Span::styled(format!("{before} "), theme.muted_style()));
+                spans.push(value(text, color, bold));
+                spans.push(Span::styled(format!(" {after}"), theme.muted_style()));
+            }
+        }
+    }
+    Line::from(spans)
+}
+
 pub fn render(frame: &mut Frame, view: &View, inner: Rect) {
     let words = dependency_strings(view.lang);
     let model = view.model;
     let theme = view.theme;
     let value = |signal| model.current(signal);
-    let none = || "—".to_string();
-    let label = |text: &str| Span::styled(format!("{text} "), theme.muted_style());
-    let figure = |text: String, color: Color| {
-        Span::styled(
-            format!("{text}  "),
-            theme.base_style().fg(color).add_modifier(Modifier::BOLD),
-        )
-    };
-    let plain = |text: String| Span::styled(format!("{text}  "), theme.base_style());
+    let shown = |signal, how: fn(f64) -> String| value(signal).map_or_else(|| "—".to_string(), how);
+    let count = |v: f64| format!("{v:.0}");
     // Red above the rules' 10 %, amber for any failure.
     let share_color = |ratio: Option<f64>| match ratio {
         Some(r) if r > 0.1 => theme.critical,
         Some(r) if r > 0.0 => theme.warning,
         _ => theme.ok,
     };
+    // Red for any: a refused webhook or a double credit is never normal.
+    let none_wanted = |v: Option<f64>| {
+        if v.is_some_and(|v| v > 0.0) {
+            theme.critical
+        } else {
+            theme.ok
+        }
+    };
+    let text_color = theme.text;
     let history: Vec<Sample> = model
         .live
         .store
@@ -80,99 +130,125 @@ pub fn render(frame: &mut Frame, view: &View, inner: Rect) {
         .collect();
     let changes = transitions(&history, TRANSITIONS_SHOWN);
 
-    let mut breaker = vec![label(words.breaker)];
+    let mut breaker = Vec::new();
     match value(Signal::BreakerState) {
         Some(state) => {
             let (word, color) = breaker_word(state, words, view);
-            breaker.push(figure(word.to_string(), color));
+            breaker.push(Item::Before(words.breaker, word.to_string(), color, true));
             if let Some(last) = changes.first() {
-                breaker.push(label(words.since));
-                breaker.push(plain(format::age(model.now - last.at)));
+                breaker.push(Item::Before(
+                    words.since,
+                    format::age(model.now - last.at),
+                    text_color,
+                    false,
+                ));
             }
         }
-        None => breaker.push(plain(none())),
+        None => breaker.push(Item::Before(
+            words.breaker,
+            "—".to_string(),
+            text_color,
+            false,
+        )),
     }
-
-    let up = value(Signal::UpstreamUp);
+    let up = match value(Signal::UpstreamUp) {
+        Some(up) if up >= 1.0 => (format!("● {}", words.up), theme.ok),
+        Some(_) => (format!("○ {}", words.down), theme.critical),
+        None => ("—".to_string(), text_color),
+    };
     let failed = value(Signal::UpstreamErrorRatio);
-    let provider = vec![
-        label(words.provider),
-        match up {
-            Some(up) if up >= 1.0 => figure(format!("● {}", words.up), theme.ok),
-            Some(_) => figure(format!("○ {}", words.down), theme.critical),
-            None => plain(none()),
-        },
-        label("p95"),
-        plain(value(Signal::UpstreamLatencyP95).map_or_else(none, format::latency)),
-        plain(value(Signal::UpstreamRps).map_or_else(none, format::rate)),
-        label(words.calls),
-        figure(
-            failed.map_or_else(none, format::percent),
-            share_color(failed),
-        ),
-        label(words.failed),
-    ];
-
     let payments_failed = value(Signal::PaymentsFailedRatio);
-    let doubled = value(Signal::DoubleCredits);
-    let payments = vec![
-        label(words.payments),
-        figure(
-            payments_failed.map_or_else(none, format::percent),
-            share_color(payments_failed),
-        ),
-        label(words.failed),
-        plain(value(Signal::PaymentsPending).map_or_else(none, |v| format!("{v:.0}"))),
-        label(words.pending),
-    ];
-
     let rejected = value(Signal::WebhooksRejectedRate);
-    let webhooks = vec![
-        label(words.webhooks),
-        plain(value(Signal::WebhooksDuplicateRate).map_or_else(none, format::rate)),
-        label(words.duplicate),
-        figure(
-            rejected.map_or_else(none, format::rate),
-            if rejected.is_some_and(|r| r > 0.0) {
-                theme.critical
-            } else {
-                theme.ok
-            },
-        ),
-        label(words.rejected),
+    let doubled = value(Signal::DoubleCredits);
+    let items = vec![
+        breaker,
+        vec![
+            Item::Before(words.provider, up.0, up.1, true),
+            Item::Before(
+                "p95",
+                shown(Signal::UpstreamLatencyP95, format::latency),
+                text_color,
+                false,
+            ),
+            Item::After(
+                shown(Signal::UpstreamRps, format::rate),
+                text_color,
+                false,
+                words.calls,
+            ),
+            Item::After(
+                shown(Signal::UpstreamErrorRatio, format::percent),
+                share_color(failed),
+                true,
+                words.failed,
+            ),
+        ],
+        vec![
+            Item::Around(
+                words.payments,
+                shown(Signal::PaymentsFailedRatio, format::percent),
+                share_color(payments_failed),
+                true,
+                words.failed,
+            ),
+            Item::After(
+                shown(Signal::PaymentsPending, count),
+                text_color,
+                false,
+                words.pending,
+            ),
+        ],
+        vec![
+            Item::Around(
+                words.webhooks,
+                shown(Signal::WebhooksRejectedRate, format::rate),
+                none_wanted(rejected),
+                true,
+                words.rejected,
+            ),
+            Item::After(
+                shown(Signal::WebhooksDuplicateRate, format::rate),
+                text_color,
+                false,
+                words.duplicate,
+            ),
+        ],
+        vec![
+            Item::Before(
+                words.double_credits,
+                shown(Signal::DoubleCredits, count),
+                none_wanted(doubled),
+                true,
+            ),
+            Item::Before(
+                words.bulkhead,
+                shown(Signal::BulkheadInUse, count),
+                text_color,
+                false,
+            ),
+            Item::Before(
+                words.retries,
+                shown(Signal::RetriesRate, format::rate),
+                text_color,
+                false,
+            ),
+        ],
     ];
-
-    let guards = vec![
-        label(words.double_credits),
-        figure(
-            doubled.map_or_else(none, |v| format!("{v:.0}")),
-            if doubled.is_some_and(|d| d > 0.0) {
-                theme.critical
-            } else {
-                theme.ok
-            },
-        ),
-        label(words.bulkhead),
-        plain(value(Signal::BulkheadInUse).map_or_else(none, |v| format!("{v:.0}"))),
-        label(words.retries),
-        plain(value(Signal::RetriesRate).map_or_else(none, format::rate)),
-    ];
-
-    let mut lines: Vec<Line> = [breaker, provider, payments, webhooks, guards]
-        .into_iter()
-        .map(Line::from)
-        .collect();
+    let mut lines: Vec<Line> = items.into_iter().map(|items| line(view, items)).collect();
+    let heading = format!("{} ", words.changes);
+    let indent = " ".repeat(heading.chars().count());
     if changes.is_empty() {
         lines.push(Line::from(vec![
-            label(words.changes),
+            Span::styled(heading.clone(), theme.muted_style()),
             Span::styled(words.no_changes, theme.muted_style()),
         ]));
     }
-    for change in &changes {
+    for (index, change) in changes.iter().enumerate() {
         let (from, from_color) = breaker_word(change.from, words, view);
         let (to, to_color) = breaker_word(change.to, words, view);
+        let lead = if index == 0 { &heading } else { &indent };
         lines.push(Line::from(vec![
-            label(words.changes),
+            Span::styled(lead.clone(), theme.muted_style()),
             Span::styled(
                 format!("{} ", format::clock(change.at)),
                 theme.muted_style(),
