@@ -134,6 +134,20 @@ impl AlertRule {
         }
     }
 
+    /// A rule that alerts while `signal < threshold`.
+    pub fn below(
+        name: impl Into<String>,
+        signal: Signal,
+        threshold: f64,
+        for_duration: Duration,
+        severity: Severity,
+    ) -> Self {
+        AlertRule {
+            comparison: Comparison::Below,
+            ..AlertRule::above(name, signal, threshold, for_duration, severity)
+        }
+    }
+
     /// Whether `value` is on the alarming side. NaN never is, as in PromQL.
     pub fn holds(&self, value: f64) -> bool {
         self.comparison.holds(value, self.threshold)
@@ -145,6 +159,11 @@ impl AlertRule {
 /// the same name fires when the workshop's would. The workshop's expressions have no
 /// `sum by (le)`; ours are aggregated over endpoints, which is what they mean with the single
 /// endpoint each case drives.
+///
+/// Then the dependency's four (`assets/prometheus/rules.yml`, `fintech-dependency-alert-rules`).
+/// Their `== 0` and `== 2` compare gauges that only take the values 0/1 and 0/1/2, so `< 1`
+/// and `> 1` say the same. A target without the provider gives their signals no value, and a
+/// rule without a value stays inactive.
 pub fn workshop_rules() -> Vec<AlertRule> {
     let minute = Duration::from_secs(60);
     vec![
@@ -176,8 +195,45 @@ pub fn workshop_rules() -> Vec<AlertRule> {
             minute,
             Severity::Critical,
         ),
+        AlertRule::below(
+            "ProviderDown",
+            Signal::UpstreamUp,
+            1.0,
+            Duration::from_secs(30),
+            Severity::Critical,
+        ),
+        AlertRule::above(
+            "CircuitBreakerOpen",
+            Signal::BreakerStateMax1m,
+            1.0,
+            Duration::from_secs(15),
+            Severity::Warning,
+        ),
+        AlertRule::above(
+            "WebhookSignatureFailures",
+            Signal::WebhooksRejected5m,
+            0.0,
+            Duration::ZERO,
+            Severity::Critical,
+        ),
+        AlertRule::above(
+            "PaymentsFailing",
+            Signal::PaymentsFailedRatioOver5m,
+            0.1,
+            minute,
+            Severity::Warning,
+        ),
     ]
 }
+
+/// The dependency's alert rules: a target without a payment provider never fires them, so the
+/// alerts panel leaves them out there while they are inactive.
+pub const DEPENDENCY_ALERTS: [&str; 4] = [
+    "ProviderDown",
+    "CircuitBreakerOpen",
+    "WebhookSignatureFailures",
+    "PaymentsFailing",
+];
 
 /// One alert as the screen shows it, from local rules or from Prometheus.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -234,7 +290,7 @@ impl LocalAlerts {
         }
     }
 
-    /// The workshop's four rules.
+    /// The workshop's four rules and the dependency's four.
     pub fn workshop() -> Self {
         LocalAlerts::new(workshop_rules())
     }
@@ -352,59 +408,185 @@ mod tests {
     #[test]
     fn workshop_rules_match_the_workshop_file() {
         let rules = workshop_rules();
-        let summary: Vec<(&str, Signal, f64, u64, Severity)> = rules
+        let summary: Vec<(&str, Signal, Comparison, f64, u64, Severity)> = rules
             .iter()
             .map(|rule| {
-                assert_eq!(rule.comparison, Comparison::Above);
                 (
                     rule.name.as_str(),
                     rule.signal,
+                    rule.comparison,
                     rule.threshold,
                     rule.for_duration.as_secs(),
                     rule.severity,
                 )
             })
             .collect();
+        use Comparison::{Above, Below};
+        use Severity::{Critical, Warning};
         assert_eq!(
             summary,
             vec![
                 (
                     "HighLatency",
                     Signal::LatencyP95Over5m,
+                    Above,
                     2.0,
                     60,
-                    Severity::Warning
+                    Warning
                 ),
                 (
                     "HighErrorRate",
                     Signal::ErrorRatioOver5m,
+                    Above,
                     0.1,
                     60,
-                    Severity::Warning
+                    Warning
                 ),
                 (
                     "DBSlowTransactions",
                     Signal::ActiveTransactions,
+                    Above,
                     10.0,
                     120,
-                    Severity::Warning
+                    Warning
                 ),
                 (
                     "MemoryPressure",
                     Signal::MemoryBytes,
+                    Above,
                     450e6,
                     60,
-                    Severity::Critical
+                    Critical
+                ),
+                ("ProviderDown", Signal::UpstreamUp, Below, 1.0, 30, Critical),
+                (
+                    "CircuitBreakerOpen",
+                    Signal::BreakerStateMax1m,
+                    Above,
+                    1.0,
+                    15,
+                    Warning
+                ),
+                (
+                    "WebhookSignatureFailures",
+                    Signal::WebhooksRejected5m,
+                    Above,
+                    0.0,
+                    0,
+                    Critical
+                ),
+                (
+                    "PaymentsFailing",
+                    Signal::PaymentsFailedRatioOver5m,
+                    Above,
+                    0.1,
+                    60,
+                    Warning
                 ),
             ]
         );
         let alerts = LocalAlerts::workshop();
-        assert_eq!(alerts.statuses().len(), 4);
+        assert_eq!(alerts.statuses().len(), 8);
         assert_eq!(
             alerts
                 .status("MemoryPressure")
                 .map(|s| (s.severity, s.state)),
             Some((Severity::Critical, AlertState::Inactive))
+        );
+    }
+
+    /// Each alert of `assets/prometheus/rules.yml` as `(name, for in seconds, severity)`,
+    /// read line by line (the file's own layout: `- alert:`, then `for:` and `severity:`).
+    fn rules_file_alerts() -> Vec<(String, u64, String)> {
+        let mut alerts: Vec<(String, u64, String)> = Vec::new();
+        for line in include_str!("../assets/prometheus/rules.yml").lines() {
+            let line = line.trim();
+            if let Some(name) = line.strip_prefix("- alert:") {
+                alerts.push((name.trim().to_string(), 0, String::new()));
+            } else if let (Some(hold), Some(last)) = (line.strip_prefix("for:"), alerts.last_mut())
+            {
+                let hold = hold.trim();
+                last.1 = match hold.strip_suffix('m') {
+                    Some(minutes) => 60 * minutes.parse::<u64>().expect("minutes"),
+                    None => hold.trim_end_matches('s').parse().expect("seconds"),
+                };
+            } else if let (Some(severity), Some(last)) =
+                (line.strip_prefix("severity:"), alerts.last_mut())
+            {
+                last.2 = severity.trim().to_string();
+            }
+        }
+        alerts
+    }
+
+    #[test]
+    fn local_rules_have_the_rules_files_names_holds_and_severities() {
+        let from_file = rules_file_alerts();
+        let local: Vec<(String, u64, String)> = workshop_rules()
+            .into_iter()
+            .map(|rule| {
+                (
+                    rule.name,
+                    rule.for_duration.as_secs(),
+                    rule.severity.as_str().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(local, from_file);
+    }
+
+    #[test]
+    fn dependency_rules_fire_on_their_signals_and_stay_inactive_without_them() {
+        let mut alerts = LocalAlerts::workshop();
+        let state = |alerts: &LocalAlerts, name: &str| alerts.status(name).map(|s| s.state);
+        // The workshop service: no provider signals at all.
+        alerts.evaluate(T0, |_| None);
+        alerts.evaluate(T0 + 120.0, |_| None);
+        for name in [
+            "ProviderDown",
+            "CircuitBreakerOpen",
+            "WebhookSignatureFailures",
+            "PaymentsFailing",
+        ] {
+            assert_eq!(state(&alerts, name), Some(AlertState::Inactive), "{name}");
+        }
+        let down = |signal: Signal| match signal {
+            Signal::UpstreamUp => Some(0.0),
+            Signal::BreakerStateMax1m => Some(2.0),
+            Signal::WebhooksRejected5m => Some(1.0),
+            Signal::PaymentsFailedRatioOver5m => Some(0.05),
+            _ => None,
+        };
+        alerts.evaluate(T0 + 200.0, down);
+        // No `for`: one forged webhook fires at once.
+        assert_eq!(
+            state(&alerts, "WebhookSignatureFailures"),
+            Some(AlertState::Firing)
+        );
+        assert_eq!(state(&alerts, "ProviderDown"), Some(AlertState::Pending));
+        alerts.evaluate(T0 + 215.0, down);
+        assert_eq!(
+            state(&alerts, "CircuitBreakerOpen"),
+            Some(AlertState::Firing)
+        );
+        assert_eq!(state(&alerts, "ProviderDown"), Some(AlertState::Pending));
+        alerts.evaluate(T0 + 230.0, down);
+        assert_eq!(state(&alerts, "ProviderDown"), Some(AlertState::Firing));
+        // 5 % of payments failing is under the rule's 10 %.
+        assert_eq!(
+            state(&alerts, "PaymentsFailing"),
+            Some(AlertState::Inactive)
+        );
+        // Half-open is not open; the provider answering again resolves ProviderDown.
+        alerts.evaluate(T0 + 240.0, |signal| match signal {
+            Signal::UpstreamUp => Some(1.0),
+            Signal::BreakerStateMax1m => Some(1.0),
+            _ => None,
+        });
+        assert_eq!(state(&alerts, "ProviderDown"), Some(AlertState::Inactive));
+        assert_eq!(
+            state(&alerts, "CircuitBreakerOpen"),
+            Some(AlertState::Inactive)
         );
     }
 
@@ -569,6 +751,10 @@ mod tests {
                 ("HighErrorRate", AlertState::Inactive),
                 ("DBSlowTransactions", AlertState::Firing),
                 ("MemoryPressure", AlertState::Inactive),
+                ("ProviderDown", AlertState::Inactive),
+                ("CircuitBreakerOpen", AlertState::Inactive),
+                ("WebhookSignatureFailures", AlertState::Inactive),
+                ("PaymentsFailing", AlertState::Inactive),
             ]
         );
         assert_eq!(

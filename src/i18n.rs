@@ -755,6 +755,90 @@ pub static RU: Strings = Strings {
     help_close_drill: "после разбора учения: вернуться к панелям",
 };
 
+/// The dependency panel's words (kept apart from [`Strings`]: one panel's vocabulary).
+pub struct DependencyStrings {
+    pub title: &'static str,
+    pub provider: &'static str,
+    pub up: &'static str,
+    pub down: &'static str,
+    pub calls: &'static str,
+    pub failed: &'static str,
+    pub breaker: &'static str,
+    pub closed: &'static str,
+    pub half_open: &'static str,
+    pub open: &'static str,
+    pub since: &'static str,
+    pub changes: &'static str,
+    pub no_changes: &'static str,
+    pub bulkhead: &'static str,
+    pub retries: &'static str,
+    pub webhooks: &'static str,
+    pub processed: &'static str,
+    pub duplicate: &'static str,
+    pub rejected: &'static str,
+    pub double_credits: &'static str,
+    pub payments: &'static str,
+    pub pending: &'static str,
+}
+
+/// The dependency panel's words in `lang`.
+pub fn dependency_strings(lang: Lang) -> &'static DependencyStrings {
+    match lang {
+        Lang::En => &DEPENDENCY_EN,
+        Lang::Ru => &DEPENDENCY_RU,
+    }
+}
+
+static DEPENDENCY_EN: DependencyStrings = DependencyStrings {
+    title: "Payment provider",
+    provider: "provider",
+    up: "up",
+    down: "DOWN",
+    calls: "calls/s",
+    failed: "failed",
+    breaker: "breaker",
+    closed: "closed",
+    half_open: "HALF-OPEN",
+    open: "OPEN",
+    since: "for",
+    changes: "changes",
+    no_changes: "no change seen",
+    bulkhead: "bulkhead",
+    retries: "retries/s",
+    webhooks: "webhooks/s",
+    processed: "ok",
+    duplicate: "dup",
+    rejected: "rejected",
+    double_credits: "double credits",
+    payments: "payments",
+    pending: "pending",
+};
+
+static DEPENDENCY_RU: DependencyStrings = DependencyStrings {
+    title: "Платёжный провайдер",
+    provider: "провайдер",
+    up: "доступен",
+    down: "НЕДОСТУПЕН",
+    calls: "вызовов/с",
+    failed: "неудачных",
+    breaker: "автомат",
+    closed: "закрыт",
+    half_open: "ПОЛУОТКРЫТ",
+    open: "ОТКРЫТ",
+    since: "уже",
+    changes: "смены",
+    no_changes: "смен не было",
+    bulkhead: "переборка",
+    retries: "повторов/с",
+    webhooks: "вебхуки/с",
+    processed: "приняты",
+    duplicate: "дубли",
+    rejected: "отклонены",
+    double_credits: "двойные зачисления",
+    payments: "платежи",
+    pending: "ждут",
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -196,6 +196,99 @@ fn help_lists_every_binding_with_its_name() {
     insta::assert_snapshot!(render(&state, "dark", Lang::En, 200, 50));
 }
 
+/// The fixture on a sandbox with a payment provider that fails: the breaker closed until
+/// 40 s ago, open, half-open 10 s ago, open again 5 s ago; some webhooks refused.
+fn with_failing_provider() -> Model {
+    let mut state = fixture();
+    for second in 0..300 {
+        let at = NOW - 300.0 + f64::from(second);
+        let ago = 300 - second;
+        let breaker = match ago {
+            41.. => 0.0,
+            11..=40 => 2.0,
+            6..=10 => 1.0,
+            _ => 2.0,
+        };
+        let failing = ago <= 60;
+        state.apply(Update::Signals {
+            source: SourceKind::Scrape,
+            at,
+            values: vec![
+                (Signal::UpstreamUp, if failing { 0.0 } else { 1.0 }),
+                (Signal::UpstreamLatencyP95, if failing { 2.4 } else { 0.12 }),
+                (Signal::UpstreamRps, 4.0),
+                (Signal::UpstreamErrorRatio, if failing { 0.85 } else { 0.0 }),
+                (Signal::BreakerState, breaker),
+                (Signal::BulkheadInUse, 3.0),
+                (Signal::RetriesRate, if failing { 1.5 } else { 0.0 }),
+                (
+                    Signal::PaymentsFailedRatio,
+                    if failing { 0.4 } else { 0.02 },
+                ),
+                (Signal::PaymentsPending, 7.0),
+                (
+                    Signal::WebhooksRejectedRate,
+                    if failing { 0.2 } else { 0.0 },
+                ),
+                (Signal::WebhooksDuplicateRate, 0.1),
+                (Signal::DoubleCredits, 0.0),
+            ],
+        });
+    }
+    state.now = NOW;
+    state
+}
+
+/// The dependency panel beside the log on a laptop, with the breaker's changes.
+#[test]
+fn dependency_panel_120x40_english() {
+    let state = with_failing_provider();
+    assert!(state.has_provider());
+    let screen = render(&state, "dark", Lang::En, 120, 40);
+    let text = screen.to_string();
+    for expected in [
+        "Payment provider",
+        "breaker OPEN",
+        "HALF-OPEN → OPEN",
+        "closed → OPEN",
+        "DOWN",
+    ] {
+        assert!(text.contains(expected), "{expected}:\n{text}");
+    }
+    insta::assert_snapshot!(screen);
+}
+
+/// The same in Russian on a projector: words, not numbers, for the breaker.
+#[test]
+fn dependency_panel_200x50_projector_russian() {
+    let state = with_failing_provider();
+    let screen = render(&state, "projector", Lang::Ru, 200, 50);
+    let text = screen.to_string();
+    for expected in ["Платёжный провайдер", "автомат ОТКРЫТ", "закрыт → ОТКРЫТ"]
+    {
+        assert!(text.contains(expected), "{expected}:\n{text}");
+    }
+    insta::assert_snapshot!(screen);
+}
+
+/// Focused and zoomed like any panel; without a provider focus passes it by.
+#[test]
+fn dependency_panel_zooms_and_focus_skips_it_without_a_provider() {
+    let mut state = with_failing_provider();
+    state.view.focus = PanelId::Dependency;
+    state.view.zoomed = true;
+    let text = render(&state, "dark", Lang::En, 100, 30).to_string();
+    assert!(
+        text.contains("Payment provider") && text.contains("rejected"),
+        "{text}"
+    );
+    assert_eq!(PanelId::Failures.next(true), PanelId::Dependency);
+    assert_eq!(PanelId::Failures.next(false), PanelId::Logs);
+    assert_eq!(PanelId::Logs.previous(false), PanelId::Failures);
+    let plain = render(&fixture(), "dark", Lang::En, 120, 40).to_string();
+    assert!(!plain.contains("Payment provider"), "{plain}");
+}
+
 /// A latency drill 12 s after its fault, beside the live panels, in the projector theme.
 #[test]
 fn drill_panel_in_detect_projector() {

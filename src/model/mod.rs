@@ -40,30 +40,65 @@ pub enum PanelId {
     Transactions,
     Alerts,
     Failures,
+    /// The payment provider, its patterns, payments and webhooks: only for a target that has
+    /// one (see [`Model::has_provider`]).
+    Dependency,
     Logs,
 }
 
 impl PanelId {
-    pub const ORDER: [PanelId; 7] = [
+    pub const ORDER: [PanelId; 8] = [
         PanelId::Latency,
         PanelId::Traffic,
         PanelId::Memory,
         PanelId::Transactions,
         PanelId::Alerts,
         PanelId::Failures,
+        PanelId::Dependency,
         PanelId::Logs,
     ];
 
-    pub fn next(self) -> PanelId {
-        let index = Self::ORDER.iter().position(|p| *p == self).unwrap_or(0);
-        Self::ORDER[(index + 1) % Self::ORDER.len()]
+    /// The next panel in [`Self::ORDER`]; the dependency panel only when it is shown.
+    pub fn next(self, dependency_shown: bool) -> PanelId {
+        self.step(1, dependency_shown)
     }
 
-    pub fn previous(self) -> PanelId {
-        let index = Self::ORDER.iter().position(|p| *p == self).unwrap_or(0);
-        Self::ORDER[(index + Self::ORDER.len() - 1) % Self::ORDER.len()]
+    pub fn previous(self, dependency_shown: bool) -> PanelId {
+        self.step(Self::ORDER.len() - 1, dependency_shown)
+    }
+
+    fn step(self, by: usize, dependency_shown: bool) -> PanelId {
+        let count = Self::ORDER.len();
+        let mut index = Self::ORDER.iter().position(|p| *p == self).unwrap_or(0);
+        loop {
+            index = (index + by) % count;
+            let panel = Self::ORDER[index];
+            if dependency_shown || panel != PanelId::Dependency {
+                return panel;
+            }
+        }
     }
 }
+
+/// The signals only a target with a payment provider gives: any of them with a value means
+/// there is one. (`/api/balance`'s own latency and errors are any target's.)
+pub const PROVIDER_SIGNALS: [Signal; 15] = [
+    Signal::UpstreamUp,
+    Signal::UpstreamLatencyP95,
+    Signal::UpstreamRps,
+    Signal::UpstreamErrorRatio,
+    Signal::BreakerState,
+    Signal::BulkheadInUse,
+    Signal::RetriesRate,
+    Signal::PaymentsFailedRatio,
+    Signal::PaymentsPending,
+    Signal::WebhooksRejectedRate,
+    Signal::WebhooksDuplicateRate,
+    Signal::DoubleCredits,
+    Signal::BreakerStateMax1m,
+    Signal::WebhooksRejected5m,
+    Signal::PaymentsFailedRatioOver5m,
+];
 
 /// What the dashboard watches, for the header.
 #[derive(Debug, Clone, PartialEq)]
@@ -258,5 +293,13 @@ impl Model {
 
     pub fn uses_local_rules(&self) -> bool {
         self.live.uses_local_rules()
+    }
+
+    /// Whether the target has a payment provider: a provider signal has a value in the
+    /// charts' history. Decides whether the dependency panel is drawn and focusable.
+    pub fn has_provider(&self) -> bool {
+        PROVIDER_SIGNALS
+            .iter()
+            .any(|signal| !self.live.store.is_empty(*signal))
     }
 }

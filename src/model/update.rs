@@ -502,11 +502,11 @@ fn apply_action(model: &mut Model, action: Action) -> Vec<Effect> {
         Action::LoadSlower => vec![Effect::Load(LoadChange::Slower)],
         Action::NextProfile => vec![Effect::Load(LoadChange::NextProfile)],
         Action::FocusNext => {
-            model.view.focus = model.view.focus.next();
+            model.view.focus = model.view.focus.next(model.has_provider());
             Vec::new()
         }
         Action::FocusPrevious => {
-            model.view.focus = model.view.focus.previous();
+            model.view.focus = model.view.focus.previous(model.has_provider());
             Vec::new()
         }
         Action::ToggleZoom => {

@@ -19,6 +19,7 @@ pub mod process;
 pub mod processes;
 pub mod prometheus;
 pub mod scrape;
+mod scrape_dependency;
 pub mod scrape_window;
 pub mod store;
 

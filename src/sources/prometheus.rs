@@ -80,6 +80,101 @@ pub fn queries() -> Vec<(Signal, String)> {
         ),
         (Signal::MemoryBytes, FINCORE_RSS.to_string()),
     ]
+    .into_iter()
+    .chain(dependency_queries())
+    .collect()
+}
+
+/// The payment provider's signals, as the scrape source computes them (see
+/// `scrape_dependency`): no `or` fallbacks, so a target without the provider's series gives
+/// none of them, and a ratio without a denominator is NaN, which reads as no value.
+fn dependency_queries() -> Vec<(Signal, String)> {
+    let rate = |selector: &str, window: &str| format!("sum(rate({selector}[{window}]))");
+    let ratio = |part: &str, whole: &str, window: &str| {
+        format!("{} / {}", rate(part, window), rate(whole, window))
+    };
+    let failed = "fintech_payments_total{status=~\"failed|error\"}";
+    let asked = "fintech_payments_total{status=~\"pending|error|fallback_pending\"}";
+    let balance = "endpoint=\"/api/balance\"";
+    vec![
+        (
+            Signal::BalanceLatencyP95,
+            format!(
+                "histogram_quantile(0.95, sum by (le) (rate(fintech_request_latency_seconds_bucket{{{balance}}}[{RATE_WINDOW}])))"
+            ),
+        ),
+        (
+            Signal::BalanceErrorRatio,
+            format!(
+                "(sum(rate(fintech_requests_total{{{balance},status=~\"5..\"}}[{RATE_WINDOW}])) or vector(0)) / sum(rate(fintech_requests_total{{{balance}}}[{RATE_WINDOW}]))"
+            ),
+        ),
+        (
+            Signal::UpstreamUp,
+            "max(fintech_upstream_up{upstream=\"provider\"})".to_string(),
+        ),
+        (
+            Signal::UpstreamLatencyP95,
+            format!(
+                "histogram_quantile(0.95, sum by (le) (rate(fintech_upstream_latency_seconds_bucket[{RATE_WINDOW}])))"
+            ),
+        ),
+        (
+            Signal::UpstreamRps,
+            rate("fintech_upstream_requests_total", RATE_WINDOW),
+        ),
+        (
+            Signal::UpstreamErrorRatio,
+            ratio(
+                "fintech_upstream_requests_total{outcome!=\"success\"}",
+                "fintech_upstream_requests_total",
+                RATE_WINDOW,
+            ),
+        ),
+        (
+            Signal::BreakerState,
+            "max(fintech_circuit_breaker_state)".to_string(),
+        ),
+        (
+            Signal::BulkheadInUse,
+            "sum(fintech_bulkhead_in_use)".to_string(),
+        ),
+        (Signal::RetriesRate, rate("fintech_retries_total", RATE_WINDOW)),
+        (
+            Signal::PaymentsFailedRatio,
+            ratio(failed, asked, RATE_WINDOW),
+        ),
+        (
+            Signal::PaymentsPending,
+            "clamp_min(sum(fintech_payments_total{status=~\"pending|fallback_pending\"}) - sum(fintech_payments_total{status=~\"succeeded|failed\"}), 0)".to_string(),
+        ),
+        (
+            Signal::WebhooksRejectedRate,
+            rate("fintech_webhooks_total{result=\"rejected\"}", RATE_WINDOW),
+        ),
+        (
+            Signal::WebhooksDuplicateRate,
+            rate("fintech_webhooks_total{result=\"duplicate\"}", RATE_WINDOW),
+        ),
+        (
+            Signal::DoubleCredits,
+            "max(fintech_ledger_double_credits)".to_string(),
+        ),
+        (
+            Signal::BreakerStateMax1m,
+            "max(max_over_time(fintech_circuit_breaker_state[1m]))".to_string(),
+        ),
+        (
+            Signal::WebhooksRejected5m,
+            format!(
+                "sum(increase(fintech_webhooks_total{{result=\"rejected\"}}[{RULE_WINDOW}]))"
+            ),
+        ),
+        (
+            Signal::PaymentsFailedRatioOver5m,
+            ratio(failed, asked, RULE_WINDOW),
+        ),
+    ]
 }
 
 /// Prometheus's `up` of the FinCore targets: `last_over_time` keeps a target that stopped
@@ -353,6 +448,29 @@ impl Poller for PrometheusPoller {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn every_signal_of_the_metrics_source_has_one_query() {
+        let asked: Vec<Signal> = queries().into_iter().map(|(signal, _)| signal).collect();
+        let mut unique = asked.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), asked.len(), "a signal asked twice");
+        // Everything but what only the API (`up`), Docker or the process can say.
+        let elsewhere = [
+            Signal::Up,
+            Signal::MemoryLimitBytes,
+            Signal::Restarts,
+            Signal::CpuCores,
+        ];
+        for signal in Signal::ALL {
+            assert_eq!(
+                asked.contains(&signal),
+                !elsewhere.contains(&signal),
+                "{signal}"
+            );
+        }
+    }
 
     #[test]
     fn a_firing_rule_reports_when_it_became_active_and_fired() {

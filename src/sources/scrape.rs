@@ -98,6 +98,7 @@ impl Poller for ScrapePoller {
         if let Ok(exposition) = &outcome {
             self.window.push(at, exposition);
             values.extend(self.window.signals());
+            values.extend(self.window.dependency_signals());
             self.rule_window.push(at, exposition);
             let rule_signals = [
                 (
@@ -111,6 +112,7 @@ impl Poller for ScrapePoller {
                     .into_iter()
                     .filter_map(|(signal, value)| Some((signal, value?))),
             );
+            values.extend(self.rule_window.dependency_rule_signals());
             let window_s = self.window.window().as_secs_f64();
             self.processes.push(at, exposition, window_s);
         }

@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use crate::signals::{Signal, UnixSeconds};
 use crate::sources::exposition::{Exposition, MetricSample};
+use crate::sources::scrape_dependency::{self as dependency, DependencyGauges, DependencyStep};
 
 const REQUESTS_TOTAL: &str = "fintech_requests_total";
 const LATENCY_BUCKET: &str = "fintech_request_latency_seconds_bucket";
@@ -78,6 +79,9 @@ enum CounterFamily {
     Requests,
     LatencyBucket,
     CpuSeconds,
+    UpstreamLatencyBucket,
+    /// One of the dependency's counters, by its name.
+    Dependency(&'static str),
 }
 
 /// One process behind the address, by the bits of its `process_start_time_seconds`: gunicorn's
@@ -103,6 +107,7 @@ struct Step {
     cpu_seconds: Option<f64>,
     /// Increase per bucket upper bound, summed over endpoints (`sum by (le)`), sorted by bound.
     latency_buckets: Vec<(f64, f64)>,
+    dependency: DependencyStep,
 }
 
 /// Gauges of the newest scrape, summed over their series.
@@ -113,6 +118,7 @@ struct Gauges {
     pool_idle: Option<f64>,
     queued_requests: Option<f64>,
     memory_bytes: Option<f64>,
+    dependency: DependencyGauges,
 }
 
 impl ScrapeWindow {
@@ -192,9 +198,11 @@ impl ScrapeWindow {
                         counts_new_series,
                     );
                     step.requests += increase;
-                    if sample.label("status").is_some_and(is_server_error) {
+                    let server_error = sample.label("status").is_some_and(is_server_error);
+                    if server_error {
                         step.server_errors += increase;
                     }
+                    step.dependency.add_request(sample, increase, server_error);
                 }
                 LATENCY_BUCKET => {
                     let Some(bound) = sample.label("le").and_then(parse_bound) else {
@@ -208,6 +216,20 @@ impl ScrapeWindow {
                         counts_new_series,
                     );
                     add_to_bucket(&mut step.latency_buckets, bound, increase);
+                    step.dependency.add_bucket(sample, bound, increase);
+                }
+                dependency::UPSTREAM_BUCKET => {
+                    let Some(bound) = sample.label("le").and_then(parse_bound) else {
+                        continue;
+                    };
+                    let increase = self.increase(
+                        CounterFamily::UpstreamLatencyBucket,
+                        sample,
+                        process,
+                        at,
+                        counts_new_series,
+                    );
+                    step.dependency.add_bucket(sample, bound, increase);
                 }
                 CPU_SECONDS_TOTAL => {
                     let increase = self.increase(
@@ -227,9 +249,22 @@ impl ScrapeWindow {
                 },
                 QUEUED_REQUESTS => add(&mut gauges.queued_requests, sample.value),
                 RESIDENT_MEMORY => add(&mut gauges.memory_bytes, sample.value),
-                _ => {}
+                name => {
+                    if let Some(family) = dependency::counter_family(name) {
+                        let increase = self.increase(
+                            CounterFamily::Dependency(family),
+                            sample,
+                            process,
+                            at,
+                            counts_new_series,
+                        );
+                        step.dependency.add_counter(sample, increase);
+                    }
+                }
             }
+            gauges.dependency.read(sample);
         }
+        step.dependency.set_breaker_state(&gauges.dependency);
         self.newest_at = Some(at);
         self.last_interval = interval.or(self.last_interval);
         self.gauges = gauges;
@@ -352,6 +387,28 @@ impl ScrapeWindow {
         signals
     }
 
+    /// The payment provider's signals over the window (see [`dependency`]); none for a
+    /// target without its metrics.
+    pub fn dependency_signals(&self) -> Vec<(Signal, f64)> {
+        let seconds: f64 = self.steps.iter().map(|step| step.seconds).sum();
+        let steps = self.steps.iter().map(|step| &step.dependency);
+        dependency::window_signals(steps, seconds, &self.gauges.dependency)
+    }
+
+    /// What the dependency alert rules compare, over this window (meant for the rules' 5
+    /// minutes): `BreakerStateMax1m`, `WebhooksRejected5m`, `PaymentsFailedRatioOver5m`.
+    pub fn dependency_rule_signals(&self) -> Vec<(Signal, f64)> {
+        let Some(newest_at) = self.newest_at else {
+            return Vec::new();
+        };
+        let seconds: f64 = self.steps.iter().map(|step| step.seconds).sum();
+        let steps = self
+            .steps
+            .iter()
+            .map(|step| (step.end_at, &step.dependency));
+        dependency::rule_signals(steps, newest_at, seconds, &self.gauges.dependency)
+    }
+
     /// The share of 5xx over the window; `None` without requests.
     pub fn error_ratio(&self) -> Option<f64> {
         let requests: f64 = self.steps.iter().map(|step| step.requests).sum();
@@ -453,7 +510,7 @@ fn add(total: &mut Option<f64>, value: f64) {
 }
 
 /// Adds `increase` to the bucket with upper bound `bound`, keeping `buckets` sorted by bound.
-fn add_to_bucket(buckets: &mut Vec<(f64, f64)>, bound: f64, increase: f64) {
+pub(super) fn add_to_bucket(buckets: &mut Vec<(f64, f64)>, bound: f64, increase: f64) {
     let index = buckets.partition_point(|(existing, _)| *existing < bound);
     match buckets.get_mut(index) {
         Some((existing, count)) if *existing == bound => *count += increase,

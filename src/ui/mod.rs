@@ -3,6 +3,7 @@
 
 pub mod big_digits;
 mod charts;
+mod dependency;
 mod dialogs;
 mod drill;
 mod drill_review;
@@ -77,7 +78,8 @@ pub fn render(frame: &mut Frame, model: &Model, theme: &Theme, lang: Lang) {
         }
         None => body,
     };
-    for (panel, rect) in panel_areas(body, model.view.focus, model.view.zoomed) {
+    let dependency = model.has_provider();
+    for (panel, rect) in panel_areas(body, model.view.focus, model.view.zoomed, dependency) {
         panels::render_panel(frame, &view, panel, rect);
     }
     render_key_bar(frame, &view, keys);
@@ -91,22 +93,39 @@ pub fn render(frame: &mut Frame, model: &Model, theme: &Theme, lang: Lang) {
 /// Where each panel goes. Zoomed: the focused panel alone. Otherwise two chart panels on top,
 /// four small panels in one row (or a 2×2 grid when narrow), and the log below when there is
 /// room; on a short terminal the log is reached by focusing and zooming it.
-pub fn panel_areas(body: Rect, focus: PanelId, zoomed: bool) -> Vec<(PanelId, Rect)> {
+///
+/// With a payment provider (`dependency`), its panel shares the bottom row with the log, which
+/// grows to 30 % of the height so the panel's lines fit (half the width, 60 % below 100
+/// columns). On a short terminal it is a fifth small panel where the row is 150 columns wide,
+/// and otherwise reached by focus and zoom, as the log is. Without one, nothing moves.
+pub fn panel_areas(
+    body: Rect,
+    focus: PanelId,
+    zoomed: bool,
+    dependency: bool,
+) -> Vec<(PanelId, Rect)> {
     if zoomed {
         return vec![(focus, body)];
     }
     let with_logs = body.height >= 28;
-    let [charts, middle, logs] = if with_logs {
-        Layout::vertical([
+    let [charts, middle, bottom] = match (with_logs, dependency) {
+        (true, false) => Layout::vertical([
             Constraint::Percentage(45),
             Constraint::Min(9),
             Constraint::Percentage(22),
         ])
-        .areas(body)
-    } else {
-        let [charts, middle] =
-            Layout::vertical([Constraint::Percentage(55), Constraint::Min(8)]).areas(body);
-        [charts, middle, Rect::default()]
+        .areas(body),
+        (true, true) => Layout::vertical([
+            Constraint::Percentage(40),
+            Constraint::Min(9),
+            Constraint::Percentage(30),
+        ])
+        .areas(body),
+        (false, _) => {
+            let [charts, middle] =
+                Layout::vertical([Constraint::Percentage(55), Constraint::Min(8)]).areas(body);
+            [charts, middle, Rect::default()]
+        }
     };
     let [latency, traffic] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(charts);
@@ -117,7 +136,11 @@ pub fn panel_areas(body: Rect, focus: PanelId, zoomed: bool) -> Vec<(PanelId, Re
         PanelId::Alerts,
         PanelId::Failures,
     ];
-    if middle.width >= 120 {
+    if dependency && !with_logs && middle.width >= 150 {
+        let columns = Layout::horizontal([Constraint::Ratio(1, 5); 5]).split(middle);
+        let five = small.into_iter().chain([PanelId::Dependency]);
+        areas.extend(five.zip(columns.iter().copied()));
+    } else if middle.width >= 120 {
         let columns = Layout::horizontal([Constraint::Ratio(1, 4); 4]).split(middle);
         areas.extend(small.into_iter().zip(columns.iter().copied()));
     } else {
@@ -127,8 +150,19 @@ pub fn panel_areas(body: Rect, focus: PanelId, zoomed: bool) -> Vec<(PanelId, Re
             areas.extend(pair.iter().copied().zip(columns.iter().copied()));
         }
     }
-    if with_logs {
-        areas.push((PanelId::Logs, logs));
+    match (with_logs, dependency) {
+        (true, true) => {
+            let share = if bottom.width >= 100 { 50 } else { 60 };
+            let [logs, provider] = Layout::horizontal([
+                Constraint::Percentage(100 - share),
+                Constraint::Percentage(share),
+            ])
+            .areas(bottom);
+            areas.push((PanelId::Dependency, provider));
+            areas.push((PanelId::Logs, logs));
+        }
+        (true, false) => areas.push((PanelId::Logs, bottom)),
+        (false, _) => {}
     }
     areas
 }

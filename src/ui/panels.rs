@@ -8,8 +8,8 @@ use ratatui::style::{Modifier, Style};
 use ratatui::symbols;
 use ratatui::text::{Line, Span};
 
-use super::{View, charts, format, frame, text};
-use crate::alerts::AlertState;
+use super::{View, charts, dependency, format, frame, text};
+use crate::alerts::{AlertState, AlertStatus, DEPENDENCY_ALERTS};
 use crate::model::PanelId;
 use crate::signals::Signal;
 use crate::sources::{LogLevel, SourceKind};
@@ -54,6 +54,7 @@ pub fn render_panel(frame: &mut Frame, view: &View, panel: PanelId, area: Rect) 
             },
         ),
         PanelId::Failures => (text.failures.to_string(), "GET /api/failures".to_string()),
+        PanelId::Dependency => (dependency::title(view).to_string(), metrics),
         PanelId::Logs => (text.logs.to_string(), log_source(view)),
     };
     // The source goes on the right only where it fits beside the title.
@@ -67,6 +68,7 @@ pub fn render_panel(frame: &mut Frame, view: &View, panel: PanelId, area: Rect) 
         PanelId::Transactions => transactions(frame, view, inner),
         PanelId::Alerts => alerts(frame, view, inner),
         PanelId::Failures => failures(frame, view, inner),
+        PanelId::Dependency => dependency::render(frame, view, inner),
         PanelId::Logs => logs(frame, view, inner),
     }
 }
@@ -231,15 +233,23 @@ fn alerts(frame: &mut Frame, view: &View, inner: Rect) {
     let state = view.model;
     let theme = view.theme;
     let mut lines = Vec::new();
-    let name_width = state
+    // Without a provider its rules are noise: listed only should one be active anyway.
+    let has_provider = state.has_provider();
+    let shown: Vec<&AlertStatus> = state
         .live
         .alerts
+        .iter()
+        .filter(|alert| {
+            has_provider || alert.is_active() || !DEPENDENCY_ALERTS.contains(&alert.name.as_str())
+        })
+        .collect();
+    let name_width = shown
         .iter()
         .map(|alert| alert.name.chars().count())
         .max()
         .unwrap_or(0)
         + 1;
-    let mut sorted: Vec<_> = state.live.alerts.iter().collect();
+    let mut sorted = shown;
     sorted.sort_by_key(|alert| match alert.state {
         AlertState::Firing => 0,
         AlertState::Pending => 1,
