@@ -47,7 +47,7 @@ pub enum Signal {
     UpstreamErrorRatio,
     /// The circuit breaker around the provider: 0 closed, 1 half-open, 2 open.
     BreakerState,
-    /// Provider calls holding a bulkhead slot now.
+    /// Provider calls in flight now (the bulkhead's count, kept whether or not it limits).
     BulkheadInUse,
     /// Retries of provider calls per second.
     RetriesRate,

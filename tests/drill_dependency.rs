@@ -61,21 +61,40 @@ impl Run {
     }
 
     fn patterns(&self) -> Value {
-        self.runtime.block_on(self.api.get("/api/patterns")).1
+        self.runtime.block_on(self.api.get("/api/patterns")).1["config"].clone()
     }
 
     fn metric(&self, series: &str) -> f64 {
         self.runtime.block_on(self.api.metric(series))
     }
 
-    /// Through the briefing and the baseline to the fault, noticed and named at a person's
-    /// pace; the drill is then in Respond.
-    fn notice_and_answer(&self) {
+    /// Polls every half second until `holds`, for at most a minute.
+    fn wait_until(&self, what: &str, holds: impl Fn(&Run) -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !holds(self) {
+            assert!(std::time::Instant::now() < deadline, "never: {what}");
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// Balance reads that took over a second, as the sandbox counts them.
+    fn slow_balance_reads(&self) -> f64 {
+        let all = self.metric("fintech_request_latency_seconds_count{endpoint=\"/api/balance\"}");
+        let fast = self.metric(
+            "fintech_request_latency_seconds_bucket{endpoint=\"/api/balance\",le=\"1.0\"}",
+        );
+        all - fast
+    }
+
+    /// Through the briefing and the baseline to the fault, noticed (seconds after it shows,
+    /// once `shows`) and named at a person's pace; the drill is then in Respond.
+    fn notice_and_answer(&self, shows: impl Fn(&Run) -> bool) {
         self.tmux.begin_drill();
         self.tmux
             .wait_for("the fault injected", WAIT, |screen| {
                 screen.contains("since the fault")
             });
+        self.wait_until("the fault shows", shows);
         std::thread::sleep(NOTICE);
         self.tmux.keys("Enter");
         self.tmux
@@ -133,7 +152,13 @@ fn figure(record: &Value, name: &str) -> f64 {
 #[test]
 fn cascade() {
     let run = Run::start("cascade");
-    run.notice_and_answer();
+    // Provider calls pile up at once; balance reads slow down once the workers are taken.
+    run.notice_and_answer(|run| {
+        run.metric("fintech_bulkhead_in_use{upstream=\"provider\"}") > 4.0
+    });
+    run.wait_until("balance reads slower than a second", |run| {
+        run.slow_balance_reads() > 0.0
+    });
     // The drill began from every pattern off, and the provider is slow.
     assert_eq!(run.patterns()["timeout"]["enabled"], false);
     assert_eq!(run.provider_failures()["latency_ms"], 10000);
@@ -152,7 +177,11 @@ fn cascade() {
     assert!(failing_since <= recovered);
     // The impact names the payments the clients asked for and what failed of them.
     let clients = &record["figures"]["impact"]["clients"];
-    assert!(clients["payments"].as_u64().unwrap_or(0) > 0, "{clients}");
+    assert!(
+        clients["payments"].as_u64().unwrap_or(0) > 0,
+        "{}",
+        record["figures"]
+    );
     assert!(screen.contains("payments"), "{screen}");
     assert_eq!(record["figures"]["impact"]["double_credits"], 0.0);
     // The drill cleared the provider at its end.
@@ -169,7 +198,7 @@ fn cascade() {
 #[test]
 fn duplicate_webhook() {
     let run = Run::start("duplicate-webhook");
-    run.notice_and_answer();
+    run.notice_and_answer(|run| run.metric("fintech_webhooks_total{result=\"duplicate\"}") > 0.0);
     run.reset_provider();
     let (_, record) = run.review("duplicate-webhook");
     assert!(run.metric("fintech_webhooks_total{result=\"duplicate\"}") > 0.0);

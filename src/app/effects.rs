@@ -33,8 +33,11 @@ pub struct DrillLoadPolicy {
     /// False with `--load off` (or a rate of 0) and in read-only mode: a drill then runs on
     /// whatever traffic the target has.
     pub allowed: bool,
-    /// Requests unanswered at once. A target we did not start may have a handful of threads
-    /// (the workshop's: 4 per worker): the drill's load must leave it able to answer a reset.
+    /// Requests unanswered at once. A target that is not gameday's sandbox may have a handful
+    /// of threads (the workshop's: 4 per worker): the drill's load must leave it able to
+    /// answer a reset. Our sandbox answers its control endpoints outside its workers, so once
+    /// the target says it is one (`Effect::OwnSandbox`) the cap is lifted: the cascade cases
+    /// need more than a few payments in flight to show it.
     pub max_in_flight: usize,
 }
 
@@ -159,6 +162,7 @@ impl EffectsRunner {
                 }
                 replies.push(self.load_status());
             }
+            Effect::OwnSandbox => self.drill_load.max_in_flight = MAX_IN_FLIGHT,
             Effect::DrillLoad(None) => {
                 if let Some(background) = self.background.take() {
                     match background {

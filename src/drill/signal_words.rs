@@ -53,8 +53,8 @@ pub fn signal_name(signal: Signal, lang: Lang) -> &'static str {
             "автомат (0 закрыт, 1 полуоткрыт, 2 открыт)",
         ),
         Signal::BulkheadInUse => (
-            "provider calls in the bulkhead",
-            "вызовов провайдера в переборке",
+            "provider calls in flight",
+            "вызовов провайдера в работе",
         ),
         Signal::RetriesRate => ("retries per second", "повторов в секунду"),
         Signal::PaymentsFailedRatio => ("share of payments failed", "доля неудавшихся платежей"),

@@ -57,6 +57,9 @@ pub enum Effect {
     Load(LoadChange),
     /// Run the case's load (or, with None, go back to the load from before the drill).
     DrillLoad(Option<LoadSpec>),
+    /// The target is gameday's own sandbox (embedded or not), whose control endpoints do not
+    /// wait for its workers: a drill's load need not be held to a few requests in flight.
+    OwnSandbox,
     /// Write a drill's record, atomically, off the event loop.
     SaveRecord {
         data_dir: PathBuf,

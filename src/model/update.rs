@@ -257,8 +257,16 @@ fn apply_source(model: &mut Model, source_update: Update) -> Vec<Effect> {
             Vec::new()
         }
         Update::Capabilities(capabilities) => {
+            let own = capabilities.sandbox;
             model.live.capabilities = Some(capabilities);
-            start_drill_if_ready(model)
+            // Before the drill's load starts, so that load is not held back.
+            let mut effects = if own {
+                vec![Effect::OwnSandbox]
+            } else {
+                Vec::new()
+            };
+            effects.extend(start_drill_if_ready(model));
+            effects
         }
         Update::Outcome(outcome) => {
             model.requests.pending = None;
