@@ -761,6 +761,8 @@ pub struct DependencyStrings {
     pub double_credits: &'static str,
     pub payments: &'static str,
     pub pending: &'static str,
+    pub patterns: &'static str,
+    pub no_patterns: &'static str,
 }
 
 /// The dependency panel's words in `lang`.
@@ -794,6 +796,8 @@ static DEPENDENCY_EN: DependencyStrings = DependencyStrings {
     double_credits: "double credits",
     payments: "payments",
     pending: "pending",
+    patterns: "patterns on",
+    no_patterns: "none",
 };
 
 static DEPENDENCY_RU: DependencyStrings = DependencyStrings {
@@ -819,6 +823,8 @@ static DEPENDENCY_RU: DependencyStrings = DependencyStrings {
     double_credits: "двойные зачисления",
     payments: "платежи",
     pending: "ждут",
+    patterns: "включены",
+    no_patterns: "ни одного паттерна",
 };
 
 #[cfg(test)]

@@ -79,6 +79,7 @@ async fn the_dependency_panel_shows_the_breaker_open_and_its_alert() {
     let screen = tmux.wait_for("the breaker open on the panel", WAIT, |screen| {
         screen.contains("breaker OPEN") && screen.contains("closed → OPEN")
     });
+    assert!(screen.contains("patterns on circuit_breaker"), "{screen}");
     // 8 of the 9 calls failed or were refused, 8 of the 9 payments asked errored (the first
     // one may have left the 15 s window on a slow machine).
     assert!(
