@@ -779,6 +779,8 @@ pub struct DependencyStrings {
     pub double_credits: &'static str,
     pub payments: &'static str,
     pub pending: &'static str,
+    pub patterns: &'static str,
+    pub no_patterns: &'static str,
 }
 
 /// The dependency panel's words in `lang`.
@@ -812,6 +814,8 @@ static DEPENDENCY_EN: DependencyStrings = DependencyStrings {
     double_credits: "double credits",
     payments: "payments",
     pending: "pending",
+    patterns: "patterns on",
+    no_patterns: "none",
 };
 
 static DEPENDENCY_RU: DependencyStrings = DependencyStrings {
@@ -837,6 +841,8 @@ static DEPENDENCY_RU: DependencyStrings = DependencyStrings {
     double_credits: "двойные зачисления",
     payments: "платежи",
     pending: "ждут",
+    patterns: "включены",
+    no_patterns: "ни одного паттерна",
 };
 
 #[cfg(test)]

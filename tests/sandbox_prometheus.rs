@@ -49,6 +49,27 @@ impl Traffic {
     }
 }
 
+impl Traffic {
+    /// About 10 payments/s through the embedded provider, each with its own key, so the
+    /// provider's calls, payments and webhooks have rates too.
+    fn payments(api: &Api) -> Traffic {
+        let http = api.http.clone();
+        let base = api.base.clone();
+        Traffic(tokio::spawn(async move {
+            for index in 0..1200 {
+                let _ = http
+                    .post(format!("{base}/api/payments"))
+                    .header("content-type", "application/json")
+                    .header("idempotency-key", format!("traffic-{index}"))
+                    .body(r#"{"amount": 1, "account": "ACC-001"}"#)
+                    .send()
+                    .await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }))
+    }
+}
+
 impl Drop for Traffic {
     fn drop(&mut self) {
         self.0.abort();
@@ -223,6 +244,7 @@ async fn each_polled_value_and_history_equals_its_query_asked_alone() {
     let api = Api::new(&sandbox.url);
     let prometheus = Prometheus::start(sandbox.host_port(), "groups: []\n");
     let _traffic = Traffic::start(&api);
+    let _payments = Traffic::payments(&api);
     api.post("/api/failures", r#"{"latency_ms": 40, "error_rate": 20}"#)
         .await;
     let source = PrometheusSource::new(api.http.clone(), &prometheus.url);

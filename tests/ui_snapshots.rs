@@ -235,6 +235,17 @@ fn with_failing_provider() -> Model {
             ],
         });
     }
+    state.apply(Update::Patterns(
+        [
+            ("timeout", true),
+            ("retry", true),
+            ("circuit_breaker", true),
+            ("bulkhead", false),
+        ]
+        .into_iter()
+        .map(|(name, on)| (name.to_string(), on))
+        .collect(),
+    ));
     state.now = NOW;
     state
 }

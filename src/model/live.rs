@@ -56,6 +56,8 @@ pub struct LiveData {
     pub processes: usize,
     /// Prometheus's `up` of the FinCore target, in Prometheus mode once it has answered.
     pub target_up: Option<bool>,
+    /// The resilience patterns and whether each is on, as the scraped target last said.
+    pub patterns: Vec<(String, bool)>,
     /// The last change of the failure state that gameday did not make (another person, a
     /// restart, a time to live running out): when it was seen and what it was.
     pub failures_changed_outside: Option<(UnixSeconds, String)>,
@@ -83,6 +85,7 @@ impl LiveData {
             health: None,
             processes: 1,
             target_up: None,
+            patterns: Vec::new(),
             failures_changed_outside: None,
         }
     }

@@ -218,6 +218,10 @@ fn apply_source(model: &mut Model, source_update: Update) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Update::Patterns(patterns) => {
+            model.live.patterns = patterns;
+            Vec::new()
+        }
         Update::Processes(count) => {
             if count != model.live.processes {
                 let prometheus = model.session.target.metrics_source == SourceKind::Prometheus;

@@ -116,6 +116,9 @@ pub enum Update {
     Health(health::ApiHealth),
     /// How many processes answer behind the scraped address (each scrape sees one).
     Processes(usize),
+    /// The resilience patterns around the target's upstream calls and whether each is on
+    /// (`fintech_pattern_enabled`), in the target's order; sent only by a target that has them.
+    Patterns(Vec<(String, bool)>),
     /// Prometheus's `up` for the FinCore target it scrapes: whether its last scrape worked;
     /// `None` when Prometheus scrapes no FinCore target at all.
     TargetUp(Option<bool>),

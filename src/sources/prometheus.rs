@@ -23,7 +23,7 @@ const HISTORY: Duration = Duration::from_secs(15 * 60);
 const HISTORY_STEP_S: u64 = 5;
 /// Queries asked at once: the poll takes about as long as its slowest query, and Prometheus
 /// (20 concurrent queries by default) is never asked for much at a time by one dashboard.
-const QUERIES_IN_FLIGHT: usize = 4;
+const QUERIES_IN_FLIGHT: usize = 8;
 
 /// Memory of the FinCore processes only: `and on(job, instance)` keeps the targets that also
 /// export a FinCore metric, so Prometheus's own process is never counted.

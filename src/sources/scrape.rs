@@ -138,6 +138,12 @@ impl Poller for ScrapePoller {
         };
         send(updates, update).await?;
         send(updates, Update::Processes(self.processes.count())).await?;
+        if let Ok(exposition) = &outcome {
+            let patterns = patterns_enabled(exposition);
+            if !patterns.is_empty() {
+                send(updates, Update::Patterns(patterns)).await?;
+            }
+        }
         outcome.map(|_| ()).map_err(SourceError::Failed)
     }
 
@@ -152,6 +158,16 @@ impl Poller for ScrapePoller {
     }
 }
 
+/// `fintech_pattern_enabled{pattern}` of one scrape: each pattern and whether it is on.
+fn patterns_enabled(exposition: &exposition::Exposition) -> Vec<(String, bool)> {
+    exposition
+        .samples
+        .iter()
+        .filter(|sample| sample.name == "fintech_pattern_enabled")
+        .filter_map(|sample| Some((sample.label("pattern")?.to_string(), sample.value >= 0.5)))
+        .collect()
+}
+
 async fn scrape_once(http: &reqwest::Client, url: &str) -> Result<String, String> {
     let (status, text) =
         send_for_text(http.get(url).timeout(REQUEST_TIMEOUT), BodyCap::METRICS).await?;
@@ -159,4 +175,23 @@ async fn scrape_once(http: &reqwest::Client, url: &str) -> Result<String, String
         return Err(format!("/metrics answered {status}: {}", snippet(&text)));
     }
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_are_read_from_their_gauge() {
+        let text = "fintech_pattern_enabled{pattern=\"timeout\"} 1\n\
+                    fintech_pattern_enabled{pattern=\"retry\"} 0\n\
+                    fintech_active_transactions 0\n";
+        let parsed = exposition::parse(text).expect("valid");
+        assert_eq!(
+            patterns_enabled(&parsed),
+            vec![("timeout".to_string(), true), ("retry".to_string(), false)]
+        );
+        let workshop = exposition::parse("fintech_active_transactions 0\n").expect("valid");
+        assert!(patterns_enabled(&workshop).is_empty());
+    }
 }

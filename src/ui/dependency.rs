@@ -235,6 +235,25 @@ pub fn render(frame: &mut Frame, view: &View, inner: Rect) {
         ],
     ];
     let mut lines: Vec<Line> = items.into_iter().map(|items| line(view, items)).collect();
+    // Which patterns are on, where the target says (the scrape source reads them).
+    if !model.live.patterns.is_empty() {
+        let on: Vec<&str> = model
+            .live
+            .patterns
+            .iter()
+            .filter(|(_, enabled)| *enabled)
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let listed = if on.is_empty() {
+            words.no_patterns.to_string()
+        } else {
+            on.join(" ")
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{} ", words.patterns), theme.muted_style()),
+            Span::styled(listed, theme.base_style()),
+        ]));
+    }
     let heading = format!("{} ", words.changes);
     let indent = " ".repeat(heading.chars().count());
     if changes.is_empty() {

@@ -249,6 +249,17 @@ fn alerts(frame: &mut Frame, view: &View, inner: Rect) {
         .max()
         .unwrap_or(0)
         + 1;
+    // The state word must stay readable in a narrow panel: long names give way first.
+    let widest_word = [view.text.firing, view.text.pending, view.text.inactive]
+        .iter()
+        .map(|word| word.chars().count())
+        .max()
+        .unwrap_or(0);
+    let name_width = name_width.min(
+        usize::from(inner.width)
+            .saturating_sub(2 + widest_word)
+            .max(8),
+    );
     let mut sorted = shown;
     sorted.sort_by_key(|alert| match alert.state {
         AlertState::Firing => 0,
@@ -264,7 +275,10 @@ fn alerts(frame: &mut Frame, view: &View, inner: Rect) {
         let mut spans = vec![
             Span::styled(format!("{mark} "), view.theme.base_style().fg(color)),
             Span::styled(
-                format!("{:<name_width$}", alert.name),
+                format!(
+                    "{:<name_width$}",
+                    format::shorten(&alert.name, name_width.saturating_sub(1))
+                ),
                 view.theme
                     .base_style()
                     .add_modifier(if alert.state == AlertState::Inactive {
