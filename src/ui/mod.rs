@@ -3,6 +3,7 @@
 
 pub mod big_digits;
 mod charts;
+mod dependency_dialogs;
 mod dialogs;
 mod drill;
 mod drill_review;
