@@ -151,7 +151,13 @@ fn apply_source(model: &mut Model, source_update: Update) -> Vec<Effect> {
             effects
         }
         Update::ProviderFailures(view) => {
-            note_dependency_change(model, "the provider's failure state", |live| {
+            let ours = |kind: &ActionKind| {
+                matches!(
+                    kind,
+                    ActionKind::ProviderFailureChange { .. } | ActionKind::ProviderReset
+                )
+            };
+            note_dependency_change(model, "the provider's failure state", ours, |live| {
                 let old = live.provider_failures.as_ref()?;
                 Some(provider_differences(old, &view))
             });
@@ -159,7 +165,8 @@ fn apply_source(model: &mut Model, source_update: Update) -> Vec<Effect> {
             Vec::new()
         }
         Update::Patterns(view) => {
-            note_dependency_change(model, "the patterns", |live| {
+            let ours = |kind: &ActionKind| matches!(kind, ActionKind::PatternChange { .. });
+            note_dependency_change(model, "the patterns", ours, |live| {
                 let old = live.patterns.as_ref()?;
                 Some(pattern_differences(old, &view))
             });
@@ -344,6 +351,7 @@ fn note_outside_change(model: &mut Model, view: &crate::fincore::FailureView) {
 fn note_dependency_change(
     model: &mut Model,
     what: &str,
+    ours: impl Fn(&ActionKind) -> bool,
     differences: impl FnOnce(&LiveData) -> Option<Vec<String>>,
 ) {
     let Some(differences) = differences(&model.live) else {
@@ -353,15 +361,11 @@ fn note_dependency_change(
         return;
     }
     let now = model.now;
-    let ours = model.requests.pending.is_some()
-        || model.requests.last_outcome.as_ref().is_some_and(|outcome| {
-            matches!(
-                outcome.kind,
-                ActionKind::ProviderFailureChange { .. }
-                    | ActionKind::ProviderReset
-                    | ActionKind::PatternChange { .. }
-            ) && now - outcome.at <= OWN_CHANGE_WINDOW_S
-        });
+    let ours =
+        model.requests.pending.is_some()
+            || model.requests.last_outcome.as_ref().is_some_and(|outcome| {
+                ours(&outcome.kind) && now - outcome.at <= OWN_CHANGE_WINDOW_S
+            });
     if ours {
         return;
     }

@@ -1334,3 +1334,22 @@ fn a_target_without_a_dependency_says_so_and_read_only_refuses_the_keys() {
     assert_eq!(press(&model, KeyCode::Char('O')), None);
     assert_eq!(press(&model, KeyCode::Char('b')), None);
 }
+
+#[test]
+fn a_pattern_change_of_ours_does_not_hide_an_outside_change_of_the_provider() {
+    let mut model = model();
+    model.apply(Update::ProviderFailures(provider_view(&[("down", 0.0)])));
+    model.apply(Update::Outcome(outcome(
+        Done::PatternChange {
+            body: serde_json::json!({"timeout": {"enabled": true}}),
+        },
+        r#"POST /api/patterns {"timeout":{"enabled":true}}"#,
+        true,
+    )));
+    model.apply(Update::ProviderFailures(provider_view(&[("down", 1.0)])));
+    let last = model.live.logs.back().map(|line| line.text.clone());
+    assert_eq!(
+        last.as_deref(),
+        Some("gameday: the provider's failure state changed outside gameday: down 0 → 1")
+    );
+}
