@@ -119,7 +119,7 @@ async fn the_provider_and_the_patterns_are_changed_from_their_dialogs_and_read_b
         let clear = !config.is_empty()
             && config
                 .values()
-                .all(|value| *value == Value::from(0) || *value == false || *value == 0.0);
+                .all(|value| value.as_f64() == Some(0.0) || value.as_bool() == Some(false));
         clear.then_some(())
     })
     .await;
