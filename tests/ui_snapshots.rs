@@ -235,7 +235,7 @@ fn with_failing_provider() -> Model {
             ],
         });
     }
-    state.apply(Update::Patterns(
+    state.apply(Update::PatternsEnabled(
         [
             ("timeout", true),
             ("retry", true),

@@ -221,8 +221,16 @@ fn provider_shows(view: &ProviderFailureView, body: &Value) -> bool {
 
 /// What the provider has now, for the outcome: `the provider has latency_ms 3000`.
 pub fn provider_words(view: &ProviderFailureView) -> String {
-    let set: Vec<String> = view
-        .active()
+    // In the table's order (the order a payment meets them), knobs it does not know last.
+    let mut active: Vec<&(String, f64)> = view.active().collect();
+    active.sort_by_key(|(knob, _)| {
+        crate::provider::knobs::ALL
+            .iter()
+            .position(|spec| spec.name == knob)
+            .unwrap_or(usize::MAX)
+    });
+    let set: Vec<String> = active
+        .into_iter()
         .map(|(knob, value)| format!("{knob} {value}"))
         .collect();
     if set.is_empty() {
@@ -279,7 +287,7 @@ mod tests {
         assert!(!provider_shows(&view, &json!({"timeout": false})));
         assert_eq!(
             provider_words(&view),
-            "the provider has down 1, error_rate 0.5, latency_ms 3000"
+            "the provider has latency_ms 3000, error_rate 0.5, down 1"
         );
     }
 }

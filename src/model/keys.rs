@@ -45,6 +45,11 @@ pub enum Action {
     ScrollReview(i32),
     /// Space in a replay: stop or go on playing.
     ToggleReplayPause,
+    /// The payment provider's failures dialog.
+    OpenProviderFailures,
+    ResetProvider,
+    /// The resilience patterns dialog.
+    OpenPatterns,
 }
 
 /// What decides which bindings apply: a few facts of the model, taken by
@@ -65,6 +70,9 @@ pub struct KeyContext {
     pub quit_prompt: bool,
     /// A recorded drill is being played back.
     pub replay: bool,
+    /// The target has a dependency to control (a payment provider, or patterns): its keys go
+    /// in the key bar. They work without (and say there is none), so they are in the help.
+    pub has_dependency: bool,
 }
 
 /// When a binding applies. A more specific context wins over a general one for the same key
@@ -74,6 +82,9 @@ pub enum When {
     Always,
     /// Changes the target: never in read-only mode.
     Changing,
+    /// Changes the target's dependency (its provider, its patterns): as `Changing`, and in the
+    /// key bar only when the target has one.
+    Dependency,
     /// Changes the background load: only when there is one.
     Load,
     DrillRunning,
@@ -94,7 +105,7 @@ impl When {
         let changing = !now.read_only;
         match self {
             When::Always => true,
-            When::Changing => changing,
+            When::Changing | When::Dependency => changing,
             When::Load => changing && now.has_load,
             When::DrillRunning => now.drill_running,
             When::DrillShown => now.drill_shown && !now.zoomed,
@@ -109,7 +120,7 @@ impl When {
     fn specificity(self) -> u8 {
         match self {
             When::Always => 0,
-            When::Changing | When::Load => 1,
+            When::Changing | When::Dependency | When::Load => 1,
             When::DrillRunning
             | When::DrillShown
             | When::CanPickCase
@@ -156,6 +167,9 @@ pub enum Label {
     ScrollReview,
     Theme,
     Pause,
+    ProviderFailures,
+    ResetProvider,
+    Patterns,
 }
 
 /// What a binding does when one of its keys is pressed.
@@ -358,7 +372,10 @@ impl KeyTable {
     /// The bindings that apply now and belong in the key bar, in its order.
     pub fn bar(&self, now: KeyContext) -> impl Iterator<Item = &Binding> {
         self.bindings.iter().filter(move |binding| {
-            binding.in_bar && !binding.keys.is_empty() && binding.when.holds(&now)
+            binding.in_bar
+                && !binding.keys.is_empty()
+                && binding.when.holds(&now)
+                && (binding.when != When::Dependency || now.has_dependency)
         })
     }
 
@@ -368,7 +385,7 @@ impl KeyTable {
         self.bindings.iter().filter(move |binding| {
             let changing = matches!(
                 binding.when,
-                When::Changing | When::Load | When::CanPickCase
+                When::Changing | When::Dependency | When::Load | When::CanPickCase
             );
             let usable = !(read_only && changing) && (binding.when != When::Load || now.has_load);
             usable && !binding.keys.is_empty()

@@ -56,8 +56,9 @@ pub struct LiveData {
     pub processes: usize,
     /// Prometheus's `up` of the FinCore target, in Prometheus mode once it has answered.
     pub target_up: Option<bool>,
-    /// The resilience patterns and whether each is on, as the scraped target last said.
-    pub patterns: Vec<(String, bool)>,
+    /// The resilience patterns and whether each is on, as the scraped target last said (its
+    /// metrics; `patterns` above is its `/api/patterns` with every setting).
+    pub patterns_enabled: Vec<(String, bool)>,
     /// The last change of the failure state that gameday did not make (another person, a
     /// restart, a time to live running out): when it was seen and what it was.
     pub failures_changed_outside: Option<(UnixSeconds, String)>,
@@ -85,7 +86,7 @@ impl LiveData {
             health: None,
             processes: 1,
             target_up: None,
-            patterns: Vec::new(),
+            patterns_enabled: Vec::new(),
             failures_changed_outside: None,
         }
     }

@@ -4,6 +4,7 @@
 //! load control, saving records, quitting) leaves as [`Effect`] for the app's effects runner.
 //! Nothing here does I/O, so all of it is tested without a terminal or a network.
 
+pub mod dependency_modal;
 pub mod drill;
 mod key_defaults;
 mod key_press;
@@ -283,6 +284,11 @@ impl Model {
             dialog: self.view.modal.is_some(),
             quit_prompt: self.view.modal == Some(Modal::QuitPrompt),
             replay: self.replay.is_some(),
+            has_dependency: self
+                .live
+                .capabilities
+                .as_ref()
+                .is_some_and(|c| c.provider.is_some() || c.patterns),
         }
     }
 

@@ -5,6 +5,7 @@
 use crossterm::event::KeyCode;
 use serde_json::Value;
 
+pub use super::dependency_modal::{PatternsForm, ProviderForm};
 use crate::actions::ContainerAction;
 use crate::fincore::FailureView;
 use crate::fincore::presets::Capabilities;
@@ -46,6 +47,10 @@ pub enum Modal {
     Note {
         text: String,
     },
+    /// The payment provider's failures (`model/dependency_modal.rs`).
+    Provider(ProviderForm),
+    /// The target's resilience patterns.
+    Patterns(PatternsForm),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +98,15 @@ pub enum ModalResult {
     FaultGone(bool),
     /// A note to write into the drill's record.
     Note(String),
+    /// The provider's knobs changed in its dialog.
+    ProviderFailures {
+        knobs: Vec<(String, Value)>,
+    },
+    ProviderReset,
+    /// A partial body for `POST /api/patterns`.
+    Patterns {
+        body: Value,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -291,6 +305,8 @@ impl Modal {
     pub fn handle(&mut self, key: KeyCode) -> ModalResult {
         match self {
             Modal::Inject(form) => form.handle(key),
+            Modal::Provider(form) => form.handle(key),
+            Modal::Patterns(form) => form.handle(key),
             Modal::Containers { selected } => {
                 let count = ContainerAction::ALL.len();
                 match key {

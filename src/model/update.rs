@@ -4,7 +4,7 @@
 
 use super::drill::{DrillRequest, DrillSession};
 use super::keys::Action;
-use super::modal::{DetectChoice, InjectForm, Modal, ModalResult};
+use super::modal::{DetectChoice, InjectForm, Modal, ModalResult, PatternsForm, ProviderForm};
 use super::msg::{Effect, LoadChange, Msg, TargetRequest};
 use super::{LiveData, LoadStatus, Model};
 use crate::actions::ActionKind;
@@ -155,7 +155,13 @@ fn apply_source(model: &mut Model, source_update: Update) -> Vec<Effect> {
             effects
         }
         Update::ProviderFailures(view) => {
-            note_dependency_change(model, "the provider's failure state", |live| {
+            let ours = |kind: &ActionKind| {
+                matches!(
+                    kind,
+                    ActionKind::ProviderFailureChange { .. } | ActionKind::ProviderReset
+                )
+            };
+            note_dependency_change(model, "the provider's failure state", ours, |live| {
                 let old = live.provider_failures.as_ref()?;
                 Some(provider_differences(old, &view))
             });
@@ -164,7 +170,8 @@ fn apply_source(model: &mut Model, source_update: Update) -> Vec<Effect> {
             effects
         }
         Update::Patterns(view) => {
-            note_dependency_change(model, "the patterns", |live| {
+            let ours = |kind: &ActionKind| matches!(kind, ActionKind::PatternChange { .. });
+            note_dependency_change(model, "the patterns", ours, |live| {
                 let old = live.patterns.as_ref()?;
                 Some(pattern_differences(old, &view))
             });
@@ -218,8 +225,8 @@ fn apply_source(model: &mut Model, source_update: Update) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Update::Patterns(patterns) => {
-            model.live.patterns = patterns;
+        Update::PatternsEnabled(patterns) => {
+            model.live.patterns_enabled = patterns;
             Vec::new()
         }
         Update::Processes(count) => {
@@ -362,6 +369,7 @@ fn note_outside_change(model: &mut Model, view: &crate::fincore::FailureView) {
 fn note_dependency_change(
     model: &mut Model,
     what: &str,
+    ours: impl Fn(&ActionKind) -> bool,
     differences: impl FnOnce(&LiveData) -> Option<Vec<String>>,
 ) {
     let Some(differences) = differences(&model.live) else {
@@ -371,15 +379,11 @@ fn note_dependency_change(
         return;
     }
     let now = model.now;
-    let ours = model.requests.pending.is_some()
-        || model.requests.last_outcome.as_ref().is_some_and(|outcome| {
-            matches!(
-                outcome.kind,
-                ActionKind::ProviderFailureChange { .. }
-                    | ActionKind::ProviderReset
-                    | ActionKind::PatternChange { .. }
-            ) && now - outcome.at <= OWN_CHANGE_WINDOW_S
-        });
+    let ours =
+        model.requests.pending.is_some()
+            || model.requests.last_outcome.as_ref().is_some_and(|outcome| {
+                ours(&outcome.kind) && now - outcome.at <= OWN_CHANGE_WINDOW_S
+            });
     if ours {
         return;
     }
@@ -503,6 +507,40 @@ fn apply_action(model: &mut Model, action: Action) -> Vec<Effect> {
             model.view.modal = Some(Modal::Containers { selected: 0 });
             Vec::new()
         }
+        Action::OpenProviderFailures => {
+            if let Some(why) = no_dependency(model, Dependency::Provider) {
+                log(model, LogLevel::Warn, why);
+            } else {
+                let form = ProviderForm::new(model.live.provider_failures.as_ref());
+                model.view.modal = Some(Modal::Provider(form));
+            }
+            Vec::new()
+        }
+        Action::ResetProvider => match no_dependency(model, Dependency::Provider) {
+            Some(why) => {
+                log(model, LogLevel::Warn, why);
+                Vec::new()
+            }
+            None => send(model, TargetRequest::ProviderReset),
+        },
+        Action::OpenPatterns => {
+            match (
+                no_dependency(model, Dependency::Patterns),
+                model.live.patterns.as_ref(),
+            ) {
+                (Some(why), _) => log(model, LogLevel::Warn, why),
+                (None, None) => log(
+                    model,
+                    LogLevel::Warn,
+                    "gameday: the patterns have not been read yet; try again in a moment"
+                        .to_string(),
+                ),
+                (None, Some(view)) => {
+                    model.view.modal = Some(Modal::Patterns(PatternsForm::new(view)));
+                }
+            }
+            Vec::new()
+        }
         Action::ModalKey(code) => {
             let result = match model.view.modal.as_mut() {
                 Some(modal) => modal.handle(code),
@@ -572,8 +610,47 @@ fn apply_action(model: &mut Model, action: Action) -> Vec<Effect> {
     }
 }
 
+/// What the dependency's keys control.
+#[derive(Clone, Copy)]
+enum Dependency {
+    Provider,
+    Patterns,
+}
+
+/// Why the target's dependency cannot be controlled, or None if it can: a target that names no
+/// provider (the workshop service) or has no patterns is told so, not sent a request.
+fn no_dependency(model: &Model, what: Dependency) -> Option<String> {
+    let Some(capabilities) = &model.live.capabilities else {
+        return Some(
+            "gameday: the target has not said yet what it has; try again in a moment".to_string(),
+        );
+    };
+    match what {
+        Dependency::Provider if capabilities.provider.is_none() => Some(
+            "gameday: this target names no payment provider: it has no provider failures to set"
+                .to_string(),
+        ),
+        Dependency::Patterns if !capabilities.patterns => {
+            Some("gameday: this target has no resilience patterns to switch".to_string())
+        }
+        _ => None,
+    }
+}
+
 fn modal_result(model: &mut Model, result: ModalResult) -> Vec<Effect> {
     match result {
+        ModalResult::ProviderFailures { knobs } => {
+            model.view.modal = None;
+            send(model, TargetRequest::ProviderFailures { knobs })
+        }
+        ModalResult::ProviderReset => {
+            model.view.modal = None;
+            send(model, TargetRequest::ProviderReset)
+        }
+        ModalResult::Patterns { body } => {
+            model.view.modal = None;
+            send(model, TargetRequest::Patterns { body })
+        }
         ModalResult::Stay => Vec::new(),
         ModalResult::Close => {
             model.view.modal = None;

@@ -1208,3 +1208,148 @@ fn dependency_requests_are_noted_in_flight_and_their_outcomes_logged() {
         .is_remedy()
     );
 }
+
+fn sandbox_with_provider() -> Capabilities {
+    let mut capabilities = Capabilities::sandbox_with_every_knob();
+    capabilities.provider = Some(crate::fincore::dependency::ProviderInfo {
+        url: "http://127.0.0.1:4000".to_string(),
+        embedded: true,
+    });
+    capabilities.patterns = true;
+    capabilities
+}
+
+#[test]
+fn the_dependency_keys_open_their_dialogs_and_send_what_was_changed() {
+    let mut model = model();
+    model.apply(Update::Capabilities(sandbox_with_provider()));
+    model.apply(Update::ProviderFailures(provider_view(&[(
+        "latency_ms",
+        0.0,
+    )])));
+    model.apply(Update::Patterns(patterns_view(false)));
+    assert!(model.key_context().has_dependency);
+    // `P`: the provider's dialog; latency one step up, Enter sends it.
+    assert_eq!(
+        press(&model, KeyCode::Char('P')),
+        Some(Action::OpenProviderFailures)
+    );
+    act(&mut model, Action::OpenProviderFailures);
+    assert!(matches!(model.view.modal, Some(Modal::Provider(_))));
+    act(&mut model, Action::ModalKey(KeyCode::Right));
+    let effects = act(&mut model, Action::ModalKey(KeyCode::Enter));
+    assert_eq!(
+        effects,
+        [Effect::Send(TargetRequest::ProviderFailures {
+            knobs: vec![("latency_ms".to_string(), serde_json::json!(500))]
+        })]
+    );
+    assert_eq!(model.view.modal, None);
+    assert_eq!(
+        model.requests.pending.as_deref(),
+        Some("set provider failures")
+    );
+    // `O` resets the provider at once.
+    assert_eq!(
+        press(&model, KeyCode::Char('O')),
+        Some(Action::ResetProvider)
+    );
+    assert_eq!(
+        act(&mut model, Action::ResetProvider),
+        [Effect::Send(TargetRequest::ProviderReset)]
+    );
+    // `b`: the patterns; the timeout switched on.
+    assert_eq!(
+        press(&model, KeyCode::Char('b')),
+        Some(Action::OpenPatterns)
+    );
+    act(&mut model, Action::OpenPatterns);
+    act(&mut model, Action::ModalKey(KeyCode::Char(' ')));
+    let effects = act(&mut model, Action::ModalKey(KeyCode::Enter));
+    assert_eq!(
+        effects,
+        [Effect::Send(TargetRequest::Patterns {
+            body: serde_json::json!({"timeout": {"enabled": true}})
+        })]
+    );
+}
+
+#[test]
+fn a_target_without_a_dependency_says_so_and_read_only_refuses_the_keys() {
+    let warnings = |model: &Model| -> Vec<String> {
+        model
+            .live
+            .logs
+            .iter()
+            .filter(|line| line.level == LogLevel::Warn)
+            .map(|line| line.text.clone())
+            .collect()
+    };
+    // The workshop service names no provider and has no patterns.
+    let mut model = model();
+    model.apply(Update::Capabilities(Capabilities::from_workshop(&[
+        "latency_ms".to_string(),
+    ])));
+    assert!(!model.key_context().has_dependency);
+    for action in [
+        Action::OpenProviderFailures,
+        Action::ResetProvider,
+        Action::OpenPatterns,
+    ] {
+        assert!(act(&mut model, action).is_empty());
+        assert_eq!(model.view.modal, None);
+    }
+    assert_eq!(
+        warnings(&model),
+        [
+            "gameday: this target names no payment provider: it has no provider failures to set",
+            "gameday: this target names no payment provider: it has no provider failures to set",
+            "gameday: this target has no resilience patterns to switch",
+        ]
+    );
+    // Not in the key bar there, but in the help, and still pressed.
+    let bar: Vec<&str> = model
+        .session
+        .keys
+        .bar(model.key_context())
+        .map(|binding| binding.name)
+        .collect();
+    assert!(!bar.contains(&"patterns"), "{bar:?}");
+    assert!(
+        model
+            .session
+            .keys
+            .help(model.key_context())
+            .any(|b| b.name == "patterns")
+    );
+    assert_eq!(
+        press(&model, KeyCode::Char('b')),
+        Some(Action::OpenPatterns)
+    );
+    // Read-only: the keys do nothing, like every change.
+    let mut model = crate::model::update_tests::model();
+    model.apply(Update::Capabilities(sandbox_with_provider()));
+    model.session.read_only = true;
+    assert_eq!(press(&model, KeyCode::Char('P')), None);
+    assert_eq!(press(&model, KeyCode::Char('O')), None);
+    assert_eq!(press(&model, KeyCode::Char('b')), None);
+}
+
+#[test]
+fn a_pattern_change_of_ours_does_not_hide_an_outside_change_of_the_provider() {
+    let mut model = model();
+    model.apply(Update::ProviderFailures(provider_view(&[("down", 0.0)])));
+    model.apply(Update::Outcome(outcome(
+        Done::PatternChange {
+            body: serde_json::json!({"timeout": {"enabled": true}}),
+        },
+        r#"POST /api/patterns {"timeout":{"enabled":true}}"#,
+        true,
+    )));
+    model.apply(Update::ProviderFailures(provider_view(&[("down", 1.0)])));
+    let last = model.live.logs.back().map(|line| line.text.clone());
+    assert_eq!(
+        last.as_deref(),
+        Some("gameday: the provider's failure state changed outside gameday: down 0 → 1")
+    );
+}

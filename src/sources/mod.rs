@@ -118,7 +118,7 @@ pub enum Update {
     Processes(usize),
     /// The resilience patterns around the target's upstream calls and whether each is on
     /// (`fintech_pattern_enabled`), in the target's order; sent only by a target that has them.
-    Patterns(Vec<(String, bool)>),
+    PatternsEnabled(Vec<(String, bool)>),
     /// Prometheus's `up` for the FinCore target it scrapes: whether its last scrape worked;
     /// `None` when Prometheus scrapes no FinCore target at all.
     TargetUp(Option<bool>),

@@ -141,7 +141,7 @@ impl Poller for ScrapePoller {
         if let Ok(exposition) = &outcome {
             let patterns = patterns_enabled(exposition);
             if !patterns.is_empty() {
-                send(updates, Update::Patterns(patterns)).await?;
+                send(updates, Update::PatternsEnabled(patterns)).await?;
             }
         }
         outcome.map(|_| ()).map_err(SourceError::Failed)

@@ -236,10 +236,10 @@ pub fn render(frame: &mut Frame, view: &View, inner: Rect) {
     ];
     let mut lines: Vec<Line> = items.into_iter().map(|items| line(view, items)).collect();
     // Which patterns are on, where the target says (the scrape source reads them).
-    if !model.live.patterns.is_empty() {
+    if !model.live.patterns_enabled.is_empty() {
         let on: Vec<&str> = model
             .live
-            .patterns
+            .patterns_enabled
             .iter()
             .filter(|(_, enabled)| *enabled)
             .map(|(name, _)| name.as_str())

@@ -17,6 +17,14 @@ pub fn render(frame: &mut Frame, view: &View, modal: &Modal, area: Rect) {
     let text = view.text;
     let (title, lines) = match modal {
         Modal::Inject(form) => (text.inject_title, inject_lines(view, form)),
+        Modal::Provider(form) => (
+            text.provider_title,
+            super::dependency_dialogs::provider_lines(view, form),
+        ),
+        Modal::Patterns(form) => (
+            text.patterns_title,
+            super::dependency_dialogs::patterns_lines(view, form),
+        ),
         Modal::Containers { selected } => (text.containers_title, container_lines(view, *selected)),
         Modal::Confirm(action) => (
             text.confirm_title,

@@ -4,6 +4,7 @@
 pub mod big_digits;
 mod charts;
 mod dependency;
+mod dependency_dialogs;
 mod dialogs;
 mod drill;
 mod drill_review;

@@ -417,9 +417,17 @@ fn failures(frame: &mut Frame, view: &View, inner: Rect) {
         }
         knob_lines.push((active, Line::from(spans)));
     }
+    // The dependency's state, on a target that has one: a line each, kept on a short panel.
+    let dependency = super::dependency_dialogs::failure_panel_lines(view);
     // Too few rows for every knob: the ones set come first, so a short panel still shows them.
-    if knob_lines.len() + 1 > usize::from(inner.height) {
+    if knob_lines.len() + 1 + dependency.len() > usize::from(inner.height) {
         knob_lines.sort_by_key(|(active, _)| !*active);
+        if !dependency.is_empty() {
+            let active = knob_lines.iter().filter(|(active, _)| *active).count();
+            let header = usize::from(!failures.any_active());
+            let room = usize::from(inner.height).saturating_sub(1 + dependency.len() + header);
+            knob_lines.truncate(room.max(active));
+        }
     }
     let mut lines: Vec<Line> = knob_lines.into_iter().map(|(_, line)| line).collect();
     if !failures.any_active() {
@@ -428,6 +436,7 @@ fn failures(frame: &mut Frame, view: &View, inner: Rect) {
             Line::styled(view.text.no_failures, view.theme.base_style().fg(theme.ok)),
         );
     }
+    lines.extend(dependency);
     // What was last asked and answered goes at the bottom, where the eye lands after a key.
     let room = usize::from(inner.height);
     // A change nobody here made is newer news than our last answer.
