@@ -51,8 +51,14 @@ fn every_shipped_case_is_valid_without_warnings() {
             "slow-db",
             "memory-leak",
             "chaos",
+            "cascade",
             "db-down",
-            "pool-exhaustion"
+            "pool-exhaustion",
+            "provider-timeout",
+            "rate-limit",
+            "duplicate-webhook",
+            "forged-webhook",
+            "db-restart"
         ]
     );
 }
