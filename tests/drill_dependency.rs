@@ -77,12 +77,21 @@ impl Run {
         }
     }
 
+    /// The sum of every sample of `/metrics` whose series starts with `prefix` and contains
+    /// `part` (`fintech_requests_total`, `status="5`).
+    fn metric_sum(&self, prefix: &str, part: &str) -> f64 {
+        let text = self.runtime.block_on(self.api.metrics());
+        text.lines()
+            .filter(|line| line.starts_with(prefix) && line.contains(part))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
     /// Balance reads that took over a second, as the sandbox counts them.
     fn slow_balance_reads(&self) -> f64 {
         let all = self.metric("fintech_request_latency_seconds_count{endpoint=\"/api/balance\"}");
-        let fast = self.metric(
-            "fintech_request_latency_seconds_bucket{endpoint=\"/api/balance\",le=\"1.0\"}",
-        );
+        let fast = self
+            .metric("fintech_request_latency_seconds_bucket{endpoint=\"/api/balance\",le=\"1.0\"}");
         all - fast
     }
 
@@ -90,10 +99,9 @@ impl Run {
     /// once `shows`) and named at a person's pace; the drill is then in Respond.
     fn notice_and_answer(&self, shows: impl Fn(&Run) -> bool) {
         self.tmux.begin_drill();
-        self.tmux
-            .wait_for("the fault injected", WAIT, |screen| {
-                screen.contains("since the fault")
-            });
+        self.tmux.wait_for("the fault injected", WAIT, |screen| {
+            screen.contains("since the fault")
+        });
         self.wait_until("the fault shows", shows);
         std::thread::sleep(NOTICE);
         self.tmux.keys("Enter");
@@ -136,7 +144,9 @@ impl Run {
     }
 
     fn reset_provider(&self) {
-        let (status, answer) = self.runtime.block_on(self.provider.post("/api/reset", "{}"));
+        let (status, answer) = self
+            .runtime
+            .block_on(self.provider.post("/api/reset", "{}"));
         assert_eq!(status, 200, "{answer}");
     }
 }
@@ -153,21 +163,40 @@ fn figure(record: &Value, name: &str) -> f64 {
 fn cascade() {
     let run = Run::start("cascade");
     // Provider calls pile up at once; balance reads slow down once the workers are taken.
-    run.notice_and_answer(|run| {
-        run.metric("fintech_bulkhead_in_use{upstream=\"provider\"}") > 4.0
-    });
+    run.notice_and_answer(|run| run.metric("fintech_bulkhead_in_use{upstream=\"provider\"}") > 4.0);
     run.wait_until("balance reads slower than a second", |run| {
         run.slow_balance_reads() > 0.0
     });
     // The drill began from every pattern off, and the provider is slow.
     assert_eq!(run.patterns()["timeout"]["enabled"], false);
     assert_eq!(run.provider_failures()["latency_ms"], 10000);
-    run.post_patterns(
-        r#"{"timeout": {"enabled": true, "ms": 500},
-            "circuit_breaker": {"enabled": true, "min_calls": 4, "open_s": 30},
-            "bulkhead": {"enabled": true, "max_concurrent": 2}}"#,
-    );
+    // The participant opens the patterns (b): the timeout on (1000 ms), the breaker on, the
+    // bulkhead on and down to 2 calls at once; Enter sends what changed.
+    std::thread::sleep(ANSWER);
+    run.tmux.keys("b");
+    run.tmux.wait_for("the patterns' dialog", WAIT, |screen| {
+        screen.contains("Resilience patterns")
+    });
+    for key in ["Space", "Down", "Down", "Space", "Down", "Down", "Space"] {
+        run.tmux.keys(key);
+    }
+    for _ in 0..8 {
+        run.tmux.keys("Left");
+    }
+    run.tmux.keys("Enter");
     let (screen, record) = run.review("cascade");
+    let patterns = run.patterns();
+    for pattern in ["timeout", "circuit_breaker", "bulkhead"] {
+        assert_eq!(patterns[pattern]["enabled"], true, "{pattern}: {patterns}");
+    }
+    assert_eq!(patterns["bulkhead"]["max_concurrent"], 2);
+    // The fix is the participant's action, at the time of its answer.
+    let fix = &record["drill"]["actions"][0];
+    assert_eq!(
+        fix["kind"], "pattern_change",
+        "{}",
+        record["drill"]["actions"]
+    );
     let drill = &record["drill"];
     // Recovered while the provider was still slow: its failure was read back set throughout.
     assert_eq!(drill["provider_active"], true, "{drill}");
@@ -176,6 +205,16 @@ fn cascade() {
     let failing_since = drill["provider_failing_since"].as_f64().expect("failing");
     assert!(failing_since <= recovered);
     // The impact names the payments the clients asked for and what failed of them.
+    // Balance did go slow before the fix, and recovery came after it.
+    let balance = record["figures"]["signals"]
+        .as_array()
+        .expect("signals")
+        .iter()
+        .find(|s| s["signal"] == "balance_latency_p95")
+        .expect("balance")
+        .clone();
+    assert!(balance["peak"].as_f64().expect("peak") > 1.0, "{balance}");
+    assert!(recovered >= fix["at"].as_f64().expect("fix time"));
     let clients = &record["figures"]["impact"]["clients"];
     assert!(
         clients["payments"].as_u64().unwrap_or(0) > 0,
@@ -204,8 +243,117 @@ fn duplicate_webhook() {
     assert!(run.metric("fintech_webhooks_total{result=\"duplicate\"}") > 0.0);
     assert_eq!(run.metric("fintech_ledger_double_credits"), 0.0);
     assert_eq!(record["figures"]["impact"]["double_credits"], 0.0);
-    let cleared = record["drill"]["provider_cleared_at"].as_f64().expect("cleared");
+    let cleared = record["drill"]["provider_cleared_at"]
+        .as_f64()
+        .expect("cleared");
     let recovered = record["drill"]["recovered_at"].as_f64().expect("recovered");
     assert!(recovered >= cleared);
     drop(run.sandbox);
+}
+
+/// The provider never answers: the participant gives its calls a timeout (with curl, as
+/// from another terminal: read back, it moves the drill on); payments then fail cleanly.
+#[test]
+fn provider_timeout() {
+    let run = Run::start("provider-timeout");
+    run.notice_and_answer(|run| run.metric("fintech_bulkhead_in_use{upstream=\"provider\"}") > 4.0);
+    run.post_patterns(r#"{"timeout": {"enabled": true, "ms": 500}}"#);
+    let (_, record) = run.review("provider-timeout");
+    assert_eq!(record["drill"]["provider_active"], true);
+    // Requests waited for a worker before the fix: recovery was not declared over a queue
+    // the latency of finished requests cannot see.
+    let queued = record["figures"]["signals"]
+        .as_array()
+        .expect("signals")
+        .iter()
+        .find(|s| s["signal"] == "queued_requests")
+        .expect("queued")
+        .clone();
+    assert!(queued["peak"].as_f64().expect("peak") > 2.0, "{queued}");
+    let metrics = run.runtime.block_on(run.api.metrics());
+    let upstream: Vec<&str> = metrics
+        .lines()
+        .filter(|line| line.starts_with("fintech_upstream") || line.contains("balance"))
+        .collect();
+    assert!(
+        run.metric("fintech_upstream_requests_total{upstream=\"provider\",outcome=\"timeout\"}")
+            > 0.0,
+        "{upstream:#?}\n{}",
+        record["figures"]
+    );
+    assert_eq!(run.metric("fintech_ledger_double_credits"), 0.0);
+    // Cleared by the drill at its end.
+    assert_eq!(run.provider_failures()["timeout"], false);
+}
+
+/// A rate limit and six attempts per payment: retries climb; the participant switches
+/// retry off in the patterns (b), and the storm stops while the limit stays.
+#[test]
+fn rate_limit() {
+    let run = Run::start("rate-limit");
+    // The drill began with the case's retries on.
+    run.notice_and_answer(|run| run.metric("fintech_retries_total{upstream=\"provider\"}") > 5.0);
+    assert_eq!(run.patterns()["retry"]["max_attempts"], 6);
+    run.tmux.keys("b");
+    run.tmux.wait_for("the patterns' dialog", WAIT, |screen| {
+        screen.contains("Resilience patterns")
+    });
+    run.tmux.keys("Down");
+    run.tmux.keys("Space");
+    run.tmux.keys("Enter");
+    let (_, record) = run.review("rate-limit");
+    assert_eq!(run.patterns()["retry"]["enabled"], false);
+    assert_eq!(record["drill"]["provider_active"], true);
+    let retries = record["figures"]["signals"]
+        .as_array()
+        .expect("signals")
+        .iter()
+        .find(|s| s["signal"] == "retries_rate")
+        .expect("retries")
+        .clone();
+    assert!(retries["peak"].as_f64().expect("peak") > 1.0, "{retries}");
+}
+
+/// Forged signatures: every one refused, nothing credited, the alert fires; the participant
+/// resets the provider with O.
+#[test]
+fn forged_webhook() {
+    let run = Run::start("forged-webhook");
+    run.notice_and_answer(|run| run.metric("fintech_webhooks_total{result=\"rejected\"}") > 0.0);
+    run.tmux.keys("O");
+    let (_, record) = run.review("forged-webhook");
+    assert_eq!(record["drill"]["actions"][0]["kind"], "provider_reset");
+    assert_eq!(run.metric("fintech_ledger_double_credits"), 0.0);
+    let alert = record["figures"]["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .find(|a| a["name"] == "WebhookSignatureFailures")
+        .cloned()
+        .unwrap_or_else(|| panic!("the alert fired: {}", record["figures"]));
+    assert_eq!(alert["expected"], true);
+}
+
+/// The database away for eight seconds: errors come and go with no action at all, the pool
+/// reconnects, and no event is credited twice.
+#[test]
+fn db_restart() {
+    let run = Run::start("db-restart");
+    run.notice_and_answer(|run| run.metric_sum("fintech_requests_total", "status=\"5") > 0.0);
+    let (_, record) = run.review("db-restart");
+    let drill = &record["drill"];
+    // Nobody reset anything: the failure's time to live cleared it, read back.
+    assert!(
+        drill["actions"].as_array().is_none_or(|a| a.is_empty()),
+        "{}",
+        drill["actions"]
+    );
+    let cleared = drill["failures_cleared_at"].as_f64().expect("cleared");
+    let injected = drill["injected_at"].as_f64().expect("injected");
+    assert!(
+        (6.0..=20.0).contains(&(cleared - injected)),
+        "cleared after {}",
+        cleared - injected
+    );
+    assert_eq!(run.metric("fintech_ledger_double_credits"), 0.0);
 }

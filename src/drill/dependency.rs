@@ -106,14 +106,14 @@ mod tests {
 
     #[test]
     fn a_provider_table_is_checked_by_the_providers_own_vocabulary() {
-        let body = ProviderBody::from_table(&table("latency_ms = 10000\ntimeout = false"))
-            .expect("valid");
+        let body =
+            ProviderBody::from_table(&table("latency_ms = 10000\ntimeout = false")).expect("valid");
         assert_eq!(
             body.to_json(),
             json!({"latency_ms": 10000, "timeout": false})
         );
-        let fraction = ProviderBody::from_table(&table("webhook_duplicate_rate = 1.0"))
-            .expect("valid");
+        let fraction =
+            ProviderBody::from_table(&table("webhook_duplicate_rate = 1.0")).expect("valid");
         assert_eq!(fraction.to_json(), json!({"webhook_duplicate_rate": 1.0}));
         let err = ProviderBody::from_table(&table("error_rate = 50")).expect_err("0 to 1");
         assert!(err.contains("error_rate"), "{err}");

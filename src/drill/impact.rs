@@ -51,7 +51,9 @@ impl ClientCounts {
                 .saturating_sub(earlier.transfer_cents_failed),
             payments: self.payments.saturating_sub(earlier.payments),
             payments_failed: self.payments_failed.saturating_sub(earlier.payments_failed),
-            payments_pending: self.payments_pending.saturating_sub(earlier.payments_pending),
+            payments_pending: self
+                .payments_pending
+                .saturating_sub(earlier.payments_pending),
             payment_cents_at_risk: self
                 .payment_cents_at_risk
                 .saturating_sub(earlier.payment_cents_at_risk),
@@ -268,7 +270,9 @@ pub fn impact(state: &DrillState) -> Option<Impact> {
             })
             .unwrap_or_default()
     };
-    let double_credits = in_window(Signal::DoubleCredits).into_iter().reduce(f64::max);
+    let double_credits = in_window(Signal::DoubleCredits)
+        .into_iter()
+        .reduce(f64::max);
     let payments_pending_at_end = in_window(Signal::PaymentsPending).last().copied();
     Some(Impact {
         window_s: to - from,

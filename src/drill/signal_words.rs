@@ -52,10 +52,7 @@ pub fn signal_name(signal: Signal, lang: Lang) -> &'static str {
             "circuit breaker (0 closed, 1 half-open, 2 open)",
             "автомат (0 закрыт, 1 полуоткрыт, 2 открыт)",
         ),
-        Signal::BulkheadInUse => (
-            "provider calls in flight",
-            "вызовов провайдера в работе",
-        ),
+        Signal::BulkheadInUse => ("provider calls in flight", "вызовов провайдера в работе"),
         Signal::RetriesRate => ("retries per second", "повторов в секунду"),
         Signal::PaymentsFailedRatio => ("share of payments failed", "доля неудавшихся платежей"),
         Signal::PaymentsPending => ("payments pending", "платежей в ожидании"),

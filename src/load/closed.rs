@@ -48,9 +48,7 @@ async fn send_on(
     }
     let took = started.elapsed();
     sender.recorder.attempt_answered(status, timed_out, took);
-    sender
-        .recorder
-        .request_done(endpoint, status, took);
+    sender.recorder.request_done(endpoint, status, took);
 }
 
 impl ClosedRun {

@@ -236,7 +236,11 @@ impl DrillSession {
     }
 
     /// The payment provider's failure state as read back (by the control or by polling).
-    pub fn provider_failures(&mut self, view: &ProviderFailureView, now: UnixSeconds) -> Vec<Effect> {
+    pub fn provider_failures(
+        &mut self,
+        view: &ProviderFailureView,
+        now: UnixSeconds,
+    ) -> Vec<Effect> {
         let directives = match &mut self.machine {
             Some(machine) => machine.provider_read_back(now, view.any_active()),
             None => Vec::new(),

@@ -57,7 +57,11 @@ impl PhaseMachine {
         // Switched by hand (curl, another terminal) after detection: go and verify, as when
         // FinCore's failures read back cleared.
         let switched = self.state.injected_at.is_some()
-            && self.state.patterns_on.as_ref().is_some_and(|before| *before != on);
+            && self
+                .state
+                .patterns_on
+                .as_ref()
+                .is_some_and(|before| *before != on);
         self.state.patterns_on = Some(on);
         let mut directives = Vec::new();
         if self.state.phase == Phase::Respond && switched {

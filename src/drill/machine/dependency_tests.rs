@@ -3,10 +3,10 @@
 
 use serde_json::json;
 
+use crate::actions::ActionKind;
 use crate::drill::case::{Case, TargetCapabilities};
 use crate::drill::machine::{Directive, DrillOptions, Phase, PhaseMachine};
 use crate::drill::validate::check_case;
-use crate::actions::ActionKind;
 use crate::signals::{Sample, Signal};
 
 fn case(extra: &str) -> Case {
@@ -75,9 +75,8 @@ fn detected(case: Case) -> PhaseMachine {
     });
     let patterns = patterns.expect("a drill about the dependency sets the patterns first");
     // The whole configuration: what the case names on, everything else off.
-    let retry_on = machine.case().starting_patterns.as_ref().expect("patterns")["retry"]
-        ["enabled"]
-        .clone();
+    let retry_on =
+        machine.case().starting_patterns.as_ref().expect("patterns")["retry"]["enabled"].clone();
     assert_eq!(patterns["retry"]["enabled"], retry_on);
     assert_eq!(patterns["circuit_breaker"]["enabled"], false);
     for second in 0..10 {
@@ -103,7 +102,10 @@ fn detected(case: Case) -> PhaseMachine {
 fn the_cascade_recovers_by_patterns_while_the_provider_is_still_slow() {
     let mut machine = detected(case(CASCADE));
     let started = machine.case().starting_patterns.clone().expect("patterns");
-    assert_eq!(started["retry"]["enabled"], true, "the case's baseline.patterns");
+    assert_eq!(
+        started["retry"]["enabled"], true,
+        "the case's baseline.patterns"
+    );
     let fix = ActionKind::PatternChange {
         body: json!({"timeout": {"enabled": true}}),
     };
@@ -132,7 +134,10 @@ fn the_cascade_recovers_by_patterns_while_the_provider_is_still_slow() {
     assert_eq!(machine.phase(), Phase::Review);
     assert_eq!(machine.state().recovered_at, Some(33.0));
     // The provider was left slow on purpose; the drill clears it at the end.
-    assert!(directives.contains(&Directive::ResetProvider), "{directives:?}");
+    assert!(
+        directives.contains(&Directive::ResetProvider),
+        "{directives:?}"
+    );
 }
 
 #[test]
