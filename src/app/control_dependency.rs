@@ -242,25 +242,7 @@ pub fn provider_words(view: &ProviderFailureView) -> String {
 
 /// Which patterns are on now, for the outcome: `patterns on: timeout 200 ms, retry ×3`.
 pub fn pattern_words(view: &PatternsView) -> String {
-    let mut on = Vec::new();
-    if view.timeout.enabled {
-        on.push(format!("timeout {} ms", view.timeout.ms));
-    }
-    if view.retry.enabled {
-        on.push(format!("retry ×{}", view.retry.max_attempts));
-    }
-    if view.circuit_breaker.enabled {
-        on.push(format!(
-            "circuit_breaker {} / {} s",
-            view.circuit_breaker.failure_ratio, view.circuit_breaker.open_s
-        ));
-    }
-    if view.bulkhead.enabled {
-        on.push(format!("bulkhead {}", view.bulkhead.max_concurrent));
-    }
-    if view.fallback.enabled {
-        on.push("fallback".to_string());
-    }
+    let on = view.on_words();
     if on.is_empty() {
         "no pattern on".to_string()
     } else {

@@ -162,6 +162,32 @@ impl PatternsView {
             .any(|(name, on)| *name == pattern && *on)
     }
 
+    /// Each pattern that is on, with its main setting: `timeout 200 ms`, `retry ×3`,
+    /// `circuit_breaker 0.5/5 s`, `bulkhead 2`, `fallback`.
+    pub fn on_words(&self) -> Vec<String> {
+        let mut on = Vec::new();
+        if self.timeout.enabled {
+            on.push(format!("timeout {} ms", self.timeout.ms));
+        }
+        if self.retry.enabled {
+            on.push(format!("retry ×{}", self.retry.max_attempts));
+        }
+        if self.circuit_breaker.enabled {
+            let breaker = &self.circuit_breaker;
+            on.push(format!(
+                "circuit_breaker {}/{} s",
+                breaker.failure_ratio, breaker.open_s
+            ));
+        }
+        if self.bulkhead.enabled {
+            on.push(format!("bulkhead {}", self.bulkhead.max_concurrent));
+        }
+        if self.fallback.enabled {
+            on.push("fallback".to_string());
+        }
+        on
+    }
+
     /// Whether every field a body names reads back at the value it gives (numbers compared
     /// as numbers): what a verified change must show.
     pub fn shows(&self, body: &Value) -> bool {

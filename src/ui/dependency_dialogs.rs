@@ -130,25 +130,7 @@ pub fn failure_panel_lines<'a>(view: &View) -> Vec<Line<'a>> {
         lines.push(Line::from(vec![label(view.text.failures_provider), shown]));
     }
     if let Some(patterns) = &live.patterns {
-        let mut on = Vec::new();
-        if patterns.timeout.enabled {
-            on.push(format!("timeout {} ms", patterns.timeout.ms));
-        }
-        if patterns.retry.enabled {
-            on.push(format!("retry ×{}", patterns.retry.max_attempts));
-        }
-        if patterns.circuit_breaker.enabled {
-            on.push(format!(
-                "circuit_breaker {}/{} s",
-                patterns.circuit_breaker.failure_ratio, patterns.circuit_breaker.open_s
-            ));
-        }
-        if patterns.bulkhead.enabled {
-            on.push(format!("bulkhead {}", patterns.bulkhead.max_concurrent));
-        }
-        if patterns.fallback.enabled {
-            on.push("fallback".to_string());
-        }
+        let on = patterns.on_words();
         let shown = if on.is_empty() {
             Span::styled(view.text.patterns_none_on, view.theme.muted_style())
         } else {
