@@ -44,7 +44,8 @@ async fn the_provider_and_the_patterns_are_changed_from_their_dialogs_and_read_b
             "{GAMEDAY} --api {} --load off --poll-interval 500ms",
             sandbox.url
         ),
-        200,
+        // Wide enough for the whole answer in the failures panel beside the provider's panel.
+        280,
         50,
     );
     // The keys show once the target has said it has a provider and patterns; their state is

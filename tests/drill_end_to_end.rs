@@ -301,17 +301,33 @@ fn a_blind_drill_gives_nothing_away_before_the_cause_is_named() {
     let screen = tmux.wait_for("the fault injected", WAIT, |screen| {
         screen.contains("failure injected at")
     });
-    // Every shipped case words its first detect item so, and its last hint thus.
+    // Every shipped case words its first detect item so; its last hint's blind wording is
+    // the picked case's own (read from the record, which names the case).
     let detect_blind = "A watched signal has left its normal range";
-    let hint_blind = "GET /api/failures shows what is injected";
+    let picked = read(&records(&tmux.home().join("data"))[0])["case_id"]
+        .as_str()
+        .expect("case id")
+        .to_string();
+    let shipped = gameday::drill::CaseLibrary::shipped();
+    let hints = &shipped.get(&picked).expect("a shipped case").hints;
+    let last = hints.last().expect("hints");
+    let hint_blind: String = last
+        .blind
+        .shown(&last.text, true)
+        .expect("a hint shown")
+        .en
+        .chars()
+        .take(40)
+        .collect();
     let detecting = tmux.wait_for("the blind detect checklist", WAIT, |screen| {
         screen.contains(detect_blind)
     });
-    for _ in 0..3 {
+    for _ in 0..hints.len() {
         tmux.keys("h");
     }
+    let all_hints = format!("({0}/{0})", hints.len());
     let hinted = tmux.wait_for("the blind hints", WAIT, |screen| {
-        screen.contains(hint_blind) && screen.contains("(3/3)")
+        screen.contains(&hint_blind) && screen.contains(&all_hints)
     });
     // A few polls later: the sandbox's own log lines have come in too.
     std::thread::sleep(Duration::from_secs(3));
@@ -359,7 +375,7 @@ fn a_blind_drill_gives_nothing_away_before_the_cause_is_named() {
         screen.contains(&real_start)
     });
     assert!(!revealed.contains("failure injected at"), "{revealed}");
-    assert!(!revealed.contains(hint_blind), "{revealed}");
+    assert!(!revealed.contains(&hint_blind), "{revealed}");
     assert!(
         revealed.contains(&format!("drill {case_id}")) || revealed.contains(&case.title.en),
         "{revealed}"
