@@ -291,6 +291,8 @@ pub struct Strings {
     pub impact_at_risk: &'static str,
     pub impact_double_credits: &'static str,
     pub impact_still_pending: &'static str,
+    pub impact_completed_late: &'static str,
+    pub impact_by_drill_end: &'static str,
     pub impact_target: &'static str,
     pub help_note: &'static str,
     pub note_title: &'static str,
@@ -540,6 +542,8 @@ pub static EN: Strings = Strings {
     impact_at_risk: "money at risk",
     impact_double_credits: "events credited twice",
     impact_still_pending: "payments still pending",
+    impact_completed_late: "payments completed late",
+    impact_by_drill_end: "by the drill's end",
     impact_target: "requests the target saw",
     help_note: "in a drill: write a note into its record (what you saw, what you tried)",
     note_title: "A note for the drill's record",
@@ -789,6 +793,8 @@ pub static RU: Strings = Strings {
     impact_at_risk: "деньги под риском",
     impact_double_credits: "зачислено дважды",
     impact_still_pending: "платежей ещё в ожидании",
+    impact_completed_late: "проведено с опозданием",
+    impact_by_drill_end: "к концу учения",
     impact_target: "запросы по метрикам сервиса",
     help_note: "в учении: записать заметку в запись учения (что видели, что пробовали)",
     note_title: "Заметка в запись учения",
@@ -827,6 +833,8 @@ pub struct DependencyStrings {
     pub double_credits: &'static str,
     pub payments: &'static str,
     pub pending: &'static str,
+    /// Payments completed late by the fallback, since the target started.
+    pub late: &'static str,
     pub patterns: &'static str,
     pub no_patterns: &'static str,
 }
@@ -862,6 +870,7 @@ static DEPENDENCY_EN: DependencyStrings = DependencyStrings {
     double_credits: "double credits",
     payments: "payments",
     pending: "pending",
+    late: "late",
     patterns: "patterns on",
     no_patterns: "none",
 };
@@ -889,6 +898,7 @@ static DEPENDENCY_RU: DependencyStrings = DependencyStrings {
     double_credits: "двойные зачисления",
     payments: "платежи",
     pending: "ждут",
+    late: "с опозданием",
     patterns: "включены",
     no_patterns: "ни одного паттерна",
 };

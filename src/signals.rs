@@ -55,6 +55,9 @@ pub enum Signal {
     PaymentsFailedRatio,
     /// Payments waiting for their outcome (pending and fallback-pending, not yet settled).
     PaymentsPending,
+    /// Payments accepted pending while the provider could not be reached and created there
+    /// once it could: a total since the target started, as its counter reads.
+    PaymentsCompletedLate,
     /// Provider webhooks refused for their signature, and duplicates, per second.
     WebhooksRejectedRate,
     WebhooksDuplicateRate,
@@ -68,7 +71,7 @@ pub enum Signal {
 }
 
 impl Signal {
-    pub const ALL: [Signal; 33] = [
+    pub const ALL: [Signal; 34] = [
         Signal::LatencyP50,
         Signal::LatencyP95,
         Signal::LatencyP99,
@@ -96,6 +99,7 @@ impl Signal {
         Signal::RetriesRate,
         Signal::PaymentsFailedRatio,
         Signal::PaymentsPending,
+        Signal::PaymentsCompletedLate,
         Signal::WebhooksRejectedRate,
         Signal::WebhooksDuplicateRate,
         Signal::DoubleCredits,
@@ -134,6 +138,7 @@ impl Signal {
             Signal::RetriesRate => "retries_rate",
             Signal::PaymentsFailedRatio => "payments_failed_ratio",
             Signal::PaymentsPending => "payments_pending",
+            Signal::PaymentsCompletedLate => "payments_completed_late",
             Signal::WebhooksRejectedRate => "webhooks_rejected_rate",
             Signal::WebhooksDuplicateRate => "webhooks_duplicate_rate",
             Signal::DoubleCredits => "double_credits",

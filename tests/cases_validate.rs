@@ -268,6 +268,7 @@ fn all_shipped_cases_validate() {
         "pool-exhaustion",
         "cascade",
         "provider-timeout",
+        "provider-outage",
         "rate-limit",
         "duplicate-webhook",
         "forged-webhook",
@@ -279,7 +280,7 @@ fn all_shipped_cases_validate() {
         );
     }
     assert!(
-        stdout.contains("13 case file(s) valid, 0 warning(s)"),
+        stdout.contains("14 case file(s) valid, 0 warning(s)"),
         "{stdout}"
     );
     assert_eq!(stderr, "");
@@ -295,7 +296,7 @@ fn list_shows_every_case_in_the_interface_language() {
         "{stdout}"
     );
     assert!(stdout.contains("pool-exhaustion   hard"), "{stdout}");
-    assert_eq!(stdout.lines().count(), 14, "{stdout}");
+    assert_eq!(stdout.lines().count(), 15, "{stdout}");
 
     let (code, stdout, _) = gameday(&["cases", "list"], "ru_RU.UTF-8", None);
     assert_eq!(code, 0);
@@ -378,11 +379,11 @@ fn user_cases_add_to_and_replace_the_shipped_ones() {
         stdout.contains("minimal           easy        Minimal case"),
         "{stdout}"
     );
-    assert_eq!(stdout.lines().count(), 15, "{stdout}");
+    assert_eq!(stdout.lines().count(), 16, "{stdout}");
 
     let (code, stdout, _) = gameday(&["cases", "validate"], "C", Some(config.path()));
     assert_eq!(code, 0, "{stdout}");
-    assert!(stdout.contains("15 case file(s) valid"), "{stdout}");
+    assert!(stdout.contains("16 case file(s) valid"), "{stdout}");
 
     // A broken file of the user's is reported and fails the command, never skipped silently.
     std::fs::write(cases.join("broken.toml"), "id = 5\n").expect("write");

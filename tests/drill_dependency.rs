@@ -357,3 +357,71 @@ fn db_restart() {
     );
     assert_eq!(run.metric("fintech_ledger_double_credits"), 0.0);
 }
+
+/// The provider down: payments fail until the participant switches the fallback on in the
+/// patterns (b); payments are then accepted pending, and once the provider is brought back
+/// (O) the sandbox creates them there. The review counts them as completed late.
+#[test]
+fn provider_outage() {
+    let run = Run::start("provider-outage");
+    run.notice_and_answer(|run| run.metric("fintech_upstream_up{upstream=\"provider\"}") == 0.0);
+    assert!(run.metric("fintech_payments_total{status=\"error\"}") > 0.0);
+    // The fallback is the sixth row of the dialog.
+    std::thread::sleep(ANSWER);
+    run.tmux.keys("b");
+    run.tmux.wait_for("the patterns' dialog", WAIT, |screen| {
+        screen.contains("Resilience patterns")
+    });
+    for key in ["Down", "Down", "Down", "Down", "Down", "Space", "Enter"] {
+        run.tmux.keys(key);
+    }
+    run.wait_until("payments accepted pending", |run| {
+        run.metric("fintech_payments_total{status=\"fallback_pending\"}") >= 5.0
+    });
+    assert_eq!(run.patterns()["fallback"]["enabled"], true);
+    // The participant watches payments stop failing, then brings the provider back.
+    std::thread::sleep(NOTICE);
+    run.tmux.keys("O");
+    let (screen, record) = run.review("provider-outage");
+    let kinds: Vec<&str> = record["drill"]["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .filter_map(|action| action["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["pattern_change", "provider_reset"]);
+    let drill = &record["drill"];
+    let recovered = drill["recovered_at"].as_f64().expect("recovered");
+    let cleared = drill["provider_cleared_at"].as_f64().expect("cleared");
+    assert!(recovered >= cleared);
+    // Every payment accepted pending was created at the provider once, and credited once.
+    let accepted = run.metric("fintech_payments_total{status=\"fallback_pending\"}");
+    let late = run.metric("fintech_payments_total{status=\"completed_late\"}");
+    assert_eq!(late, accepted, "every accepted payment completed");
+    assert_eq!(run.metric("fintech_ledger_double_credits"), 0.0);
+    let impact = &record["figures"]["impact"];
+    let counted = impact["payments_completed_late"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no late figure: {impact}"));
+    assert!(
+        counted >= 5.0 && counted <= late,
+        "{counted} of {late}: {impact}"
+    );
+    assert_eq!(impact["double_credits"], 0.0);
+    assert!(
+        screen.contains("payments completed late"),
+        "the review names them: {screen}"
+    );
+    let alert = record["figures"]["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .find(|a| a["name"] == "ProviderDown")
+        .cloned();
+    eprintln!(
+        "provider-outage: MTTD {:.1} s, MTTR {:.1} s, completed late {counted}, ProviderDown {}",
+        figure(&record, "time_to_detect"),
+        figure(&record, "time_to_recover"),
+        alert.map_or("not fired".to_string(), |a| a.to_string())
+    );
+}

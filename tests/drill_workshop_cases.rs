@@ -63,5 +63,6 @@ fn cases_the_workshop_service_cannot_run_are_refused_with_the_reason() {
     // The workshop service has no payment provider and no patterns to switch.
     refused_on_the_workshop(&workshop, "cascade", "needs a payment provider");
     refused_on_the_workshop(&workshop, "duplicate-webhook", "needs a payment provider");
+    refused_on_the_workshop(&workshop, "provider-outage", "needs a payment provider");
     refused_on_the_workshop(&workshop, "db-restart", "needs gameday's own sandbox");
 }

@@ -226,6 +226,7 @@ fn with_failing_provider() -> Model {
                     if failing { 0.4 } else { 0.02 },
                 ),
                 (Signal::PaymentsPending, 7.0),
+                (Signal::PaymentsCompletedLate, 2.0),
                 (
                     Signal::WebhooksRejectedRate,
                     if failing { 0.2 } else { 0.0 },

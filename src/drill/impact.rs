@@ -145,6 +145,11 @@ pub struct Impact {
     pub double_credits: Option<f64>,
     #[serde(default)]
     pub payments_pending_at_end: Option<f64>,
+    /// Payments the fallback accepted pending and the provider created later, from the
+    /// injection to the drill's last sample: a late completion comes after the fault by
+    /// nature, often after recovery. `None` where the target does not count them.
+    #[serde(default)]
+    pub payments_completed_late: Option<f64>,
 }
 
 /// One line of the impact in words: label, value, and whether it counts a loss.
@@ -231,6 +236,14 @@ impl Impact {
                 loss: doubled >= 0.5,
             });
         }
+        if let Some(late) = self.payments_completed_late {
+            rows.push(ImpactRow {
+                label: text.impact_completed_late.to_string(),
+                value: format!("{late:.0} ({})", text.impact_by_drill_end),
+                // Completed, but late: a cost the client felt, not money lost.
+                loss: late >= 0.5,
+            });
+        }
         if let (Some(requests), Some(failed)) = (self.target_requests, self.target_failed) {
             rows.push(ImpactRow {
                 label: text.impact_target.to_string(),
@@ -274,6 +287,8 @@ pub fn impact(state: &DrillState) -> Option<Impact> {
         .into_iter()
         .reduce(f64::max);
     let payments_pending_at_end = in_window(Signal::PaymentsPending).last().copied();
+    let payments_completed_late =
+        counter_increase(&state.series, Signal::PaymentsCompletedLate, from);
     Some(Impact {
         window_s: to - from,
         recovered: state.recovered_at.is_some(),
@@ -282,7 +297,28 @@ pub fn impact(state: &DrillState) -> Option<Impact> {
         target_failed,
         double_credits,
         payments_pending_at_end,
+        payments_completed_late,
     })
+}
+
+/// What a counter's series (a total since the target started) added from `from` to its last
+/// sample; a fall is a restarted target, counted from 0 again. `None` without samples.
+fn counter_increase(series: &DrillSeries, signal: Signal, from: UnixSeconds) -> Option<f64> {
+    let origin = series.origin_at?;
+    let points: Vec<(UnixSeconds, f64)> = series.get(signal)?.points(origin).collect();
+    // The last value before the injection is where the count starts.
+    let start = points.iter().rposition(|(at, _)| *at <= from).unwrap_or(0);
+    let counted = points.get(start..)?;
+    let mut total = 0.0;
+    for pair in counted.windows(2) {
+        let (before, after) = (pair[0].1, pair[1].1);
+        total += if after >= before {
+            after - before
+        } else {
+            after
+        };
+    }
+    (!counted.is_empty()).then_some(total)
 }
 
 /// ∫ rate dt and ∫ rate × error ratio dt over `from..=to`, each rate sample standing for the
@@ -378,6 +414,47 @@ mod tests {
         let (requests, failed) = target_counts(&series, 1005.0, 1015.0).expect("counts");
         assert!((requests - 100.0).abs() < 1e-9, "{requests}");
         assert!((failed - 45.0).abs() < 1e-9, "{failed}");
+    }
+
+    #[test]
+    fn completed_late_counts_the_counter_from_the_injection_on_and_across_a_restart() {
+        let mut series = DrillSeries::default();
+        // 3 before the fault, 3 → 7 after it, a restarted sandbox (0), then 2 more.
+        for (at, value) in [
+            (0.0, 1.0),
+            (5.0, 3.0),
+            (12.0, 5.0),
+            (20.0, 7.0),
+            (25.0, 0.0),
+            (30.0, 2.0),
+        ] {
+            series.push(Signal::PaymentsCompletedLate, Sample { at, value });
+        }
+        assert_eq!(
+            counter_increase(&series, Signal::PaymentsCompletedLate, 10.0),
+            Some(4.0 + 2.0)
+        );
+        assert_eq!(
+            counter_increase(&series, Signal::PaymentsPending, 10.0),
+            None
+        );
+        let impact = Impact {
+            window_s: 20.0,
+            recovered: true,
+            clients: None,
+            target_requests: None,
+            target_failed: None,
+            double_credits: Some(0.0),
+            payments_pending_at_end: Some(0.0),
+            payments_completed_late: Some(6.0),
+        };
+        let rows = impact.rows(&crate::i18n::strings(crate::i18n::Lang::En));
+        let late = rows
+            .iter()
+            .find(|row| row.label == "payments completed late")
+            .expect("a row");
+        assert_eq!(late.value, "6 (by the drill's end)");
+        assert!(late.loss);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use super::validate::{CaseProblem, CaseReport, ProblemSeverity, check_case};
 use crate::toml_errors::{cut, display_path, read_text_file};
 
 /// The shipped cases, in the order they are taught.
-const SHIPPED: [(&str, &str); 13] = [
+const SHIPPED: [(&str, &str); 14] = [
     (
         "cases/latency.toml",
         include_str!("../../cases/latency.toml"),
@@ -47,6 +47,10 @@ const SHIPPED: [(&str, &str); 13] = [
     (
         "cases/provider-timeout.toml",
         include_str!("../../cases/provider-timeout.toml"),
+    ),
+    (
+        "cases/provider-outage.toml",
+        include_str!("../../cases/provider-outage.toml"),
     ),
     (
         "cases/rate-limit.toml",

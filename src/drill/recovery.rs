@@ -45,7 +45,10 @@ fn noise_floor(signal: Signal) -> f64 {
         | Signal::PaymentsFailedRatioOver5m => 0.01,
         Signal::UpstreamRps | Signal::RetriesRate => 1.0,
         Signal::WebhooksRejectedRate | Signal::WebhooksDuplicateRate => 0.1,
-        Signal::BulkheadInUse | Signal::PaymentsPending | Signal::WebhooksRejected5m => 1.0,
+        Signal::BulkheadInUse
+        | Signal::PaymentsPending
+        | Signal::PaymentsCompletedLate
+        | Signal::WebhooksRejected5m => 1.0,
         Signal::UpstreamUp | Signal::BreakerState | Signal::BreakerStateMax1m => 0.5,
         Signal::DoubleCredits => 0.5,
         Signal::Rps => 1.0,

@@ -56,6 +56,10 @@ pub fn signal_name(signal: Signal, lang: Lang) -> &'static str {
         Signal::RetriesRate => ("retries per second", "повторов в секунду"),
         Signal::PaymentsFailedRatio => ("share of payments failed", "доля неудавшихся платежей"),
         Signal::PaymentsPending => ("payments pending", "платежей в ожидании"),
+        Signal::PaymentsCompletedLate => (
+            "payments completed late (since the start)",
+            "платежей, проведённых с опозданием (с запуска)",
+        ),
         Signal::WebhooksRejectedRate => (
             "webhooks refused per second",
             "отклонённых вебхуков в секунду",
@@ -147,6 +151,7 @@ pub fn signal_value(signal: Signal, value: f64, lang: Lang) -> String {
         | Signal::BreakerStateMax1m
         | Signal::BulkheadInUse
         | Signal::PaymentsPending
+        | Signal::PaymentsCompletedLate
         | Signal::DoubleCredits
         | Signal::WebhooksRejected5m => {
             if value.fract() == 0.0 {

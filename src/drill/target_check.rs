@@ -55,6 +55,7 @@ fn source_of(signal: Signal) -> Option<&'static str> {
         Signal::RetriesRate => Some("fintech_retries_total"),
         Signal::PaymentsFailedRatio
         | Signal::PaymentsPending
+        | Signal::PaymentsCompletedLate
         | Signal::PaymentsFailedRatioOver5m => Some("fintech_payments_total"),
         Signal::WebhooksRejectedRate
         | Signal::WebhooksDuplicateRate

@@ -55,6 +55,7 @@ fn every_shipped_case_is_valid_without_warnings() {
             "db-down",
             "pool-exhaustion",
             "provider-timeout",
+            "provider-outage",
             "rate-limit",
             "duplicate-webhook",
             "forged-webhook",
@@ -386,7 +387,7 @@ fn random_picks_and_blind_choices_are_seeded() {
     assert!(picks.len() > 3, "seeds pick different cases: {picks:?}");
     let choices = library.diagnosis_choices(3, Lang::Ru);
     assert_eq!(choices, library.diagnosis_choices(3, Lang::Ru));
-    assert_eq!(choices.len(), 13);
+    assert_eq!(choices.len(), 14);
     assert!(
         choices
             .iter()

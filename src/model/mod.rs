@@ -83,7 +83,7 @@ impl PanelId {
 
 /// The signals only a target with a payment provider gives: any of them with a value means
 /// there is one. (`/api/balance`'s own latency and errors are any target's.)
-pub const PROVIDER_SIGNALS: [Signal; 15] = [
+pub const PROVIDER_SIGNALS: [Signal; 16] = [
     Signal::UpstreamUp,
     Signal::UpstreamLatencyP95,
     Signal::UpstreamRps,
@@ -93,6 +93,7 @@ pub const PROVIDER_SIGNALS: [Signal; 15] = [
     Signal::RetriesRate,
     Signal::PaymentsFailedRatio,
     Signal::PaymentsPending,
+    Signal::PaymentsCompletedLate,
     Signal::WebhooksRejectedRate,
     Signal::WebhooksDuplicateRate,
     Signal::DoubleCredits,

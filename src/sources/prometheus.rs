@@ -149,6 +149,10 @@ fn dependency_queries() -> Vec<(Signal, String)> {
             "clamp_min(sum(fintech_payments_total{status=~\"pending|fallback_pending\"}) - sum(fintech_payments_total{status=~\"succeeded|failed\"}), 0)".to_string(),
         ),
         (
+            Signal::PaymentsCompletedLate,
+            "sum(fintech_payments_total{status=\"completed_late\"})".to_string(),
+        ),
+        (
             Signal::WebhooksRejectedRate,
             rate("fintech_webhooks_total{result=\"rejected\"}", RATE_WINDOW),
         ),

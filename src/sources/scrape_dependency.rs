@@ -62,6 +62,8 @@ pub(super) struct DependencyGauges {
     double_credits: Option<f64>,
     /// Payments entered minus payments settled, from the counters' totals.
     payments_waiting: Option<f64>,
+    /// The `completed_late` counter's total.
+    payments_completed_late: Option<f64>,
     has_upstream_calls: bool,
     has_retries: bool,
     has_webhooks: bool,
@@ -154,6 +156,9 @@ impl DependencyGauges {
                     _ => 0.0,
                 };
                 add(&mut self.payments_waiting, sign * value);
+                if sample.label("status") == Some("completed_late") {
+                    add(&mut self.payments_completed_late, value);
+                }
             }
             _ => {}
         }
@@ -180,6 +185,10 @@ pub(super) fn window_signals<'a>(
         (
             Signal::PaymentsPending,
             gauges.payments_waiting.map(|waiting| waiting.max(0.0)),
+        ),
+        (
+            Signal::PaymentsCompletedLate,
+            gauges.payments_completed_late,
         ),
     ]
     .into_iter()
@@ -400,6 +409,7 @@ mod tests {
         close(value(&first, Signal::DoubleCredits), 0.0);
         // 50 + 3 entered, 40 + 5 settled; completed_late and error do not wait.
         close(value(&first, Signal::PaymentsPending), 8.0);
+        close(value(&first, Signal::PaymentsCompletedLate), 1.0);
         assert_eq!(value(&first, Signal::UpstreamRps), None);
         // In 10 s: 20 calls (10 ok, 6 timed out, 4 refused by the breaker), 16 timed, 4 of
         // them slow; 5 retries; 10 payments asked (6 pending, 2 error, 2 fallback) and 3
@@ -428,6 +438,7 @@ mod tests {
             value(&signals, Signal::PaymentsPending),
             56.0 + 5.0 - 40.0 - 6.0,
         );
+        close(value(&signals, Signal::PaymentsCompletedLate), 1.0);
         // 16 observations, 12 under 0.1 s: rank 15.2 falls in (0.1, 1.0].
         close(
             value(&signals, Signal::UpstreamLatencyP95),

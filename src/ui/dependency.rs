@@ -197,6 +197,12 @@ pub fn render(frame: &mut Frame, view: &View, inner: Rect) {
                 false,
                 words.pending,
             ),
+            Item::After(
+                shown(Signal::PaymentsCompletedLate, count),
+                text_color,
+                false,
+                words.late,
+            ),
         ],
         vec![
             Item::Around(
