@@ -448,7 +448,7 @@ mod tests {
             payments_pending_at_end: Some(0.0),
             payments_completed_late: Some(6.0),
         };
-        let rows = impact.rows(&crate::i18n::strings(crate::i18n::Lang::En));
+        let rows = impact.rows(crate::i18n::strings(crate::i18n::Lang::En));
         let late = rows
             .iter()
             .find(|row| row.label == "payments completed late")
