@@ -4,12 +4,14 @@
 
 use std::time::Duration;
 
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::strict_json::{QUOTE_BYTES, bounded, parse_strict, quoted};
 
-/// Every pattern's settings; a copy is taken at the start of each call.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Every pattern's settings; a copy is taken at the start of each call. `Deserialize` reads
+/// the read-back (`GET`'s `config`) on the dashboard's side, leniently: the sandbox's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 pub struct PatternConfig {
     pub timeout: TimeoutSettings,
     pub retry: RetrySettings,
@@ -18,14 +20,14 @@ pub struct PatternConfig {
     pub fallback: FallbackSettings,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub struct TimeoutSettings {
     pub enabled: bool,
     /// The longest one attempt may take.
     pub ms: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub struct RetrySettings {
     pub enabled: bool,
     /// Attempts in all, the first included.
@@ -40,7 +42,7 @@ pub struct RetrySettings {
     pub jitter: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 pub struct BreakerSettings {
     pub enabled: bool,
     /// Opens when failures ÷ calls in the window reach this (0 < ratio ≤ 1).
@@ -63,13 +65,13 @@ impl BreakerSettings {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub struct BulkheadSettings {
     pub enabled: bool,
     pub max_concurrent: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub struct FallbackSettings {
     pub enabled: bool,
 }

@@ -138,6 +138,14 @@ impl Run {
         (screen, record)
     }
 
+    /// The participant opens the patterns' dialog (b).
+    fn open_patterns(&self) {
+        self.tmux.keys("b");
+        self.tmux.wait_for("the patterns' dialog", WAIT, |screen| {
+            screen.contains("Resilience patterns")
+        });
+    }
+
     fn post_patterns(&self, body: &str) {
         let (status, answer) = self.runtime.block_on(self.api.post("/api/patterns", body));
         assert_eq!(status, 200, "{answer}");
@@ -173,10 +181,7 @@ fn cascade() {
     // The participant opens the patterns (b): the timeout on (1000 ms), the breaker on, the
     // bulkhead on and down to 2 calls at once; Enter sends what changed.
     std::thread::sleep(ANSWER);
-    run.tmux.keys("b");
-    run.tmux.wait_for("the patterns' dialog", WAIT, |screen| {
-        screen.contains("Resilience patterns")
-    });
+    run.open_patterns();
     for key in ["Space", "Down", "Down", "Space", "Down", "Down", "Space"] {
         run.tmux.keys(key);
     }
@@ -294,10 +299,7 @@ fn rate_limit() {
     // The drill began with the case's retries on.
     run.notice_and_answer(|run| run.metric("fintech_retries_total{upstream=\"provider\"}") > 5.0);
     assert_eq!(run.patterns()["retry"]["max_attempts"], 6);
-    run.tmux.keys("b");
-    run.tmux.wait_for("the patterns' dialog", WAIT, |screen| {
-        screen.contains("Resilience patterns")
-    });
+    run.open_patterns();
     run.tmux.keys("Down");
     run.tmux.keys("Space");
     run.tmux.keys("Enter");
@@ -368,10 +370,7 @@ fn provider_outage() {
     assert!(run.metric("fintech_payments_total{status=\"error\"}") > 0.0);
     // The fallback is the sixth row of the dialog.
     std::thread::sleep(ANSWER);
-    run.tmux.keys("b");
-    run.tmux.wait_for("the patterns' dialog", WAIT, |screen| {
-        screen.contains("Resilience patterns")
-    });
+    run.open_patterns();
     for key in ["Down", "Down", "Down", "Down", "Down", "Space", "Enter"] {
         run.tmux.keys(key);
     }

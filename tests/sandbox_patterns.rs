@@ -326,8 +326,12 @@ async fn api_patterns_is_strict_guarded_and_survives_a_reset() {
     );
 
     let change = r#"{"timeout": {"enabled": true, "ms": 300}, "bulkhead": {"enabled": true, "max_concurrent": 4}}"#;
-    let (status, _) = api.post("/api/patterns", change).await;
+    let (status, refusal) = api.post("/api/patterns", change).await;
     assert_eq!(status, 401, "no token");
+    assert!(
+        refusal.to_string().contains("for POST /api/patterns"),
+        "{refusal}"
+    );
     let (status, _) = api.post_with_token("/api/patterns", change, "wrong").await;
     assert_eq!(status, 401, "wrong token");
     assert_eq!(

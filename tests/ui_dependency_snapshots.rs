@@ -7,9 +7,10 @@
 use crossterm::event::KeyCode;
 use gameday::config::Lang;
 use gameday::fincore::FailureView;
-use gameday::fincore::dependency::{PatternsView, ProviderFailureView, ProviderInfo};
+use gameday::fincore::dependency::{ProviderFailureView, ProviderInfo};
 use gameday::fincore::presets::Capabilities;
 use gameday::model::{Action, Model, Msg, TargetInfo, update};
+use gameday::pattern_settings::PatternConfig;
 use gameday::sources::{SourceKind, SourceStatus, Update};
 use gameday::theme::Themes;
 use ratatui::Terminal;
@@ -74,7 +75,7 @@ fn fixture() -> Model {
         "fallback": {"enabled": false},
     }});
     state.apply(Update::Patterns(
-        PatternsView::from_json(&patterns).expect("a read-back"),
+        PatternConfig::from_json(&patterns).expect("a read-back"),
     ));
     state
 }

@@ -12,8 +12,9 @@ use std::sync::Mutex;
 use serde_json::Value;
 
 use super::control::{ActionKind, ActionOutcome, Controls, answer_summary};
-use crate::fincore::dependency::{PatternsView, ProviderControl, ProviderFailureView};
+use crate::fincore::dependency::{ProviderControl, ProviderFailureView};
 use crate::fincore::{Discovery, knob_number};
+use crate::pattern_settings::PatternConfig;
 use crate::signals::now_unix;
 use crate::sources::{Update, UpdateSender};
 
@@ -241,7 +242,7 @@ pub fn provider_words(view: &ProviderFailureView) -> String {
 }
 
 /// Which patterns are on now, for the outcome: `patterns on: timeout 200 ms, retry ×3`.
-pub fn pattern_words(view: &PatternsView) -> String {
+pub fn pattern_words(view: &PatternConfig) -> String {
     let on = view.on_words();
     if on.is_empty() {
         "no pattern on".to_string()

@@ -9,6 +9,7 @@
 //! the provider's knobs are read here by name; their kinds and ranges stay in
 //! `provider::knobs`, where the dashboard's dialog reads them.
 
+use crate::pattern_settings::PatternConfig;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -81,79 +82,15 @@ impl ProviderFailureView {
     }
 }
 
-/// The sandbox's resilience patterns as `GET /api/patterns` reads them back (its `config`).
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-pub struct PatternsView {
-    pub timeout: TimeoutView,
-    pub retry: RetryView,
-    pub circuit_breaker: BreakerView,
-    pub bulkhead: BulkheadView,
-    pub fallback: FallbackView,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub struct TimeoutView {
-    pub enabled: bool,
-    pub ms: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub struct RetryView {
-    pub enabled: bool,
-    pub max_attempts: u32,
-    pub base_ms: u64,
-    pub max_ms: u64,
-    pub jitter: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-pub struct BreakerView {
-    pub enabled: bool,
-    pub failure_ratio: f64,
-    pub window_s: u64,
-    pub min_calls: u32,
-    pub open_s: u64,
-    pub half_open_probes: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub struct BulkheadView {
-    pub enabled: bool,
-    pub max_concurrent: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub struct FallbackView {
-    pub enabled: bool,
-}
-
-/// The patterns by name, as the body and `fintech_pattern_enabled{pattern}` name them.
-pub const PATTERN_NAMES: [&str; 5] = [
-    "timeout",
-    "retry",
-    "circuit_breaker",
-    "bulkhead",
-    "fallback",
-];
-
-impl PatternsView {
+/// The sandbox's resilience patterns as `GET /api/patterns` reads them back (its `config`):
+/// the settings the sandbox keeps, one vocabulary ([`PatternConfig`]) on both sides.
+impl PatternConfig {
     /// Parses the read-back (`{"config": {...}, "upstreams": ...}`) or a POST's answer (the
     /// patterns at the top level).
-    pub fn from_json(body: &Value) -> Result<PatternsView, String> {
+    pub fn from_json(body: &Value) -> Result<PatternConfig, String> {
         let config = body.get("config").unwrap_or(body);
-        PatternsView::deserialize(config)
+        PatternConfig::deserialize(config)
             .map_err(|err| format!("the patterns' answer is not what was expected: {err}"))
-    }
-
-    /// Each pattern's name and whether it is on, in [`PATTERN_NAMES`] order.
-    pub fn enabled(&self) -> [(&'static str, bool); 5] {
-        [
-            ("timeout", self.timeout.enabled),
-            ("retry", self.retry.enabled),
-            ("circuit_breaker", self.circuit_breaker.enabled),
-            ("bulkhead", self.bulkhead.enabled),
-            ("fallback", self.fallback.enabled),
-        ]
     }
 
     pub fn is_on(&self, pattern: &str) -> bool {
@@ -194,29 +131,7 @@ impl PatternsView {
         let Some(patterns) = body.as_object() else {
             return false;
         };
-        let read = serde_json::json!({
-            "timeout": {"enabled": self.timeout.enabled, "ms": self.timeout.ms},
-            "retry": {
-                "enabled": self.retry.enabled,
-                "max_attempts": self.retry.max_attempts,
-                "base_ms": self.retry.base_ms,
-                "max_ms": self.retry.max_ms,
-                "jitter": self.retry.jitter,
-            },
-            "circuit_breaker": {
-                "enabled": self.circuit_breaker.enabled,
-                "failure_ratio": self.circuit_breaker.failure_ratio,
-                "window_s": self.circuit_breaker.window_s,
-                "min_calls": self.circuit_breaker.min_calls,
-                "open_s": self.circuit_breaker.open_s,
-                "half_open_probes": self.circuit_breaker.half_open_probes,
-            },
-            "bulkhead": {
-                "enabled": self.bulkhead.enabled,
-                "max_concurrent": self.bulkhead.max_concurrent,
-            },
-            "fallback": {"enabled": self.fallback.enabled},
-        });
+        let read = self.to_json();
         patterns.iter().all(|(pattern, fields)| {
             fields.as_object().is_some_and(|fields| {
                 fields.iter().all(|(field, value)| {
@@ -293,12 +208,12 @@ impl ProviderControl {
 
 impl FincoreClient {
     /// `GET /api/patterns` of the target.
-    pub async fn patterns(&self) -> Result<PatternsView, String> {
+    pub async fn patterns(&self) -> Result<PatternConfig, String> {
         let (status, body) = self.get_json("/api/patterns").await?;
         if status != 200 {
             return Err(format!("GET /api/patterns answered {status}"));
         }
-        PatternsView::from_json(&body)
+        PatternConfig::from_json(&body)
     }
 
     /// `POST /api/patterns` with a partial body (each pattern an object of some of its
@@ -357,7 +272,7 @@ mod tests {
 
     #[test]
     fn the_patterns_read_back_is_typed_and_shows_a_partial_body() {
-        let view = PatternsView::from_json(&read_back()).expect("parses");
+        let view = PatternConfig::from_json(&read_back()).expect("parses");
         assert!(view.timeout.enabled);
         assert_eq!(view.timeout.ms, 200);
         assert!(view.is_on("timeout"));
@@ -367,7 +282,7 @@ mod tests {
         assert!(view.shows(&json!({"circuit_breaker": {"failure_ratio": 0.5}})));
         assert!(!view.shows(&json!({"retry": {"enabled": true}})));
         assert!(!view.shows(&json!({"cache": {"enabled": false}})));
-        let err = PatternsView::from_json(&json!({"config": {"timeout": {"enabled": true}}}))
+        let err = PatternConfig::from_json(&json!({"config": {"timeout": {"enabled": true}}}))
             .expect_err("incomplete");
         assert!(err.contains("not what was expected"), "{err}");
     }

@@ -7,7 +7,8 @@ use crossterm::event::KeyCode;
 use serde_json::{Map, Value};
 
 use super::modal::ModalResult;
-use crate::fincore::dependency::{PatternsView, ProviderFailureView};
+use crate::fincore::dependency::ProviderFailureView;
+use crate::pattern_settings::PatternConfig;
 use crate::provider::knobs::{self as provider_knobs, ProviderKnobKind, ProviderKnobSpec};
 
 /// A number being edited: its range and step, and how many decimals it shows and sends.
@@ -273,7 +274,7 @@ pub struct PatternsForm {
 impl PatternsForm {
     /// The rows from what the target has now. The ranges are the sandbox's
     /// (`sandbox/patterns/settings.rs`, checked against it in the tests); it judges every body.
-    pub fn new(view: &PatternsView) -> PatternsForm {
+    pub fn new(view: &PatternConfig) -> PatternsForm {
         let row = |pattern, enabled: Option<bool>, number: Option<(&'static str, EditNumber)>| {
             PatternRow {
                 pattern,
@@ -501,9 +502,10 @@ mod tests {
         assert_eq!(form.handle(KeyCode::Char('r')), ModalResult::ProviderReset);
     }
 
-    fn defaults() -> PatternsView {
-        let config = crate::sandbox::patterns::settings::PatternConfig::default().to_json();
-        PatternsView::from_json(&config).expect("the sandbox's read-back")
+    fn defaults() -> PatternConfig {
+        // Through the read-back's JSON, as the dashboard meets it.
+        let config = PatternConfig::default().to_json();
+        PatternConfig::from_json(&config).expect("the sandbox's read-back")
     }
 
     #[test]
@@ -548,7 +550,7 @@ mod tests {
     /// The dialog's ranges are the sandbox's: each end is accepted, one past it refused.
     #[test]
     fn the_patterns_ranges_match_what_the_sandbox_accepts() {
-        use crate::sandbox::patterns::settings::{PatternConfig, parse_update};
+        use crate::pattern_settings::parse_update;
         let form = PatternsForm::new(&defaults());
         for row in &form.rows {
             let Some((field, number)) = row.number else {

@@ -15,7 +15,8 @@ use crate::drill::target_check::{TargetProfile, check_against};
 use crate::drill::validate::ProblemSeverity;
 use crate::drill::{ActionKind, Case, Directive, DrillOptions, PhaseMachine, TargetCapabilities};
 use crate::fincore::FailureView;
-use crate::fincore::dependency::{PatternsView, ProviderFailureView};
+use crate::fincore::dependency::ProviderFailureView;
+use crate::pattern_settings::PatternConfig;
 use crate::signals::{Sample, Signal, UnixSeconds};
 
 /// How a drill was asked for, before the target is known well enough to start it.
@@ -249,7 +250,7 @@ impl DrillSession {
     }
 
     /// The resilience patterns as read back.
-    pub fn patterns(&mut self, view: &PatternsView, now: UnixSeconds) -> Vec<Effect> {
+    pub fn patterns(&mut self, view: &PatternConfig, now: UnixSeconds) -> Vec<Effect> {
         let on = view
             .enabled()
             .into_iter()

@@ -7,8 +7,9 @@ use std::time::Duration;
 use super::TargetInfo;
 use crate::alerts::{AlertStatus, LocalAlerts, workshop_rules};
 use crate::fincore::FailureView;
-use crate::fincore::dependency::{PatternsView, ProviderFailureView};
+use crate::fincore::dependency::ProviderFailureView;
 use crate::fincore::presets::Capabilities;
+use crate::pattern_settings::PatternConfig;
 use crate::signals::{Sample, Signal, UnixSeconds};
 use crate::sources::health::ApiHealth;
 use crate::sources::store::SeriesStore;
@@ -42,7 +43,7 @@ pub struct LiveData {
     /// The payment provider's failure state read back (a target with a provider only).
     pub provider_failures: Option<ProviderFailureView>,
     /// The target's resilience patterns read back (a target that has them only).
-    pub patterns: Option<PatternsView>,
+    pub patterns: Option<PatternConfig>,
     pub logs: VecDeque<LogLine>,
     /// The last lifecycle event of the target (started, killed for memory, restarted).
     pub lifecycle: Option<(UnixSeconds, String)>,

@@ -413,8 +413,8 @@ fn provider_differences(
 /// The patterns switched on or off between two reads, as `name on` / `name off`, and the
 /// other settings that changed as `name changed`.
 fn pattern_differences(
-    old: &crate::fincore::dependency::PatternsView,
-    new: &crate::fincore::dependency::PatternsView,
+    old: &crate::pattern_settings::PatternConfig,
+    new: &crate::pattern_settings::PatternConfig,
 ) -> Vec<String> {
     let mut differences: Vec<String> = old
         .enabled()

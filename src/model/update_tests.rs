@@ -1082,8 +1082,8 @@ fn provider_view(pairs: &[(&str, f64)]) -> crate::fincore::dependency::ProviderF
     }
 }
 
-fn patterns_view(timeout_on: bool) -> crate::fincore::dependency::PatternsView {
-    crate::fincore::dependency::PatternsView::from_json(&serde_json::json!({
+fn patterns_view(timeout_on: bool) -> crate::pattern_settings::PatternConfig {
+    crate::pattern_settings::PatternConfig::from_json(&serde_json::json!({
         "timeout": {"enabled": timeout_on, "ms": 200},
         "retry": {"enabled": false, "max_attempts": 3, "base_ms": 100, "max_ms": 2000, "jitter": true},
         "circuit_breaker": {"enabled": false, "failure_ratio": 0.5, "window_s": 10, "min_calls": 10, "open_s": 5, "half_open_probes": 3},

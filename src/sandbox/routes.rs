@@ -473,8 +473,7 @@ pub(super) fn authorize(
     );
     Err(Refusal(
         StatusCode::UNAUTHORIZED,
-        "this sandbox requires `Authorization: Bearer <control token>` to change failures"
-            .to_string(),
+        format!("this sandbox requires `Authorization: Bearer <control token>` for POST {path}"),
     ))
 }
 

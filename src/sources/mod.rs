@@ -31,8 +31,9 @@ pub use poller::{Poller, SourceError, run_poller};
 use crate::actions::ActionOutcome;
 use crate::alerts::AlertStatus;
 use crate::fincore::FailureView;
-use crate::fincore::dependency::{PatternsView, ProviderFailureView};
+use crate::fincore::dependency::ProviderFailureView;
 use crate::fincore::presets::Capabilities;
+use crate::pattern_settings::PatternConfig;
 use crate::signals::{Sample, Signal, UnixSeconds};
 
 /// Where a figure came from; the header shows each one's status.
@@ -102,7 +103,7 @@ pub enum Update {
     /// The payment provider's failure state, read back from the provider.
     ProviderFailures(ProviderFailureView),
     /// The target's resilience patterns, read back.
-    Patterns(PatternsView),
+    Patterns(PatternConfig),
     Logs(Vec<LogLine>),
     /// The embedded sandbox's lifecycle (started, killed for memory, restarted).
     Lifecycle {
