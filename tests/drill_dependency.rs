@@ -303,7 +303,7 @@ fn rate_limit() {
     run.tmux.keys("Down");
     run.tmux.keys("Space");
     run.tmux.keys("Enter");
-    let (_, record) = run.review("rate-limit");
+    let (screen, record) = run.review("rate-limit");
     assert_eq!(run.patterns()["retry"]["enabled"], false);
     assert_eq!(record["drill"]["provider_active"], true);
     let retries = record["figures"]["signals"]
@@ -314,6 +314,13 @@ fn rate_limit() {
         .expect("retries")
         .clone();
     assert!(retries["peak"].as_f64().expect("peak") > 1.0, "{retries}");
+    // The amplification: more provider calls than payments asked while the retries ran.
+    let calls = record["figures"]["impact"]["provider_calls_per_payment"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no amplification: {}", record["figures"]["impact"]));
+    assert!(calls > 1.15, "{calls} calls per payment");
+    assert!(screen.contains("provider calls/payment"), "{screen}");
+    eprintln!("rate-limit: {calls:.2} provider calls per payment");
 }
 
 /// Forged signatures: every one refused, nothing credited, the alert fires; the participant

@@ -150,6 +150,11 @@ pub struct Impact {
     /// nature, often after recovery. `None` where the target does not count them.
     #[serde(default)]
     pub payments_completed_late: Option<f64>,
+    /// Calls FinCore made (or tried) to its provider per payment our load asked for, over the
+    /// window: above 1 when retries multiply them (the amplification of a retry storm).
+    /// `None` without a provider or without payments.
+    #[serde(default)]
+    pub provider_calls_per_payment: Option<f64>,
 }
 
 /// One line of the impact in words: label, value, and whether it counts a loss.
@@ -236,6 +241,14 @@ impl Impact {
                 loss: doubled >= 0.5,
             });
         }
+        if let Some(calls) = self.provider_calls_per_payment {
+            rows.push(ImpactRow {
+                label: text.impact_calls_per_payment.to_string(),
+                value: format!("≈ {calls:.1}"),
+                // More than one call per payment is the retries' multiplication.
+                loss: calls >= 1.2,
+            });
+        }
         if let Some(late) = self.payments_completed_late {
             rows.push(ImpactRow {
                 label: text.impact_completed_late.to_string(),
@@ -287,6 +300,13 @@ pub fn impact(state: &DrillState) -> Option<Impact> {
         .into_iter()
         .reduce(f64::max);
     let payments_pending_at_end = in_window(Signal::PaymentsPending).last().copied();
+    let provider_calls_per_payment =
+        clients
+            .filter(|clients| clients.payments > 0)
+            .and_then(|clients| {
+                let (calls, _) = integrate(&state.series, Signal::UpstreamRps, None, from, to)?;
+                Some(calls / clients.payments as f64)
+            });
     let payments_completed_late =
         counter_increase(&state.series, Signal::PaymentsCompletedLate, from);
     Some(Impact {
@@ -298,6 +318,7 @@ pub fn impact(state: &DrillState) -> Option<Impact> {
         double_credits,
         payments_pending_at_end,
         payments_completed_late,
+        provider_calls_per_payment,
     })
 }
 
@@ -321,13 +342,25 @@ fn counter_increase(series: &DrillSeries, signal: Signal, from: UnixSeconds) -> 
     (!counted.is_empty()).then_some(total)
 }
 
-/// ∫ rate dt and ∫ rate × error ratio dt over `from..=to`, each rate sample standing for the
-/// time since the one before it; `None` when the series lack the rate.
+/// The target's requests and failed requests over `from..=to`: see [`integrate`].
 fn target_counts(series: &DrillSeries, from: UnixSeconds, to: UnixSeconds) -> Option<(f64, f64)> {
+    integrate(series, Signal::Rps, Some(Signal::ErrorRatio), from, to)
+}
+
+/// ∫ rate dt and ∫ rate × ratio dt over `from..=to` (the second 0 without a ratio), each
+/// rate sample standing for the time since the one before it; `None` when the series lack
+/// the rate.
+fn integrate(
+    series: &DrillSeries,
+    rate: Signal,
+    ratio: Option<Signal>,
+    from: UnixSeconds,
+    to: UnixSeconds,
+) -> Option<(f64, f64)> {
     let origin = series.origin_at?;
-    let rate: Vec<(UnixSeconds, f64)> = series.get(Signal::Rps)?.points(origin).collect();
-    let errors: Vec<(UnixSeconds, f64)> = series
-        .get(Signal::ErrorRatio)
+    let rate: Vec<(UnixSeconds, f64)> = series.get(rate)?.points(origin).collect();
+    let errors: Vec<(UnixSeconds, f64)> = ratio
+        .and_then(|ratio| series.get(ratio))
         .map(|s| s.points(origin).collect())
         .unwrap_or_default();
     let (mut requests, mut failed) = (0.0, 0.0);
@@ -447,6 +480,7 @@ mod tests {
             double_credits: Some(0.0),
             payments_pending_at_end: Some(0.0),
             payments_completed_late: Some(6.0),
+            provider_calls_per_payment: Some(4.3),
         };
         let rows = impact.rows(crate::i18n::strings(crate::i18n::Lang::En));
         let late = rows
@@ -455,6 +489,11 @@ mod tests {
             .expect("a row");
         assert_eq!(late.value, "6 (by the drill's end)");
         assert!(late.loss);
+        let calls = rows
+            .iter()
+            .find(|row| row.label == "provider calls/payment")
+            .expect("a row");
+        assert_eq!(calls.value, "≈ 4.3");
     }
 
     #[test]
