@@ -108,6 +108,11 @@ impl Signal {
         Signal::PaymentsFailedRatioOver5m,
     ];
 
+    /// The signals only a target with a payment provider gives, declared last (from
+    /// `UpstreamUp` on): any of them with a value means there is one. (`/api/balance`'s own
+    /// latency and errors are any target's.)
+    pub const PROVIDER: &'static [Signal] = Signal::ALL.split_at(Signal::UpstreamUp as usize).1;
+
     /// The name cases and configuration use.
     pub fn name(self) -> &'static str {
         match self {
@@ -186,5 +191,15 @@ mod tests {
             assert_eq!(Signal::from_name(signal.name()), Some(signal));
         }
         assert_eq!(Signal::from_name("nope"), None);
+    }
+
+    #[test]
+    fn all_is_in_declaration_order_and_the_provider_signals_are_its_tail() {
+        for (index, signal) in Signal::ALL.into_iter().enumerate() {
+            assert_eq!(signal as usize, index, "{signal}");
+        }
+        assert_eq!(Signal::PROVIDER.first(), Some(&Signal::UpstreamUp));
+        assert_eq!(Signal::PROVIDER.len(), 16);
+        assert!(!Signal::PROVIDER.contains(&Signal::BalanceLatencyP95));
     }
 }

@@ -222,15 +222,7 @@ fn provider_shows(view: &ProviderFailureView, body: &Value) -> bool {
 
 /// What the provider has now, for the outcome: `the provider has latency_ms 3000`.
 pub fn provider_words(view: &ProviderFailureView) -> String {
-    // In the table's order (the order a payment meets them), knobs it does not know last.
-    let mut active: Vec<&(String, f64)> = view.active().collect();
-    active.sort_by_key(|(knob, _)| {
-        crate::provider::knobs::ALL
-            .iter()
-            .position(|spec| spec.name == knob)
-            .unwrap_or(usize::MAX)
-    });
-    let set: Vec<String> = active
+    let set: Vec<String> = crate::provider::knobs::in_table_order(view.active())
         .into_iter()
         .map(|(knob, value)| format!("{knob} {value}"))
         .collect();

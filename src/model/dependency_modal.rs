@@ -114,6 +114,71 @@ fn commit(typing: &mut Option<String>, number: Option<&mut EditNumber>) {
     }
 }
 
+/// The keys both dependency dialogs share: Up/Down move (Tab too), Left/Right step the
+/// selected number (or set its switch where the row has none), digits type into it, Space
+/// switches, Enter commits what was typed and sends, Esc closes.
+trait EditRows {
+    fn row_count(&self) -> usize;
+    fn selected_mut(&mut self) -> &mut usize;
+    fn typing_mut(&mut self) -> &mut Option<String>;
+    fn number_at(&mut self, row: usize) -> Option<&mut EditNumber>;
+    /// Space on the selected row.
+    fn switch_selected(&mut self);
+    /// Left/Right on a row without a number.
+    fn step_switch(&mut self, _row: usize, _on: bool) {}
+    /// Enter: what to send, or Close when nothing changed.
+    fn request(&self) -> ModalResult;
+
+    fn handle_edit(&mut self, key: KeyCode) -> ModalResult {
+        match key {
+            KeyCode::Esc => return ModalResult::Close,
+            KeyCode::Enter => {
+                self.commit_typing();
+                return self.request();
+            }
+            KeyCode::Up | KeyCode::BackTab => self.move_selection(-1),
+            KeyCode::Down | KeyCode::Tab => self.move_selection(1),
+            KeyCode::Left | KeyCode::Char('-') => self.step(-1.0),
+            KeyCode::Right | KeyCode::Char('+') | KeyCode::Char('=') => self.step(1.0),
+            KeyCode::Char(' ') => self.switch_selected(),
+            KeyCode::Char(c) => {
+                let row = *self.selected_mut();
+                let number = self.number_at(row).copied();
+                type_char(self.typing_mut(), number.as_ref(), c);
+            }
+            KeyCode::Backspace => {
+                if let Some(typing) = self.typing_mut() {
+                    typing.pop();
+                }
+            }
+            _ => {}
+        }
+        ModalResult::Stay
+    }
+
+    fn commit_typing(&mut self) {
+        let mut typing = self.typing_mut().take();
+        let row = *self.selected_mut();
+        commit(&mut typing, self.number_at(row));
+    }
+
+    fn move_selection(&mut self, by: isize) {
+        self.commit_typing();
+        let count = self.row_count().max(1) as isize;
+        let selected = self.selected_mut();
+        *selected = (*selected as isize + by).rem_euclid(count) as usize;
+    }
+
+    fn step(&mut self, direction: f64) {
+        self.commit_typing();
+        let row = *self.selected_mut();
+        match self.number_at(row) {
+            Some(number) => number.step_by(direction),
+            None => self.step_switch(row, direction > 0.0),
+        }
+    }
+}
+
 /// A step for fractions: the provider's knobs say 0 to 1 and no step.
 const FRACTION_STEP: f64 = 0.05;
 
@@ -169,67 +234,45 @@ impl ProviderForm {
         }
     }
 
-    fn selected_number(&mut self) -> Option<&mut EditNumber> {
-        match self
-            .fields
-            .get_mut(self.selected)
-            .map(|field| &mut field.value)
-        {
+    pub fn handle(&mut self, key: KeyCode) -> ModalResult {
+        match key {
+            KeyCode::Char('r') | KeyCode::Char('R') => ModalResult::ProviderReset,
+            _ => self.handle_edit(key),
+        }
+    }
+}
+
+impl EditRows for ProviderForm {
+    fn row_count(&self) -> usize {
+        self.fields.len()
+    }
+
+    fn selected_mut(&mut self) -> &mut usize {
+        &mut self.selected
+    }
+
+    fn typing_mut(&mut self) -> &mut Option<String> {
+        &mut self.typing
+    }
+
+    fn number_at(&mut self, row: usize) -> Option<&mut EditNumber> {
+        match self.fields.get_mut(row).map(|field| &mut field.value) {
             Some(EditValue::Number(number)) => Some(number),
             _ => None,
         }
     }
 
-    pub fn handle(&mut self, key: KeyCode) -> ModalResult {
-        match key {
-            KeyCode::Esc => return ModalResult::Close,
-            KeyCode::Enter => {
-                self.commit_typing();
-                return self.request();
-            }
-            KeyCode::Char('r') | KeyCode::Char('R') => return ModalResult::ProviderReset,
-            KeyCode::Up | KeyCode::BackTab => self.move_selection(-1),
-            KeyCode::Down | KeyCode::Tab => self.move_selection(1),
-            KeyCode::Left | KeyCode::Char('-') => self.step(-1.0),
-            KeyCode::Right | KeyCode::Char('+') | KeyCode::Char('=') => self.step(1.0),
-            KeyCode::Char(' ') => {
-                if let Some(EditValue::Flag(flag)) =
-                    self.fields.get_mut(self.selected).map(|f| &mut f.value)
-                {
-                    *flag = !*flag;
-                }
-            }
-            KeyCode::Char(c) => {
-                let number = self.selected_number().copied();
-                type_char(&mut self.typing, number.as_ref(), c);
-            }
-            KeyCode::Backspace => {
-                if let Some(typing) = &mut self.typing {
-                    typing.pop();
-                }
-            }
-            _ => {}
+    fn switch_selected(&mut self) {
+        if let Some(EditValue::Flag(flag)) =
+            self.fields.get_mut(self.selected).map(|f| &mut f.value)
+        {
+            *flag = !*flag;
         }
-        ModalResult::Stay
     }
 
-    fn commit_typing(&mut self) {
-        let mut typing = self.typing.take();
-        commit(&mut typing, self.selected_number());
-    }
-
-    fn move_selection(&mut self, by: isize) {
-        self.commit_typing();
-        let count = self.fields.len().max(1) as isize;
-        self.selected = (self.selected as isize + by).rem_euclid(count) as usize;
-    }
-
-    fn step(&mut self, direction: f64) {
-        self.commit_typing();
-        match self.fields.get_mut(self.selected).map(|f| &mut f.value) {
-            Some(EditValue::Number(number)) => number.step_by(direction),
-            Some(EditValue::Flag(flag)) => *flag = direction > 0.0,
-            None => {}
+    fn step_switch(&mut self, row: usize, on: bool) {
+        if let Some(EditValue::Flag(flag)) = self.fields.get_mut(row).map(|f| &mut f.value) {
+            *flag = on;
         }
     }
 
@@ -334,63 +377,39 @@ impl PatternsForm {
         }
     }
 
-    fn selected_number(&mut self) -> Option<&mut EditNumber> {
+    pub fn handle(&mut self, key: KeyCode) -> ModalResult {
+        self.handle_edit(key)
+    }
+}
+
+impl EditRows for PatternsForm {
+    fn row_count(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn selected_mut(&mut self) -> &mut usize {
+        &mut self.selected
+    }
+
+    fn typing_mut(&mut self) -> &mut Option<String> {
+        &mut self.typing
+    }
+
+    fn number_at(&mut self, row: usize) -> Option<&mut EditNumber> {
         self.rows
-            .get_mut(self.selected)
+            .get_mut(row)
             .and_then(|row| row.number.as_mut())
             .map(|(_, number)| number)
     }
 
-    pub fn handle(&mut self, key: KeyCode) -> ModalResult {
-        match key {
-            KeyCode::Esc => return ModalResult::Close,
-            KeyCode::Enter => {
-                self.commit_typing();
-                return self.request();
-            }
-            KeyCode::Up | KeyCode::BackTab => self.move_selection(-1),
-            KeyCode::Down | KeyCode::Tab => self.move_selection(1),
-            KeyCode::Left | KeyCode::Char('-') => self.step(-1.0),
-            KeyCode::Right | KeyCode::Char('+') | KeyCode::Char('=') => self.step(1.0),
-            KeyCode::Char(' ') => {
-                self.commit_typing();
-                if let Some(enabled) = self
-                    .rows
-                    .get_mut(self.selected)
-                    .and_then(|row| row.enabled.as_mut())
-                {
-                    *enabled = !*enabled;
-                }
-            }
-            KeyCode::Char(c) => {
-                let number = self.selected_number().copied();
-                type_char(&mut self.typing, number.as_ref(), c);
-            }
-            KeyCode::Backspace => {
-                if let Some(typing) = &mut self.typing {
-                    typing.pop();
-                }
-            }
-            _ => {}
-        }
-        ModalResult::Stay
-    }
-
-    fn commit_typing(&mut self) {
-        let mut typing = self.typing.take();
-        commit(&mut typing, self.selected_number());
-    }
-
-    fn move_selection(&mut self, by: isize) {
+    fn switch_selected(&mut self) {
         self.commit_typing();
-        let count = self.rows.len().max(1) as isize;
-        self.selected = (self.selected as isize + by).rem_euclid(count) as usize;
-    }
-
-    fn step(&mut self, direction: f64) {
-        self.commit_typing();
-        if let Some(number) = self.selected_number() {
-            number.step_by(direction);
+        if let Some(enabled) = self
+            .rows
+            .get_mut(self.selected)
+            .and_then(|row| row.enabled.as_mut())
+        {
+            *enabled = !*enabled;
         }
     }
 

@@ -81,27 +81,6 @@ impl PanelId {
     }
 }
 
-/// The signals only a target with a payment provider gives: any of them with a value means
-/// there is one. (`/api/balance`'s own latency and errors are any target's.)
-pub const PROVIDER_SIGNALS: [Signal; 16] = [
-    Signal::UpstreamUp,
-    Signal::UpstreamLatencyP95,
-    Signal::UpstreamRps,
-    Signal::UpstreamErrorRatio,
-    Signal::BreakerState,
-    Signal::BulkheadInUse,
-    Signal::RetriesRate,
-    Signal::PaymentsFailedRatio,
-    Signal::PaymentsPending,
-    Signal::PaymentsCompletedLate,
-    Signal::WebhooksRejectedRate,
-    Signal::WebhooksDuplicateRate,
-    Signal::DoubleCredits,
-    Signal::BreakerStateMax1m,
-    Signal::WebhooksRejected5m,
-    Signal::PaymentsFailedRatioOver5m,
-];
-
 /// What the dashboard watches, for the header.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TargetInfo {
@@ -305,7 +284,7 @@ impl Model {
     /// Whether the target has a payment provider: a provider signal has a value in the
     /// charts' history. Decides whether the dependency panel is drawn and focusable.
     pub fn has_provider(&self) -> bool {
-        PROVIDER_SIGNALS
+        Signal::PROVIDER
             .iter()
             .any(|signal| !self.live.store.is_empty(*signal))
     }

@@ -254,6 +254,20 @@ pub fn parse_update(body: &[u8]) -> Result<Vec<(ProviderKnob, f64)>, String> {
     Ok(changes)
 }
 
+/// Knobs with their values in the table's order (the order a payment meets them); names the
+/// table does not know come last.
+pub fn in_table_order<'a>(
+    knobs: impl Iterator<Item = &'a (String, f64)>,
+) -> Vec<&'a (String, f64)> {
+    let mut knobs: Vec<&(String, f64)> = knobs.collect();
+    knobs.sort_by_key(|(knob, _)| {
+        ALL.iter()
+            .position(|spec| spec.name == knob)
+            .unwrap_or(usize::MAX)
+    });
+    knobs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -104,15 +104,7 @@ pub fn failure_panel_lines<'a>(view: &View) -> Vec<Line<'a>> {
     let mut lines = Vec::new();
     let label = |word: &str| Span::styled(format!("{word:<10}"), view.theme.base_style());
     if let Some(provider) = &live.provider_failures {
-        // In the table's order (the order a payment meets them), knobs it does not know last.
-        let mut active: Vec<&(String, f64)> = provider.active().collect();
-        active.sort_by_key(|(knob, _)| {
-            crate::provider::knobs::ALL
-                .iter()
-                .position(|spec| spec.name == knob)
-                .unwrap_or(usize::MAX)
-        });
-        let set: Vec<String> = active
+        let set: Vec<String> = crate::provider::knobs::in_table_order(provider.active())
             .into_iter()
             .map(|(knob, value)| provider_value(knob, *value))
             .collect();
